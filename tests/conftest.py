@@ -1,0 +1,28 @@
+import os
+
+# Quiet, CPU-only, TensorFlow backend unless the caller chose another one.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_policy():
+    """Every test starts from the same seed and the float32 policy."""
+    keras.utils.set_random_seed(1337)
+    keras.config.set_dtype_policy("float32")
+    yield
+    keras.config.set_dtype_policy("float32")
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir():
+    """`../shared/data` beside the checkout (real corpora), or skip where absent."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.abspath(os.path.join(here, "..", "..", "shared", "data"))
+    if not os.path.isdir(path):
+        pytest.skip(f"real corpora not found at {path}")
+    return path

@@ -1,0 +1,282 @@
+"""Shared checks for zoo layers and models (DESIGN.md, convention 9).
+
+`run_layer_test` checks, for one layer class and one input:
+- the config round trip (`from_config(get_config())` gives the same config, and
+  `keras.saving` serializes and deserializes the layer);
+- trainable / non-trainable weight counts, when given;
+- an eager call and a symbolic call (`keras.Input` -> functional model) with the
+  expected output shape;
+- one `fit` step of a model holding the layer with `jit_compile=True` (XLA), that
+  changes the trainable weights;
+- the `mixed_bfloat16` policy: variables stay float32, float outputs are bfloat16.
+
+`run_saving_test` saves a model as `.keras`, loads it back and checks equal outputs.
+
+String-in layers (preprocessing, tokenizers) use the same function with
+`run_training_check=False, run_precision_check=False`.
+"""
+
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["assert_all_close", "run_layer_test", "run_saving_test", "to_numpy"]
+
+
+def to_numpy(x):
+    """Numpy view of a tensor, ragged tensor or nested structure of them."""
+    if isinstance(x, dict):
+        return {key: to_numpy(value) for key, value in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_numpy(value) for value in x)
+    if isinstance(x, tf.RaggedTensor):
+        return x.to_list()
+    return keras.ops.convert_to_numpy(x)
+
+
+def assert_all_close(actual, expected, atol=1e-6, rtol=1e-6, msg=None):
+    """Structure-aware `np.testing.assert_allclose` (exact for strings and ints)."""
+    actual, expected = to_numpy(actual), to_numpy(expected)
+    if isinstance(expected, dict):
+        assert set(actual) == set(expected), f"keys differ: {set(actual)} vs {set(expected)}"
+        for key in expected:
+            assert_all_close(actual[key], expected[key], atol, rtol, msg=f"key {key!r}")
+        return
+    if isinstance(expected, (list, tuple)) and not _is_leaf_list(expected):
+        assert len(actual) == len(expected), f"lengths differ: {len(actual)} vs {len(expected)}"
+        for a, e in zip(actual, expected):
+            assert_all_close(a, e, atol, rtol, msg)
+        return
+    actual_array, expected_array = np.asarray(actual), np.asarray(expected)
+    if actual_array.dtype.kind in "OSUib" or expected_array.dtype.kind in "OSUib":
+        np.testing.assert_array_equal(actual_array, expected_array, err_msg=msg or "")
+    else:
+        np.testing.assert_allclose(
+            actual_array.astype("float64"),
+            expected_array.astype("float64"),
+            atol=atol,
+            rtol=rtol,
+            err_msg=msg or "",
+        )
+
+
+def _is_leaf_list(value):
+    """A (nested) list of scalars, as `RaggedTensor.to_list()` returns."""
+    if isinstance(value, (list, tuple)):
+        return all(_is_leaf_list(v) for v in value)
+    return not isinstance(value, (dict, np.ndarray)) and not tf.is_tensor(value)
+
+
+def _shape_of(x):
+    return tuple(x.shape) if hasattr(x, "shape") else None
+
+
+def _map_structure(fn, structure):
+    return tf.nest.map_structure(fn, structure)
+
+
+def _symbolic_inputs(input_data):
+    """`keras.Input`s with the batch dimension left free, matching `input_data`."""
+
+    def make(x):
+        x = tf.convert_to_tensor(x) if not isinstance(x, tf.RaggedTensor) else x
+        shape = tuple(x.shape[1:])
+        dtype = x.dtype.name if hasattr(x.dtype, "name") else str(x.dtype)
+        return keras.Input(shape=shape, dtype=dtype, ragged=isinstance(x, tf.RaggedTensor))
+
+    return _map_structure(make, input_data)
+
+
+def _check_shapes(output, expected_output_shape):
+    if expected_output_shape is None:
+        return
+    actual = _map_structure(_shape_of, output)
+    if isinstance(expected_output_shape, dict):
+        for key, shape in expected_output_shape.items():
+            assert tuple(actual[key]) == tuple(shape), (
+                f"output {key!r}: shape {actual[key]}, expected {shape}"
+            )
+    else:
+        assert tuple(actual) == tuple(expected_output_shape), (
+            f"output shape {actual}, expected {tuple(expected_output_shape)}"
+        )
+
+
+def _is_float(x):
+    return keras.backend.is_float_dtype(keras.backend.standardize_dtype(x.dtype))
+
+
+def run_layer_test(
+    layer_cls,
+    init_kwargs,
+    input_data,
+    expected_output_shape=None,
+    expected_output=None,
+    expected_num_trainable_weights=None,
+    expected_num_non_trainable_weights=None,
+    call_kwargs=None,
+    run_symbolic_check=True,
+    run_training_check=True,
+    run_precision_check=True,
+    atol=1e-6,
+):
+    """Run the shared checks on `layer_cls(**init_kwargs)` called on `input_data`.
+
+    Args:
+        layer_cls: the layer class.
+        init_kwargs: dict of constructor arguments.
+        input_data: a tensor (or dict/list of tensors) the layer is called on. For
+            several positional inputs pass a list and the layer is called as
+            `layer(*input_data)`; pass a dict to call as `layer(input_data)`.
+        expected_output_shape: tuple (or dict of tuples) of the eager output shape.
+        expected_output: values the eager output must equal (within `atol`).
+        expected_num_trainable_weights / expected_num_non_trainable_weights: counts
+            of weight tensors (not parameters) after the first call.
+        call_kwargs: extra keyword arguments of `call` (e.g. `training=False`).
+        run_symbolic_check: call on `keras.Input`s inside a functional model.
+        run_training_check: one XLA-compiled `fit` step that moves the weights.
+        run_precision_check: build under `mixed_bfloat16` and check dtypes.
+        atol: tolerance for `expected_output` and for the eager/symbolic match.
+
+    Returns:
+        The eager output of the float32 layer, for further checks.
+    """
+    call_kwargs = dict(call_kwargs or {})
+    positional = isinstance(input_data, list)
+
+    def call(layer, data, **kwargs):
+        return layer(*data, **kwargs) if positional else layer(data, **kwargs)
+
+    # Config round trip.
+    layer = layer_cls(**init_kwargs)
+    config = layer.get_config()
+    for key in init_kwargs:
+        assert key in config, f"get_config() of {layer_cls.__name__} lacks argument {key!r}"
+    revived = layer_cls.from_config(config)
+    assert revived.get_config() == config, "from_config(get_config()) changed the config"
+    serialized = keras.saving.serialize_keras_object(layer)
+    deserialized = keras.saving.deserialize_keras_object(serialized)
+    assert type(deserialized) is layer_cls, (
+        f"deserialized to {type(deserialized).__name__}; is {layer_cls.__name__} registered "
+        "with @keras.saving.register_keras_serializable(package='zoo')?"
+    )
+
+    # Eager call, shapes, values and weight counts.
+    output = call(layer, input_data, **call_kwargs)
+    _check_shapes(output, expected_output_shape)
+    if expected_output is not None:
+        assert_all_close(output, expected_output, atol=atol, rtol=atol)
+    if expected_num_trainable_weights is not None:
+        assert len(layer.trainable_weights) == expected_num_trainable_weights, (
+            f"{len(layer.trainable_weights)} trainable weights, "
+            f"expected {expected_num_trainable_weights}"
+        )
+    if expected_num_non_trainable_weights is not None:
+        assert len(layer.non_trainable_weights) == expected_num_non_trainable_weights, (
+            f"{len(layer.non_trainable_weights)} non-trainable weights, "
+            f"expected {expected_num_non_trainable_weights}"
+        )
+
+    # A revived layer with copied weights computes the same thing.
+    if layer.weights:
+        call(revived, input_data, **call_kwargs)
+        revived.set_weights(layer.get_weights())
+        assert_all_close(call(revived, input_data, **call_kwargs), output, atol=atol, rtol=atol)
+
+    # Symbolic call inside a functional model.
+    if run_symbolic_check:
+        symbolic_layer = layer_cls(**init_kwargs)
+        inputs = _symbolic_inputs(input_data)
+        symbolic_output = call(symbolic_layer, inputs, **call_kwargs)
+        if expected_output_shape is not None:
+            expected = _map_structure(
+                lambda shape: (None, *tuple(shape)[1:]),
+                expected_output_shape,
+            ) if not isinstance(expected_output_shape, tuple) else (
+                None,
+                *tuple(expected_output_shape)[1:],
+            )
+            actual = _map_structure(_shape_of, symbolic_output)
+            if isinstance(expected, dict):
+                for key, shape in expected.items():
+                    _assert_compatible(actual[key], shape, key)
+            else:
+                _assert_compatible(actual, expected, "output")
+        model = keras.Model(inputs, symbolic_output)
+        model_output = model(input_data)
+        _check_shapes(model_output, expected_output_shape)
+
+    # One XLA-compiled training step moves the trainable weights.
+    if run_training_check and layer.trainable_weights:
+        _training_check(layer_cls, init_kwargs, input_data, call_kwargs, positional)
+
+    # Mixed precision: float32 variables, bfloat16 compute.
+    if run_precision_check:
+        mixed = layer_cls(**{**init_kwargs, "dtype": "mixed_bfloat16"})
+        mixed_output = call(mixed, input_data, **call_kwargs)
+        for weight in mixed.weights:
+            if _is_float(weight):
+                assert keras.backend.standardize_dtype(weight.dtype) == "float32", (
+                    f"weight {weight.path} is {weight.dtype} under mixed_bfloat16; "
+                    "variables must stay float32"
+                )
+        for tensor in tf.nest.flatten(mixed_output):
+            if _is_float(tensor):
+                assert keras.backend.standardize_dtype(tensor.dtype) == "bfloat16", (
+                    f"output dtype {tensor.dtype} under mixed_bfloat16, expected bfloat16"
+                )
+    return output
+
+
+def _assert_compatible(actual, expected, name):
+    assert actual is not None and len(actual) == len(expected), (
+        f"symbolic {name} shape {actual}, expected {expected}"
+    )
+    for a, e in zip(actual, expected):
+        assert e is None or a is None or a == e, f"symbolic {name} shape {actual}, expected {expected}"
+
+
+def _training_check(layer_cls, init_kwargs, input_data, call_kwargs, positional):
+    layer = layer_cls(**init_kwargs)
+    inputs = _symbolic_inputs(input_data)
+    outputs = layer(*inputs, **call_kwargs) if positional else layer(inputs, **call_kwargs)
+    float_outputs = [t for t in tf.nest.flatten(outputs) if _is_float(t)]
+    assert float_outputs, "training check needs a float output; pass run_training_check=False"
+    # Sum the float outputs into one scalar per example so any output structure trains.
+    total = None
+    for tensor in float_outputs:
+        tensor = keras.ops.cast(tensor, "float32")
+        axes = tuple(range(1, len(tensor.shape)))
+        reduced = keras.ops.sum(tensor, axis=axes) if axes else tensor
+        total = reduced if total is None else total + reduced
+    model = keras.Model(inputs, total)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", jit_compile=True)
+    before = [keras.ops.convert_to_numpy(w) for w in layer.trainable_weights]
+    batch_size = int(tf.nest.flatten(input_data)[0].shape[0])
+    targets = np.ones((batch_size,), "float32")
+    x = tuple(input_data) if positional else input_data
+    history = model.fit(x, targets, batch_size=batch_size, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0]), "training loss is not finite"
+    after = [keras.ops.convert_to_numpy(w) for w in layer.trainable_weights]
+    assert any(not np.allclose(b, a) for b, a in zip(before, after)), (
+        "one XLA fit step changed no trainable weight"
+    )
+
+
+def run_saving_test(model, input_data, atol=1e-6, call_kwargs=None):
+    """Save `model` as `.keras`, load it back and check the outputs are equal.
+
+    Returns the loaded model.
+    """
+    call_kwargs = dict(call_kwargs or {})
+    expected = model(input_data, **call_kwargs)
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "model.keras")
+        model.save(path)
+        loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model), f"loaded {type(loaded).__name__}, saved {type(model).__name__}"
+    assert_all_close(loaded(input_data, **call_kwargs), expected, atol=atol, rtol=atol)
+    return loaded

@@ -1,0 +1,68 @@
+"""The shared checks themselves: they pass on a correct layer and fail on a broken one."""
+
+import keras
+import numpy as np
+import pytest
+
+from tests.test_case import assert_all_close, run_layer_test, run_saving_test
+
+
+def test_run_layer_test_passes_on_dense():
+    output = run_layer_test(
+        keras.layers.Dense,
+        {"units": 3},
+        np.ones((2, 4), "float32"),
+        expected_output_shape=(2, 3),
+        expected_num_trainable_weights=2,
+        expected_num_non_trainable_weights=0,
+    )
+    assert output.shape == (2, 3)
+
+
+@keras.saving.register_keras_serializable(package="zoo_tests")
+class _ForgetsArgument(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("units", None)
+        return config
+
+
+def test_run_layer_test_fails_when_config_lacks_an_argument():
+    with pytest.raises(AssertionError, match="lacks argument 'units'"):
+        run_layer_test(
+            _ForgetsArgument,
+            {"units": 3},
+            np.ones((2, 4), "float32"),
+            run_training_check=False,
+        )
+
+
+def test_run_layer_test_fails_on_wrong_shape():
+    with pytest.raises(AssertionError, match="output shape"):
+        run_layer_test(
+            keras.layers.Dense,
+            {"units": 3},
+            np.ones((2, 4), "float32"),
+            expected_output_shape=(2, 4),
+        )
+
+
+def test_run_saving_test_round_trips_a_model():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    loaded = run_saving_test(model, np.ones((3, 4), "float32"))
+    assert_all_close(loaded.get_weights(), model.get_weights())
+
+
+def test_assert_all_close_compares_ragged_lists_and_strings():
+    assert_all_close([[1, 2], [3]], [[1, 2], [3]])
+    assert_all_close(np.array([b"a", b"b"]), np.array([b"a", b"b"]))
+    with pytest.raises(AssertionError):
+        assert_all_close(np.array([b"a"]), np.array([b"c"]))
