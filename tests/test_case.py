@@ -192,12 +192,16 @@ def run_layer_test(
         inputs = _symbolic_inputs(input_data)
         symbolic_output = call(symbolic_layer, inputs, **call_kwargs)
         if expected_output_shape is not None:
-            expected = _map_structure(
-                lambda shape: (None, *tuple(shape)[1:]),
-                expected_output_shape,
-            ) if not isinstance(expected_output_shape, tuple) else (
-                None,
-                *tuple(expected_output_shape)[1:],
+            expected = (
+                _map_structure(
+                    lambda shape: (None, *tuple(shape)[1:]),
+                    expected_output_shape,
+                )
+                if not isinstance(expected_output_shape, tuple)
+                else (
+                    None,
+                    *tuple(expected_output_shape)[1:],
+                )
             )
             actual = _map_structure(_shape_of, symbolic_output)
             if isinstance(expected, dict):
@@ -236,7 +240,9 @@ def _assert_compatible(actual, expected, name):
         f"symbolic {name} shape {actual}, expected {expected}"
     )
     for a, e in zip(actual, expected):
-        assert e is None or a is None or a == e, f"symbolic {name} shape {actual}, expected {expected}"
+        assert e is None or a is None or a == e, (
+            f"symbolic {name} shape {actual}, expected {expected}"
+        )
 
 
 def _training_check(layer_cls, init_kwargs, input_data, call_kwargs, positional):
@@ -277,6 +283,8 @@ def run_saving_test(model, input_data, atol=1e-6, call_kwargs=None):
         path = os.path.join(directory, "model.keras")
         model.save(path)
         loaded = keras.saving.load_model(path)
-    assert type(loaded) is type(model), f"loaded {type(loaded).__name__}, saved {type(model).__name__}"
+    assert type(loaded) is type(model), (
+        f"loaded {type(loaded).__name__}, saved {type(model).__name__}"
+    )
     assert_all_close(loaded(input_data, **call_kwargs), expected, atol=atol, rtol=atol)
     return loaded
