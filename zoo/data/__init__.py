@@ -1,0 +1,54 @@
+"""Data for Zoo: the bundled Russian-English corpus, loaders and tf.data pipelines.
+
+- `zoo.data.corpus`: the generated parallel corpus (pure Python, no TensorFlow):
+  `generate_pairs`, `load_pairs`, `load_text`, `write_corpus`.
+- `zoo.data.loaders`: `load_translation_pairs` / `load_text_dataset` from the bundled
+  corpus, local TSV/text files or TFDS names.
+- `zoo.data.pipelines`: tokenize, pad to static shapes, batch with `drop_remainder`:
+  `language_model_dataset`, `translation_dataset`, `classification_dataset`.
+
+Names are imported on first use, so the corpus stays importable without TensorFlow.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "corpus": (
+        "CORPUS_SPLITS",
+        "generate_pairs",
+        "load_pairs",
+        "load_text",
+        "write_corpus",
+    ),
+    "loaders": (
+        "DEFAULT_SPLIT_FRACTIONS",
+        "FILE_SPLITS",
+        "hash_split",
+        "load_text_dataset",
+        "load_translation_pairs",
+    ),
+    "pipelines": (
+        "classification_dataset",
+        "language_model_dataset",
+        "pack_token_ids",
+        "tokenize_and_batch",
+        "translation_dataset",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name):
+    if name in _MODULE_OF:
+        value = getattr(importlib.import_module(f"zoo.data.{_MODULE_OF[name]}"), name)
+        globals()[name] = value
+        return value
+    if name in _EXPORTS:
+        return importlib.import_module(f"zoo.data.{name}")
+    raise AttributeError(f"module 'zoo.data' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

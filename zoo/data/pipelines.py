@@ -1,0 +1,587 @@
+"""tf.data pipelines: strings in, static-shape int32 batches out (TPU-ready).
+
+Every pipeline runs the same steps, on the host, inside tf.data:
+
+    shuffle (seeded) -> batch(drop_remainder=True) -> repair UTF-8 -> preprocess -> tokenize
+    -> truncate / add special tokens / pad to a static length -> prefetch
+
+Tokenization runs on whole batches (one op call per batch, not per line), which is what makes
+in-graph tokenizers fast. Outputs are `int32` ids and `bool` masks whose shapes are fully
+static (`[batch_size, sequence_length]`), so the model compiles once under XLA / on TPU.
+With a `seed` the order is deterministic; `reshuffle_each_iteration=False` also repeats the
+same order every epoch.
+
+A tokenizer is anything with `tokenize(strings)` (or callable) returning int32 ids, ragged or
+padded, and the special-token properties the pipeline needs (`pad_token_id`, `bos_token_id`,
+`eos_token_id`, `cls_token_id`, `sep_token_id`), e.g. `zoo.text.tokenizers.WordPieceTokenizer`.
+A preprocessor is any string -> string Keras layer or callable (e.g. `zoo.text.TextNormalizer`).
+
+Example:
+
+```python
+pairs = zoo.data.load_translation_pairs("bundled", split="train", direction="ru-en")
+dataset = translation_dataset(pairs, tokenizer, source_length=32, target_length=32,
+                              batch_size=64, seed=0)
+features, labels = next(iter(dataset))  # features["decoder_token_ids"]: (64, 32) int32
+```
+"""
+
+import tensorflow as tf
+
+__all__ = [
+    "classification_dataset",
+    "language_model_dataset",
+    "pack_token_ids",
+    "tokenize_and_batch",
+    "translation_dataset",
+]
+
+AUTOTUNE = tf.data.AUTOTUNE
+DEFAULT_SHUFFLE_BUFFER_SIZE = 10_000
+_TOKENIZE_BATCH_SIZE = 256  # documents per tokenizer call when packing
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks
+# ---------------------------------------------------------------------------------------------
+
+
+def pack_token_ids(
+    token_ids,
+    sequence_length,
+    pad_token_id,
+    start_token_id=None,
+    end_token_id=None,
+    keep_end_token=True,
+):
+    """Truncate, add start/end tokens and pad a batch of ids to a static length.
+
+    With `keep_end_token=True` the ids are truncated first so that the end token always fits:
+    a row keeps at most `sequence_length - (start is set) - (end is set)` of its own ids. With
+    `keep_end_token=False` the end token is appended before truncating, so a row cut short
+    has none (a language model then never learns to stop where the text went on).
+
+    Args:
+        token_ids: int ids, a `tf.RaggedTensor` `(batch, None)` or a dense `(batch, n)`
+            without padding.
+        sequence_length: the static output length.
+        pad_token_id: id written after the end of each row.
+        start_token_id, end_token_id: ids put before / after each row, or `None`.
+        keep_end_token: see above.
+
+    Returns:
+        `(token_ids, padding_mask)`: int32 `(batch, sequence_length)` and bool
+        `(batch, sequence_length)`, `True` on real tokens (special tokens included).
+    """
+    if not isinstance(token_ids, tf.RaggedTensor):
+        token_ids = tf.RaggedTensor.from_tensor(token_ids)
+    token_ids = tf.cast(token_ids, tf.int32)
+    has_start, has_end = start_token_id is not None, end_token_id is not None
+    room = sequence_length - has_start - (has_end and keep_end_token)
+    if room < 0:
+        raise ValueError(
+            f"Received sequence_length={sequence_length}, too short for the start/end tokens; "
+            "use at least 2."
+        )
+    # Dense ops only: ragged concat/slicing costs far more to trace and to run.
+    lengths = tf.minimum(tf.cast(token_ids.row_lengths(), tf.int32), room)  # (batch,)
+    body = token_ids.to_tensor(default_value=pad_token_id, shape=[None, room])  # truncates
+    batch = tf.shape(body)[0]
+    pieces = [body]
+    if has_start:
+        pieces.insert(0, tf.fill([batch, 1], tf.constant(start_token_id, tf.int32)))
+        lengths += 1
+    width = room + has_start
+    if width < sequence_length:
+        pad = tf.fill([batch, sequence_length - width], tf.constant(pad_token_id, tf.int32))
+        pieces.append(pad)
+    dense = tf.concat(pieces, axis=1) if len(pieces) > 1 else body
+    if has_end:
+        positions = tf.range(sequence_length, dtype=tf.int32)[None, :]
+        at_end = positions == lengths[:, None]  # all False for a full row without room
+        dense = tf.where(at_end, tf.constant(end_token_id, tf.int32), dense)
+        lengths = tf.minimum(lengths + 1, sequence_length)
+    mask = tf.sequence_mask(lengths, sequence_length)
+    return dense, mask
+
+
+def tokenize_and_batch(
+    dataset,
+    tokenizer,
+    sequence_length,
+    batch_size,
+    *,
+    preprocessor=None,
+    start_token_id=None,
+    end_token_id=None,
+    shuffle=False,
+    shuffle_buffer_size=DEFAULT_SHUFFLE_BUFFER_SIZE,
+    seed=None,
+    reshuffle_each_iteration=True,
+    prefetch=True,
+):
+    """Batch, tokenize and pad texts: the building block of the other pipelines.
+
+    Args:
+        dataset: a `tf.data.Dataset` (or list) of `tf.string` scalars, or of tuples whose
+            first element is the text; the other elements are batched and passed through.
+        tokenizer: a tokenizer (see the module docstring).
+        sequence_length: static length of every row (special tokens included).
+        batch_size: static batch size; the last incomplete batch is dropped.
+        preprocessor: optional string -> string layer or callable applied before tokenizing.
+        start_token_id, end_token_id: special ids around each row, or `None`.
+        shuffle: shuffle examples (before batching) with `shuffle_buffer_size` and `seed`.
+        seed: shuffle seed; with a seed the order is the same on every run.
+        reshuffle_each_iteration: draw a new order each epoch (still seeded).
+        prefetch: end with `prefetch(AUTOTUNE)`.
+
+    Returns:
+        A dataset of `{"token_ids": int32 (b, L), "padding_mask": bool (b, L)}`, or of
+        `(that dict, *other elements)` for tuple input.
+    """
+    dataset = _as_dataset(dataset, "dataset")
+    _check_sizes(sequence_length=sequence_length, batch_size=batch_size)
+    pad_token_id = _special_token_id(tokenizer, "pad_token_id", default=0)
+    is_tuple = isinstance(dataset.element_spec, tuple)
+    _check_strings(dataset.element_spec[0] if is_tuple else dataset.element_spec, "dataset")
+    dataset = _shuffle_and_batch(
+        dataset, batch_size, shuffle, shuffle_buffer_size, seed, reshuffle_each_iteration
+    )
+
+    def encode(texts):
+        ids = _tokenize(tokenizer, _clean(texts, preprocessor))
+        token_ids, padding_mask = pack_token_ids(
+            ids, sequence_length, pad_token_id, start_token_id, end_token_id
+        )
+        return {
+            "token_ids": _static(token_ids, batch_size, sequence_length),
+            "padding_mask": _static(padding_mask, batch_size, sequence_length),
+        }
+
+    def map_fn(*elements):
+        if not is_tuple:
+            return encode(elements[0])
+        rest = tuple(_static_batch(element, batch_size) for element in elements[1:])
+        return (encode(elements[0]), *rest)
+
+    dataset = dataset.map(map_fn, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return _finish(dataset, prefetch)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipelines
+# ---------------------------------------------------------------------------------------------
+
+
+def language_model_dataset(
+    texts,
+    tokenizer,
+    sequence_length,
+    batch_size,
+    *,
+    pack=True,
+    preprocessor=None,
+    sample_weights=False,
+    shuffle=True,
+    shuffle_buffer_size=DEFAULT_SHUFFLE_BUFFER_SIZE,
+    seed=None,
+    reshuffle_each_iteration=True,
+    prefetch=True,
+):
+    """Next-token prediction batches for a decoder-only (GPT) model.
+
+    `pack=True`: documents are tokenized, joined into one stream with `eos_token_id` after
+    each document (documents with no tokens are dropped), and cut into windows of
+    `sequence_length + 1` ids with stride `sequence_length` (consecutive windows share one id),
+    so every token of the stream after the first is a label exactly once. Inputs are
+    `window[:-1]`, labels `window[1:]`; no padding. The tail shorter than a window is dropped.
+
+    `pack=False`: one document per row, `[BOS] ids [EOS]` (BOS when the tokenizer has one),
+    truncated to `sequence_length + 1` (a document cut short loses its EOS, so the model
+    never learns to stop where the text did not) and padded; inputs and labels are that row
+    shifted by one, and labels at padding positions are `pad_token_id`.
+
+    Args:
+        texts: a `tf.data.Dataset` or list of `tf.string` documents.
+        tokenizer: a tokenizer with `pad_token_id` and `eos_token_id`.
+        sequence_length: static length of inputs and labels.
+        batch_size: static batch size; incomplete batches are dropped.
+        pack: pack documents into full windows (see above) or one per row.
+        preprocessor: optional string -> string layer or callable applied before tokenizing.
+        sample_weights: also yield float32 weights `(b, L)`: 1 on real labels, 0 on padding.
+        shuffle: shuffle documents (and, when packing, windows) with `seed`.
+        shuffle_buffer_size: buffer of each shuffle.
+        seed: shuffle seed; with a seed the batches are the same on every run.
+        reshuffle_each_iteration: draw a new (seeded) order each epoch.
+        prefetch: end with `prefetch(AUTOTUNE)`.
+
+    Returns:
+        A dataset of `({"token_ids": int32 (b, L), "padding_mask": bool (b, L)},
+        labels int32 (b, L)[, sample_weights float32 (b, L)])`.
+    """
+    texts = _as_dataset(texts, "texts")
+    _check_strings(texts.element_spec, "texts")
+    _check_sizes(sequence_length=sequence_length, batch_size=batch_size)
+    pad_token_id = _special_token_id(tokenizer, "pad_token_id", default=0)
+    eos_token_id = _special_token_id(tokenizer, "eos_token_id")
+    if not pack:
+        bos_token_id = _special_token_id(tokenizer, "bos_token_id", required=False)
+        rows = _shuffle_and_batch(
+            texts, batch_size, shuffle, shuffle_buffer_size, seed, reshuffle_each_iteration
+        )
+
+        def shift(batch):
+            ids = _tokenize(tokenizer, _clean(batch, preprocessor))
+            row, mask = pack_token_ids(
+                ids,
+                sequence_length + 1,
+                pad_token_id,
+                start_token_id=bos_token_id,
+                end_token_id=eos_token_id,
+                keep_end_token=False,
+            )
+            row = _static(row, batch_size, sequence_length + 1)
+            # An input position is real when its label is: the last real input predicts EOS
+            # (or the last kept token), and positions after it predict padding.
+            features = {
+                "token_ids": row[:, :-1],
+                "padding_mask": _static(mask[:, 1:], batch_size, sequence_length),
+            }
+            return _with_weights(features, row[:, 1:], sample_weights)
+
+        dataset = rows.map(shift, num_parallel_calls=AUTOTUNE, deterministic=True)
+        return _finish(dataset, prefetch)
+
+    # Packing: documents -> token stream -> windows of L + 1 -> batches.
+    if shuffle:
+        texts = texts.shuffle(
+            shuffle_buffer_size, seed=seed, reshuffle_each_iteration=reshuffle_each_iteration
+        )
+    # Tokenize in batches of documents; none is dropped here, only the final short windows.
+    documents = texts.batch(max(batch_size, _TOKENIZE_BATCH_SIZE))
+
+    def to_stream(batch):
+        ids = _tokenize(tokenizer, _clean(batch, preprocessor))
+        return _join_documents(ids, eos_token_id)
+
+    stream = documents.map(to_stream, num_parallel_calls=AUTOTUNE, deterministic=True)
+    window = sequence_length + 1
+
+    def cut(carry, tokens):
+        buffer = tf.concat([carry, tokens], axis=0)
+        count = tf.maximum((tf.size(buffer) - 1) // sequence_length, 0)
+        starts = tf.range(count) * sequence_length
+        windows = tf.gather(buffer, starts[:, None] + tf.range(window)[None, :])
+        return buffer[count * sequence_length :], windows
+
+    windows = stream.scan(tf.zeros([0], tf.int32), cut).unbatch()
+    if shuffle:
+        # Windows of one document are adjacent in the stream; mix them with a second buffer.
+        windows = windows.shuffle(
+            shuffle_buffer_size,
+            seed=None if seed is None else seed + 1,
+            reshuffle_each_iteration=reshuffle_each_iteration,
+        )
+    batches = windows.batch(batch_size, drop_remainder=True)
+
+    def split(batch):
+        batch = _static(batch, batch_size, window)
+        features = {
+            "token_ids": batch[:, :-1],
+            "padding_mask": tf.ones([batch_size, sequence_length], tf.bool),
+        }
+        return _with_weights(features, batch[:, 1:], sample_weights)
+
+    dataset = batches.map(split, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return _finish(dataset, prefetch)
+
+
+def translation_dataset(
+    pairs,
+    source_tokenizer,
+    target_tokenizer=None,
+    source_length=64,
+    target_length=64,
+    batch_size=32,
+    *,
+    source_preprocessor=None,
+    target_preprocessor=None,
+    sample_weights=False,
+    shuffle=True,
+    shuffle_buffer_size=DEFAULT_SHUFFLE_BUFFER_SIZE,
+    seed=None,
+    reshuffle_each_iteration=True,
+    prefetch=True,
+):
+    """Encoder-decoder batches for sequence-to-sequence translation (teacher forcing).
+
+    The source is tokenized, truncated to `source_length` and padded. The target `t` is
+    truncated to `target_length - 1` ids; the decoder reads `[BOS] t` and learns to write
+    `t [EOS]`, so `labels[:, i] == decoder_token_ids[:, i + 1]` on real tokens. Padding is
+    `pad_token_id` in inputs and labels.
+
+    Args:
+        pairs: a `tf.data.Dataset` of `(source, target)` `tf.string` pairs (e.g. from
+            `load_translation_pairs`) or a list of `(source, target)` tuples.
+        source_tokenizer: tokenizer of the source side.
+        target_tokenizer: tokenizer of the target side (with `bos_token_id` and
+            `eos_token_id`); `None` uses `source_tokenizer` (a shared bilingual vocabulary).
+        source_length, target_length: static lengths of encoder and decoder rows.
+        batch_size: static batch size; incomplete batches are dropped.
+        source_preprocessor, target_preprocessor: optional string -> string layers/callables.
+        sample_weights: also yield float32 weights `(b, target_length)`, 0 on padding.
+        shuffle, shuffle_buffer_size, seed, reshuffle_each_iteration, prefetch: as in
+            `tokenize_and_batch`.
+
+    Returns:
+        A dataset of `({"encoder_token_ids", "encoder_padding_mask", "decoder_token_ids",
+        "decoder_padding_mask"}, labels[, sample_weights])`: int32 ids and labels, bool masks,
+        all `(batch_size, length)`.
+    """
+    pairs = _as_dataset(pairs, "pairs")
+    spec = pairs.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise ValueError(
+            f"Received pairs with elements {spec}; expected (source, target) string pairs, "
+            "e.g. from zoo.data.load_translation_pairs()."
+        )
+    _check_strings(spec[0], "pairs (source side)")
+    _check_strings(spec[1], "pairs (target side)")
+    _check_sizes(source_length=source_length, target_length=target_length, batch_size=batch_size)
+    if target_length < 2:
+        raise ValueError(
+            f"Received target_length={target_length}; it must leave room for BOS/EOS (>= 2)."
+        )
+    target_tokenizer = source_tokenizer if target_tokenizer is None else target_tokenizer
+    source_pad = _special_token_id(source_tokenizer, "pad_token_id", default=0)
+    target_pad = _special_token_id(target_tokenizer, "pad_token_id", default=0)
+    bos_token_id = _special_token_id(target_tokenizer, "bos_token_id")
+    eos_token_id = _special_token_id(target_tokenizer, "eos_token_id")
+    pairs = _shuffle_and_batch(
+        pairs, batch_size, shuffle, shuffle_buffer_size, seed, reshuffle_each_iteration
+    )
+
+    def encode(sources, targets):
+        source_ids = _tokenize(source_tokenizer, _clean(sources, source_preprocessor))
+        target_ids = _tokenize(target_tokenizer, _clean(targets, target_preprocessor))
+        encoder_ids, encoder_mask = pack_token_ids(source_ids, source_length, source_pad)
+        target_ids = target_ids[:, : target_length - 1]
+        decoder_ids, decoder_mask = pack_token_ids(
+            target_ids, target_length, target_pad, start_token_id=bos_token_id
+        )
+        labels, _ = pack_token_ids(target_ids, target_length, target_pad, end_token_id=eos_token_id)
+        features = {
+            "encoder_token_ids": _static(encoder_ids, batch_size, source_length),
+            "encoder_padding_mask": _static(encoder_mask, batch_size, source_length),
+            "decoder_token_ids": _static(decoder_ids, batch_size, target_length),
+            "decoder_padding_mask": _static(decoder_mask, batch_size, target_length),
+        }
+        return _with_weights(features, _static(labels, batch_size, target_length), sample_weights)
+
+    dataset = pairs.map(encode, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return _finish(dataset, prefetch)
+
+
+def classification_dataset(
+    texts_and_labels,
+    tokenizer,
+    sequence_length,
+    batch_size,
+    *,
+    preprocessor=None,
+    shuffle=True,
+    shuffle_buffer_size=DEFAULT_SHUFFLE_BUFFER_SIZE,
+    seed=None,
+    reshuffle_each_iteration=True,
+    prefetch=True,
+):
+    """Text classification batches, `[CLS] ids [SEP]` padded to a static length (BERT style).
+
+    Args:
+        texts_and_labels: a `tf.data.Dataset` of `(text, label)`, a list of `(text, label)`
+            tuples, or a tuple `(texts, labels)` of two equal-length sequences. Labels may be
+            integer class ids (cast to int32), floats, or fixed-size vectors (multi-label).
+        tokenizer: a tokenizer with `cls_token_id`, `sep_token_id` and `pad_token_id`.
+        sequence_length: static row length, [CLS] and [SEP] included.
+        batch_size: static batch size; incomplete batches are dropped.
+        preprocessor, shuffle, shuffle_buffer_size, seed, reshuffle_each_iteration, prefetch:
+            as in `tokenize_and_batch`.
+
+    Returns:
+        A dataset of `({"token_ids": int32 (b, L), "padding_mask": bool (b, L)}, labels)`.
+    """
+    if (
+        isinstance(texts_and_labels, tuple)
+        and len(texts_and_labels) == 2
+        and not isinstance(texts_and_labels[0], (str, bytes))
+    ):
+        texts, labels = texts_and_labels
+        dataset = tf.data.Dataset.from_tensor_slices((_strings(texts, "texts"), labels))
+    else:
+        dataset = _as_dataset(texts_and_labels, "texts_and_labels")
+    spec = dataset.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise ValueError(
+            f"Received texts_and_labels with elements {spec}; expected (text, label) pairs."
+        )
+    if spec[1].dtype.is_integer and spec[1].dtype != tf.int32:
+        dataset = dataset.map(lambda text, label: (text, tf.cast(label, tf.int32)))
+    return tokenize_and_batch(
+        dataset,
+        tokenizer,
+        sequence_length,
+        batch_size,
+        preprocessor=preprocessor,
+        start_token_id=_special_token_id(tokenizer, "cls_token_id"),
+        end_token_id=_special_token_id(tokenizer, "sep_token_id"),
+        shuffle=shuffle,
+        shuffle_buffer_size=shuffle_buffer_size,
+        seed=seed,
+        reshuffle_each_iteration=reshuffle_each_iteration,
+        prefetch=prefetch,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _strings(values, name):
+    try:
+        tensor = tf.convert_to_tensor(values, dtype=tf.string)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"Received {name} that are not all strings ({error}); pass str or bytes."
+        ) from error
+    return tensor
+
+
+def _as_dataset(data, name):
+    """A `tf.data.Dataset` from a dataset, a list of strings, or a list of string tuples."""
+    if isinstance(data, tf.data.Dataset):
+        return data
+    if isinstance(data, (str, bytes)):
+        raise ValueError(
+            f"Received a single string as {name}; pass a list of strings or a tf.data.Dataset "
+            "(load files with zoo.data.load_text_dataset / load_translation_pairs)."
+        )
+    try:
+        items = list(data)
+    except TypeError as error:
+        raise ValueError(
+            f"Received {name} of type {type(data).__name__}; expected a tf.data.Dataset or a list."
+        ) from error
+    if not items:
+        raise ValueError(f"Received empty {name}; pass at least batch_size examples.")
+    if isinstance(items[0], (tuple, list)):
+        columns = list(zip(*items))
+        if any(len(item) != len(items[0]) for item in items):
+            raise ValueError(f"Received {name} with tuples of different lengths.")
+        tensors = [_strings(list(columns[0]), name)]
+        for column in columns[1:]:
+            is_text = isinstance(column[0], (str, bytes))
+            tensors.append(_strings(list(column), name) if is_text else list(column))
+        return tf.data.Dataset.from_tensor_slices(tuple(tensors))
+    return tf.data.Dataset.from_tensor_slices(_strings(items, name))
+
+
+def _check_strings(spec, name):
+    if not (isinstance(spec, tf.TensorSpec) and spec.dtype == tf.string and spec.shape.rank == 0):
+        raise ValueError(
+            f"Received {name} with element spec {spec}; expected scalar tf.string texts (one "
+            "example per element, not yet batched)."
+        )
+
+
+def _check_sizes(**sizes):
+    for name, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"Received {name}={value!r}; expected a positive int.")
+
+
+def _special_token_id(tokenizer, name, default=None, required=True):
+    value = getattr(tokenizer, name, None)
+    if value is None:
+        if default is not None or not required:
+            return default
+        raise ValueError(
+            f"The tokenizer {type(tokenizer).__name__} has no {name} (got None); this pipeline "
+            f"needs it. Train the tokenizer with the special tokens reserved (e.g. "
+            "'[BOS]', '[EOS]', '[CLS]', '[SEP]')."
+        )
+    return int(value)
+
+
+def _shuffle_and_batch(dataset, batch_size, shuffle, buffer_size, seed, reshuffle):
+    if shuffle:
+        dataset = dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=reshuffle)
+    return dataset.batch(batch_size, drop_remainder=True)
+
+
+def _clean(texts, preprocessor):
+    """Replace invalid UTF-8 with U+FFFD, then run the optional preprocessor."""
+    texts = tf.strings.unicode_transcode(
+        texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+    )
+    if preprocessor is not None:
+        texts = preprocessor(texts)
+    return texts
+
+
+def _tokenize(tokenizer, texts):
+    """Ragged int32 ids `(batch, None)` from any tokenizer output."""
+    tokenize = getattr(tokenizer, "tokenize", None)
+    ids = tokenize(texts) if callable(tokenize) else tokenizer(texts)
+    if isinstance(ids, tf.RaggedTensor):
+        return tf.cast(ids, tf.int32)
+    ids = tf.convert_to_tensor(ids)
+    # A dense (batch, n) result is padded: drop trailing pad ids.
+    pad_token_id = _special_token_id(tokenizer, "pad_token_id", default=0)
+    return tf.cast(
+        tf.RaggedTensor.from_tensor(ids, padding=tf.cast(pad_token_id, ids.dtype)), tf.int32
+    )
+
+
+def _join_documents(ids, eos_token_id):
+    """One flat int32 stream: each non-empty row of `ids` followed by `eos_token_id`."""
+    values = ids.flat_values
+    lengths = tf.cast(ids.row_lengths(), tf.int32)
+    nonempty = lengths > 0
+    # Output position of each id: its own index plus the EOS ids written before its row.
+    eos_before = tf.cumsum(tf.cast(nonempty, tf.int32), exclusive=True)  # (batch,)
+    row_ids = tf.cast(ids.value_rowids(), tf.int32)
+    id_positions = tf.range(tf.size(values)) + tf.gather(eos_before, row_ids)
+    row_ends = tf.cast(ids.row_limits(), tf.int32) + eos_before
+    eos_positions = tf.boolean_mask(row_ends, nonempty)
+    eos = tf.fill(tf.shape(eos_positions), tf.constant(eos_token_id, tf.int32))
+    return tf.dynamic_stitch([id_positions, eos_positions], [values, eos])
+
+
+def _static(tensor, *shape):
+    return tf.ensure_shape(tensor, shape)
+
+
+def _static_batch(tensor, batch_size):
+    return tf.ensure_shape(tensor, [batch_size, *tensor.shape[1:]])
+
+
+def _with_weights(features, labels, sample_weights):
+    if not sample_weights:
+        return features, labels
+    # A label is real where the next-token position is real.
+    weights = tf.cast(_label_mask(features, labels), tf.float32)
+    return features, labels, weights
+
+
+def _label_mask(features, labels):
+    if "decoder_padding_mask" in features:
+        return features["decoder_padding_mask"]
+    return features["padding_mask"]
+
+
+def _finish(dataset, prefetch):
+    options = tf.data.Options()
+    options.deterministic = True
+    dataset = dataset.with_options(options)
+    return dataset.prefetch(AUTOTUNE) if prefetch else dataset
