@@ -50,6 +50,13 @@ def assert_all_close(actual, expected, atol=1e-6, rtol=1e-6, msg=None):
         for a, e in zip(actual, expected):
             assert_all_close(a, e, atol, rtol, msg)
         return
+    if isinstance(expected, (list, tuple)) and _is_ragged_list(expected):
+        assert isinstance(actual, (list, tuple)) and len(actual) == len(expected), (
+            f"lengths differ: {actual!r} vs {expected!r}"
+        )
+        for a, e in zip(actual, expected):
+            assert_all_close(a, e, atol, rtol, msg)
+        return
     actual_array, expected_array = np.asarray(actual), np.asarray(expected)
     if actual_array.dtype.kind in "OSUib" or expected_array.dtype.kind in "OSUib":
         np.testing.assert_array_equal(actual_array, expected_array, err_msg=msg or "")
@@ -61,6 +68,12 @@ def assert_all_close(actual, expected, atol=1e-6, rtol=1e-6, msg=None):
             rtol=rtol,
             err_msg=msg or "",
         )
+
+
+def _is_ragged_list(value):
+    """A list of lists whose rows differ in length (as `RaggedTensor.to_list()` gives)."""
+    rows = [len(v) for v in value if isinstance(v, (list, tuple))]
+    return len(rows) == len(value) and len(set(rows)) > 1
 
 
 def _is_leaf_list(value):

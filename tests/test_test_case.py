@@ -63,6 +63,8 @@ def test_run_saving_test_round_trips_a_model():
 
 def test_assert_all_close_compares_ragged_lists_and_strings():
     assert_all_close([[1, 2], [3]], [[1, 2], [3]])
+    with pytest.raises(AssertionError):
+        assert_all_close([[1, 2], [3]], [[1, 2], [4]])
     assert_all_close(np.array([b"a", b"b"]), np.array([b"a", b"b"]))
     with pytest.raises(AssertionError):
         assert_all_close(np.array([b"a"]), np.array([b"c"]))

@@ -1,0 +1,47 @@
+"""Strings to ids and back, as TensorFlow ops that run in tf.data and inside SavedModels.
+
+Preprocessing layers (`tf.string` in, `tf.string` out):
+`TextNormalizer`, `StopWordFilter`, `Stemmer`, `Lemmatizer`, `SpellCorrector`, `Preprocessor`.
+
+Tokenizers trained on a corpus (`tf.string` in, int32 ids out):
+`CharacterTokenizer`, `WordTokenizer`, `WordPieceTokenizer`, `BytePairTokenizer`,
+`SentencePieceTokenizer`; `load_tokenizer(path)` restores any of them.
+"""
+
+from zoo.text.preprocessing import (
+    WORD_PATTERN,
+    Lemmatizer,
+    Preprocessor,
+    SpellCorrector,
+    Stemmer,
+    StopWordFilter,
+    TextNormalizer,
+)
+from zoo.text.tokenizers import (
+    SPECIAL_TOKENS,
+    BytePairTokenizer,
+    CharacterTokenizer,
+    SentencePieceTokenizer,
+    Tokenizer,
+    WordPieceTokenizer,
+    WordTokenizer,
+    load_tokenizer,
+)
+
+__all__ = [
+    "SPECIAL_TOKENS",
+    "WORD_PATTERN",
+    "BytePairTokenizer",
+    "CharacterTokenizer",
+    "Lemmatizer",
+    "Preprocessor",
+    "SentencePieceTokenizer",
+    "SpellCorrector",
+    "Stemmer",
+    "StopWordFilter",
+    "TextNormalizer",
+    "Tokenizer",
+    "WordPieceTokenizer",
+    "WordTokenizer",
+    "load_tokenizer",
+]
