@@ -1,0 +1,266 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.test_case import assert_all_close, run_layer_test, run_saving_test, to_numpy
+from zoo.layers import (
+    MultiHeadAttention,
+    TokenAndPositionEmbedding,
+    TransformerDecoderBlock,
+    TransformerEncoderBlock,
+)
+
+BATCH, SEQUENCE, HIDDEN, HEADS, INTERMEDIATE = 2, 8, 16, 2, 32
+SOURCE = 6
+
+
+def _xla(function):
+    """`function` compiled with XLA by the current backend (as a decoding loop would be)."""
+    if keras.backend.backend() == "tensorflow":
+        return tf.function(function, jit_compile=True)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(function)
+    return function
+
+
+def _random(*shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def _padding_mask(length=SEQUENCE, lengths=(5, 3)):
+    return np.arange(length)[None, :] < np.array(lengths)[:, None]  # (batch, length)
+
+
+def _block_kwargs(**kwargs):
+    return {"num_heads": HEADS, "intermediate_dim": INTERMEDIATE, **kwargs}
+
+
+def test_encoder_layer():
+    # Pre-LN is run by the decoder's layer test; both share the residual code.
+    run_layer_test(
+        TransformerEncoderBlock,
+        _block_kwargs(activation="gelu"),
+        [_random(BATCH, SEQUENCE, HIDDEN), _padding_mask()],  # inputs, padding_mask
+        expected_output_shape=(BATCH, SEQUENCE, HIDDEN),
+        # attention 8, two LayerNorms 4, feed-forward 4
+        expected_num_trainable_weights=16,
+        expected_num_non_trainable_weights=0,
+    )
+
+
+def test_decoder_layer_with_cross_attention():
+    run_layer_test(
+        TransformerDecoderBlock,
+        _block_kwargs(normalize_first=True),
+        [_random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)],
+        expected_output_shape=(BATCH, SEQUENCE, HIDDEN),
+        # self-attention 8 + 2, cross-attention 8 + 2, feed-forward 4 + 2
+        expected_num_trainable_weights=26,
+    )
+
+
+def test_decoder_layer_without_cross_attention():
+    run_layer_test(
+        TransformerDecoderBlock,
+        _block_kwargs(dropout=0.0),
+        _random(BATCH, SEQUENCE, HIDDEN),
+        expected_output_shape=(BATCH, SEQUENCE, HIDDEN),
+        expected_num_trainable_weights=16,
+    )
+
+
+def test_encoder_custom_attention_round_trips():
+    attention = MultiHeadAttention(HEADS, key_dim=4, value_dim=8, name="custom_attention")
+    block = TransformerEncoderBlock(**_block_kwargs(attention=attention))
+    block(_random(BATCH, SEQUENCE, HIDDEN))
+    assert block._self_attention_layer is attention
+    assert len(block.trainable_weights) == 16
+    revived = TransformerEncoderBlock.from_config(block.get_config())
+    assert isinstance(revived.attention, MultiHeadAttention)
+    assert revived.attention.value_dim == 8
+    assert revived.get_config() == block.get_config()
+
+
+@pytest.mark.parametrize("normalize_first", [False, True])
+def test_encoder_padding_does_not_change_real_positions(normalize_first):
+    block = TransformerEncoderBlock(**_block_kwargs(normalize_first=normalize_first))
+    x = _random(BATCH, SEQUENCE, HIDDEN)
+    padding_mask = _padding_mask()
+    changed = np.where(padding_mask[..., None], x, _random(*x.shape, seed=5) * 10.0)
+    before = to_numpy(block(x, padding_mask=padding_mask))
+    after = to_numpy(block(changed, padding_mask=padding_mask))
+    assert_all_close(after[padding_mask], before[padding_mask], atol=1e-5, rtol=1e-5)
+    assert not np.allclose(after[~padding_mask], before[~padding_mask])
+
+
+def test_decoder_padding_does_not_change_real_positions():
+    block = TransformerDecoderBlock(**_block_kwargs())
+    target, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    target_mask, source_mask = _padding_mask(), _padding_mask(SOURCE, (4, 2))
+    changed_target = np.where(target_mask[..., None], target, 10.0 * _random(*target.shape))
+    changed_source = np.where(source_mask[..., None], source, 10.0 * _random(*source.shape))
+
+    def run(target, source):
+        return to_numpy(
+            block(
+                target,
+                source,
+                decoder_padding_mask=target_mask,
+                encoder_padding_mask=source_mask,
+            )
+        )
+
+    before, after = run(target, source), run(changed_target, changed_source)
+    assert_all_close(after[target_mask], before[target_mask], atol=1e-5, rtol=1e-5)
+
+
+def test_decoder_output_does_not_depend_on_the_future():
+    block = TransformerDecoderBlock(**_block_kwargs())
+    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    full = to_numpy(block(x, source))
+    for t in range(SEQUENCE - 1):
+        changed = x.copy()
+        changed[:, t + 1 :] = _random(BATCH, SEQUENCE - t - 1, HIDDEN, seed=t + 10)
+        output = to_numpy(block(changed, source))
+        assert_all_close(output[:, : t + 1], full[:, : t + 1], atol=1e-5, rtol=1e-5)
+    # Without the causal mask the future leaks in.
+    changed = x.copy()
+    changed[:, -1] += 1.0
+    unmasked = to_numpy(block(changed, source, use_causal_mask=False))
+    assert not np.allclose(unmasked[:, 0], to_numpy(block(x, source, use_causal_mask=False))[:, 0])
+
+
+@pytest.mark.parametrize("normalize_first", [False, True])
+def test_cached_decoding_equals_full_causal_pass(normalize_first):
+    block = TransformerDecoderBlock(**_block_kwargs(normalize_first=normalize_first))
+    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    source_mask = _padding_mask(SOURCE, (4, 6))
+    full = block(x, source, encoder_padding_mask=source_mask)
+
+    self_cache = np.zeros((BATCH, 2, SEQUENCE, HEADS, HIDDEN // HEADS), "float32")
+    # The first step computes the cross-attention cache from the encoder output ...
+    output, self_cache, cross_cache = block(
+        x[:, :1],
+        source,
+        encoder_padding_mask=source_mask,
+        self_attention_cache=self_cache,
+        self_attention_cache_update_index=0,
+    )
+    assert tuple(cross_cache.shape) == (BATCH, 2, SOURCE, HEADS, HIDDEN // HEADS)
+    outputs = [to_numpy(output)]
+
+    # ... the next steps reuse it, in one XLA-compiled step with fixed shapes.
+    @_xla
+    def step(token, self_cache, cross_cache, index):
+        return block(
+            token,
+            encoder_padding_mask=source_mask,
+            self_attention_cache=self_cache,
+            self_attention_cache_update_index=index,
+            cross_attention_cache=cross_cache,
+        )
+
+    for t in range(1, SEQUENCE):
+        output, self_cache, cross_cache = step(
+            x[:, t : t + 1], self_cache, cross_cache, np.array(t, "int32")
+        )
+        outputs.append(to_numpy(output))
+    assert_all_close(np.concatenate(outputs, axis=1), full, atol=1e-5, rtol=1e-5)
+
+
+def test_cached_decoding_without_cross_attention():
+    block = TransformerDecoderBlock(**_block_kwargs())
+    x = _random(BATCH, SEQUENCE, HIDDEN)
+    full = to_numpy(block(x))
+    cache = np.zeros((BATCH, 2, SEQUENCE, HEADS, HIDDEN // HEADS), "float32")
+    prefill, cache = block(
+        x[:, :5], self_attention_cache=cache, self_attention_cache_update_index=0
+    )
+    assert_all_close(prefill, full[:, :5], atol=1e-5, rtol=1e-5)
+    for t in range(5, SEQUENCE):
+        output, cache = block(
+            x[:, t : t + 1], self_attention_cache=cache, self_attention_cache_update_index=t
+        )
+        assert_all_close(output, full[:, t : t + 1], atol=1e-5, rtol=1e-5)
+
+
+def test_mixed_precision_layer_norm_statistics_are_float32():
+    # A large common offset: bfloat16 statistics would lose the small variations.
+    x = 64.0 + _random(BATCH, SEQUENCE, HIDDEN)
+    block = TransformerEncoderBlock(**_block_kwargs())
+    mixed = TransformerEncoderBlock(**_block_kwargs(dtype="mixed_bfloat16"))
+    expected = block(x)
+    mixed(x)
+    mixed.set_weights(block.get_weights())
+    output = mixed(x)
+    assert keras.backend.standardize_dtype(output.dtype) == "bfloat16"
+    assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in mixed.weights)
+    assert_all_close(output, expected, atol=0.1, rtol=0.1)
+
+
+def test_hidden_dim_not_divisible_by_num_heads_says_how_to_fix():
+    block = TransformerEncoderBlock(num_heads=3, intermediate_dim=INTERMEDIATE)
+    with pytest.raises(ValueError, match=r"hidden_dim=16, num_heads=3.*\[1, 2, 4, 8, 16\]"):
+        block(_random(BATCH, SEQUENCE, HIDDEN))
+    with pytest.raises(ValueError, match="divisible by num_heads"):
+        TransformerDecoderBlock(num_heads=5, intermediate_dim=8)(_random(1, 2, HIDDEN))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_heads": 0}, "num_heads"),
+        ({"intermediate_dim": None}, "intermediate_dim"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"activation": "sigmoidal"}, r"Unknown activation.*'relu'"),
+        ({"layer_norm_epsilon": 0}, "layer_norm_epsilon"),
+        ({"attention": "mha"}, "attention"),
+    ],
+)
+def test_invalid_arguments_raise(kwargs, message):
+    for block_cls in (TransformerEncoderBlock, TransformerDecoderBlock):
+        with pytest.raises(ValueError, match=message):
+            block_cls(**_block_kwargs(**kwargs))
+
+
+def test_invalid_decoder_calls_raise():
+    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN)
+    gpt_block = TransformerDecoderBlock(**_block_kwargs())
+    gpt_block(x)
+    with pytest.raises(ValueError, match="built without cross-attention"):
+        gpt_block(x, source)
+    with pytest.raises(ValueError, match="together"):
+        gpt_block(x, self_attention_cache=np.zeros((BATCH, 2, SEQUENCE, HEADS, 8), "float32"))
+    translation_block = TransformerDecoderBlock(**_block_kwargs())
+    translation_block(x, source)
+    with pytest.raises(ValueError, match="needs `encoder_sequence`"):
+        translation_block(x)
+
+
+def test_saving_a_functional_encoder_decoder():
+    source_ids = keras.Input((SOURCE,), dtype="int32", name="source_ids")
+    target_ids = keras.Input((SEQUENCE,), dtype="int32", name="target_ids")
+    source_mask = keras.Input((SOURCE,), dtype="bool", name="source_mask")
+    embedding = TokenAndPositionEmbedding(
+        30, SEQUENCE, HIDDEN, position="sinusoidal", embeddings_scale=True, name="embedding"
+    )
+    attention = MultiHeadAttention(HEADS, key_dim=8, name="custom_attention")
+    encoded = TransformerEncoderBlock(**_block_kwargs(attention=attention), name="encoder")(
+        embedding(source_ids), padding_mask=source_mask
+    )
+    decoded = TransformerDecoderBlock(**_block_kwargs(normalize_first=True), name="decoder")(
+        embedding(target_ids), encoded, encoder_padding_mask=source_mask
+    )
+    logits = embedding.logits(decoded)
+    model = keras.Model([source_ids, target_ids, source_mask], logits)
+    rng = np.random.default_rng(0)
+    inputs = [
+        rng.integers(0, 30, (BATCH, SOURCE)).astype("int32"),
+        rng.integers(0, 30, (BATCH, SEQUENCE)).astype("int32"),
+        _padding_mask(SOURCE, (6, 4)),
+    ]
+    loaded = run_saving_test(model, inputs, atol=1e-5)
+    assert loaded.get_layer("encoder").attention.name == "custom_attention"

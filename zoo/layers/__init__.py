@@ -1,0 +1,30 @@
+"""Keras layers of the zoo: attention, embeddings, feed-forward, Transformer blocks, masks.
+
+Every layer computes with `keras.ops` only, honours its dtype policy (softmax and
+LayerNorm statistics in float32 under `mixed_bfloat16`), compiles with XLA and is
+registered for `.keras` saving under the package name `"zoo"`.
+"""
+
+from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.embeddings import (
+    PositionEmbedding,
+    RotaryEmbedding,
+    SinusoidalPositionEncoding,
+    TokenAndPositionEmbedding,
+)
+from zoo.layers.feed_forward import FeedForward
+from zoo.layers.masks import compute_causal_mask, merge_padding_and_attention_mask
+from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
+
+__all__ = [
+    "FeedForward",
+    "MultiHeadAttention",
+    "PositionEmbedding",
+    "RotaryEmbedding",
+    "SinusoidalPositionEncoding",
+    "TokenAndPositionEmbedding",
+    "TransformerDecoderBlock",
+    "TransformerEncoderBlock",
+    "compute_causal_mask",
+    "merge_padding_and_attention_mask",
+]

@@ -1,0 +1,422 @@
+"""Transformer encoder and decoder blocks: N x D in, N x D out."""
+
+import keras
+
+from zoo.layers.attention import (
+    MultiHeadAttention,
+    _check_positive_int,
+    _check_rate,
+    _clone_initializer,
+)
+from zoo.layers.feed_forward import ACTIVATIONS, FeedForward
+
+__all__ = ["TransformerDecoderBlock", "TransformerEncoderBlock"]
+
+
+def _check_block_arguments(layer, activation, layer_norm_epsilon):
+    name = type(layer).__name__
+    _check_positive_int(layer.num_heads, "num_heads", name)
+    _check_positive_int(layer.intermediate_dim, "intermediate_dim", name)
+    _check_rate(layer.dropout, "dropout", name)
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"Unknown activation for {name}: {activation!r}. Expected one of {sorted(ACTIVATIONS)}."
+        )
+    if not isinstance(layer_norm_epsilon, (int, float)) or layer_norm_epsilon <= 0:
+        raise ValueError(
+            f"`layer_norm_epsilon` of {name} must be a small positive number (e.g. 1e-5). "
+            f"Received: layer_norm_epsilon={layer_norm_epsilon!r}."
+        )
+
+
+def _head_dim(layer, hidden_dim):
+    """`hidden_dim // num_heads`, or a ValueError that says how to fix the mismatch."""
+    if hidden_dim is None:
+        raise ValueError(
+            f"{type(layer).__name__} needs a known last (hidden) dimension. "
+            "Received an input whose last dimension is None."
+        )
+    if hidden_dim % layer.num_heads:
+        divisors = [n for n in range(1, min(hidden_dim, 64) + 1) if hidden_dim % n == 0]
+        multiple = hidden_dim + layer.num_heads - hidden_dim % layer.num_heads
+        raise ValueError(
+            f"hidden_dim (the inputs' last dimension) must be divisible by num_heads. "
+            f"Received: hidden_dim={hidden_dim}, num_heads={layer.num_heads}. Choose "
+            f"num_heads from {divisors}, or a hidden_dim that is a multiple of "
+            f"{layer.num_heads} (e.g. {multiple})."
+        )
+    return hidden_dim // layer.num_heads
+
+
+def _serialize_layer(layer):
+    return None if layer is None else keras.saving.serialize_keras_object(layer)
+
+
+def _deserialize_attention(config):
+    config = dict(config)
+    if isinstance(config.get("attention"), dict):
+        config["attention"] = keras.saving.deserialize_keras_object(config["attention"])
+    return config
+
+
+class _Block(keras.layers.Layer):
+    """What the encoder and decoder blocks share: arguments, sublayer factories, config."""
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.1,
+        activation="relu",
+        layer_norm_epsilon=1e-5,
+        normalize_first=False,
+        attention=None,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        _check_block_arguments(self, activation, layer_norm_epsilon)
+        if attention is not None and not isinstance(attention, keras.layers.Layer):
+            raise ValueError(
+                f"`attention` of {type(self).__name__} must be None (a zoo MultiHeadAttention "
+                f"is built) or a Keras layer instance. Received: {attention!r}."
+            )
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.normalize_first = normalize_first
+        self.attention = attention
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def _make_attention(self, hidden_dim, name):
+        return MultiHeadAttention(
+            self.num_heads,
+            _head_dim(self, hidden_dim),
+            dropout=self.dropout,
+            kernel_initializer=_clone_initializer(self.kernel_initializer),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def _make_layer_norm(self, name):
+        return keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
+        )
+
+    def _make_dropout(self, name):
+        return keras.layers.Dropout(self.dropout, dtype=self.dtype_policy, name=name)
+
+    def _make_feed_forward(self, hidden_shape):
+        feed_forward = FeedForward(
+            self.intermediate_dim,
+            activation=self.activation,
+            dropout=self.dropout,
+            kernel_initializer=_clone_initializer(self.kernel_initializer),
+            dtype=self.dtype_policy,
+            name="feed_forward",
+        )
+        feed_forward.build(hidden_shape)
+        return feed_forward
+
+    def _sublayer(self, sublayer, layer_norm, x, **kwargs):
+        """`LN(x + F(x))` (post-LN, the paper) or `x + F(LN(x))` (pre-LN).
+
+        `sublayer` returns `F(x)` or a tuple whose first item is `F(x)` (the rest, e.g. an
+        updated cache, is returned beside the new `x`).
+        """
+        residual = x
+        if self.normalize_first:
+            x = layer_norm(x)
+        outputs = sublayer(x, **kwargs)
+        extra = ()
+        if isinstance(outputs, (tuple, list)):
+            outputs, *extra = outputs
+        x = residual + outputs
+        if not self.normalize_first:
+            x = layer_norm(x)
+        return (x, *extra) if extra else x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "normalize_first": self.normalize_first,
+                "attention": _serialize_layer(self.attention),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**_deserialize_attention(config))
+
+
+_BLOCK_ARGS_DOC = """
+    Args:
+        num_heads: number of attention heads; must divide the hidden dimension.
+        intermediate_dim: width of the feed-forward hidden layer (4 · D in the paper).
+        dropout: dropout rate on each sub-layer's output and on attention probabilities.
+        activation: feed-forward activation, one of `"relu"`, `"gelu"`,
+            `"gelu_approximate"`, `"silu"`, `"tanh"`.
+        layer_norm_epsilon: LayerNorm epsilon.
+        normalize_first: `False`: post-LN, `LN(x + F(x))`, as in the paper; `True`:
+            pre-LN, `x + F(LN(x))` (GPT-2; add a final LayerNorm after the stack).
+        attention: `None` to build a zoo `MultiHeadAttention`, or a layer to use as the
+            self-attention instead (e.g. an efficient attention); it is called as
+            `attention(x, padding_mask=..., attention_mask=..., training=...)`, plus
+            `use_causal_mask=` in the decoder and `cache=`, `cache_update_index=` when
+            decoding with a cache.
+        kernel_initializer: initializer of every kernel.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+"""
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TransformerEncoderBlock(_Block):
+    __doc__ = (
+        """One Transformer encoder block: self-attention and a feed-forward network.
+
+    Every position attends to every (non-padded) position, then goes through a
+    position-wise feed-forward network; each of the two sub-layers is wrapped in a
+    residual connection `X + F(X)` and a LayerNorm (statistics in float32 under
+    mixed precision). The block maps `(batch, sequence, D)` to the same shape, so
+    blocks stack.
+
+    Reference: Vaswani et al., "Attention Is All You Need", 2017,
+    https://arxiv.org/abs/1706.03762 (section 3.1); pre-LN: Xiong et al., 2020,
+    https://arxiv.org/abs/2002.04745.
+"""
+        + _BLOCK_ARGS_DOC
+        + """
+    Call arguments:
+        inputs: `(batch, sequence, hidden_dim)`.
+        padding_mask: `(batch, sequence)`, truthy for real tokens.
+        attention_mask: `(batch, sequence, sequence)`, truthy where a position may attend.
+        training: whether dropout is active.
+
+    Example:
+
+    >>> import numpy as np
+    >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=64)
+    >>> x = np.random.rand(2, 8, 16).astype("float32")
+    >>> tuple(block(x, padding_mask=np.ones((2, 8), bool)).shape)
+    (2, 8, 16)
+    """
+    )
+
+    def build(self, inputs_shape):
+        hidden_dim = inputs_shape[-1]
+        if self.attention is None:
+            self._self_attention_layer = self._make_attention(hidden_dim, "self_attention")
+        else:
+            self._self_attention_layer = self.attention
+        if not self._self_attention_layer.built:
+            self._self_attention_layer.build(inputs_shape)
+        self._self_attention_layer_norm = self._make_layer_norm("self_attention_layer_norm")
+        self._self_attention_layer_norm.build(inputs_shape)
+        self._self_attention_dropout = self._make_dropout("self_attention_dropout")
+        self._feed_forward = self._make_feed_forward(inputs_shape)
+        self._feed_forward_layer_norm = self._make_layer_norm("feed_forward_layer_norm")
+        self._feed_forward_layer_norm.build(inputs_shape)
+
+    def _attention_sublayer(self, x, padding_mask, attention_mask, training):
+        x = self._self_attention_layer(
+            x, padding_mask=padding_mask, attention_mask=attention_mask, training=training
+        )
+        return self._self_attention_dropout(x, training=training)
+
+    def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
+        x = self._sublayer(
+            self._attention_sublayer,
+            self._self_attention_layer_norm,
+            inputs,
+            padding_mask=padding_mask,
+            attention_mask=attention_mask,
+            training=training,
+        )  # (batch, sequence, hidden)
+        return self._sublayer(
+            self._feed_forward, self._feed_forward_layer_norm, x, training=training
+        )
+
+    def compute_output_shape(self, inputs_shape):
+        return inputs_shape
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TransformerDecoderBlock(_Block):
+    __doc__ = (
+        """One Transformer decoder block: causal self-attention, cross-attention, feed-forward.
+
+    Masked (causal) self-attention lets position t see positions <= t only ("no
+    information from the future"). When the block is built with an
+    `encoder_sequence`, a cross-attention sub-layer follows, whose queries come from
+    the decoder and keys/values from the encoder output (translation: the decoder
+    writing "I study ML" looks at the encoded "Я изучаю ML"). A feed-forward network
+    comes last. Each sub-layer has a residual connection and a LayerNorm (post-LN or
+    pre-LN). Without `encoder_sequence` it is a GPT block.
+
+    Decoding with a cache: pass `self_attention_cache`
+    `(batch, 2, max_length, num_heads, hidden_dim // num_heads)` (zeros at the start)
+    and `self_attention_cache_update_index` (the position of the first token of
+    `decoder_sequence`); the block writes this step's keys/values there and returns
+    `(output, self_attention_cache)`; with cross-attention it returns
+    `(output, self_attention_cache, cross_attention_cache)`, where the cross-attention
+    cache (the encoder's keys/values, computed from `encoder_sequence` when not
+    given) can be passed back so the encoder output is projected once. All shapes
+    are fixed, so the step compiles once with XLA. While caching,
+    `decoder_padding_mask` covers the cache positions, `(batch, max_length)`.
+
+    Reference: Vaswani et al., "Attention Is All You Need", 2017,
+    https://arxiv.org/abs/1706.03762 (section 3.1); Radford et al., "Language Models
+    are Unsupervised Multitask Learners" (GPT-2), 2019.
+"""
+        + _BLOCK_ARGS_DOC
+        + """
+    Call arguments:
+        decoder_sequence: `(batch, target, hidden_dim)`.
+        encoder_sequence: `(batch, source, encoder_dim)` or `None`.
+        decoder_padding_mask: `(batch, target)` (`(batch, max_length)` with a cache).
+        encoder_padding_mask: `(batch, source)`.
+        decoder_attention_mask: `(batch, target, target)` (or `(batch, target,
+            max_length)` with a cache), merged with the causal mask.
+        encoder_attention_mask: `(batch, target, source)`.
+        self_attention_cache: `(batch, 2, max_length, num_heads, head_dim)`.
+        self_attention_cache_update_index: int or scalar tensor.
+        cross_attention_cache: `(batch, 2, source, num_heads, head_dim)`.
+        use_causal_mask: apply the causal mask in self-attention (default `True`).
+        training: whether dropout is active.
+
+    Example:
+
+    >>> import numpy as np
+    >>> block = TransformerDecoderBlock(num_heads=2, intermediate_dim=64)
+    >>> target = np.random.rand(2, 6, 16).astype("float32")
+    >>> source = np.random.rand(2, 8, 16).astype("float32")
+    >>> tuple(block(target, source).shape)
+    (2, 6, 16)
+    """
+    )
+
+    def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
+        hidden_dim = decoder_sequence_shape[-1]
+        if self.attention is None:
+            self._self_attention_layer = self._make_attention(hidden_dim, "self_attention")
+        else:
+            self._self_attention_layer = self.attention
+        if not self._self_attention_layer.built:
+            self._self_attention_layer.build(decoder_sequence_shape)
+        self._self_attention_layer_norm = self._make_layer_norm("self_attention_layer_norm")
+        self._self_attention_layer_norm.build(decoder_sequence_shape)
+        self._self_attention_dropout = self._make_dropout("self_attention_dropout")
+        self._cross_attention_layer = None
+        if encoder_sequence_shape is not None:
+            self._cross_attention_layer = self._make_attention(hidden_dim, "cross_attention")
+            self._cross_attention_layer.build(decoder_sequence_shape, encoder_sequence_shape)
+            self._cross_attention_layer_norm = self._make_layer_norm("cross_attention_layer_norm")
+            self._cross_attention_layer_norm.build(decoder_sequence_shape)
+            self._cross_attention_dropout = self._make_dropout("cross_attention_dropout")
+        self._feed_forward = self._make_feed_forward(decoder_sequence_shape)
+        self._feed_forward_layer_norm = self._make_layer_norm("feed_forward_layer_norm")
+        self._feed_forward_layer_norm.build(decoder_sequence_shape)
+
+    def _self_attention_sublayer(self, x, cache, cache_update_index, training, **kwargs):
+        if cache is None:
+            outputs = self._self_attention_layer(x, training=training, **kwargs)
+            return self._self_attention_dropout(outputs, training=training)
+        outputs, cache = self._self_attention_layer(
+            x,
+            cache=cache,
+            cache_update_index=cache_update_index,
+            training=training,
+            **kwargs,
+        )
+        return self._self_attention_dropout(outputs, training=training), cache
+
+    def _cross_attention_sublayer(self, x, encoder_sequence, cache, training, **kwargs):
+        if cache is None:
+            outputs = self._cross_attention_layer(
+                x, value=encoder_sequence, training=training, **kwargs
+            )
+        else:
+            outputs, _ = self._cross_attention_layer(x, cache=cache, training=training, **kwargs)
+        return self._cross_attention_dropout(outputs, training=training)
+
+    def call(
+        self,
+        decoder_sequence,
+        encoder_sequence=None,
+        decoder_padding_mask=None,
+        encoder_padding_mask=None,
+        decoder_attention_mask=None,
+        encoder_attention_mask=None,
+        self_attention_cache=None,
+        self_attention_cache_update_index=None,
+        cross_attention_cache=None,
+        use_causal_mask=True,
+        training=None,
+    ):
+        has_cross_attention = self._cross_attention_layer is not None
+        has_encoder = encoder_sequence is not None or cross_attention_cache is not None
+        if has_encoder and not has_cross_attention:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' was built without cross-attention (its "
+                "first call had no `encoder_sequence`), but received an `encoder_sequence` or "
+                "`cross_attention_cache`. Call it with the encoder output from the start."
+            )
+        if has_cross_attention and not has_encoder:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' has cross-attention and needs "
+                "`encoder_sequence` (or `cross_attention_cache`). Received neither."
+            )
+        if (self_attention_cache is None) != (self_attention_cache_update_index is None):
+            raise ValueError(
+                "Pass `self_attention_cache` and `self_attention_cache_update_index` together. "
+                f"Received: self_attention_cache is None: {self_attention_cache is None}, "
+                "self_attention_cache_update_index is None: "
+                f"{self_attention_cache_update_index is None}."
+            )
+        caching = self_attention_cache is not None
+
+        outputs = self._sublayer(
+            self._self_attention_sublayer,
+            self._self_attention_layer_norm,
+            decoder_sequence,
+            cache=self_attention_cache,
+            cache_update_index=self_attention_cache_update_index,
+            padding_mask=decoder_padding_mask,
+            attention_mask=decoder_attention_mask,
+            use_causal_mask=use_causal_mask,
+            training=training,
+        )
+        x, self_attention_cache = outputs if caching else (outputs, None)  # (batch, target, D)
+
+        if has_cross_attention:
+            if caching and cross_attention_cache is None:
+                cross_attention_cache = self._cross_attention_layer.compute_cache(
+                    encoder_sequence
+                )  # (batch, 2, source, heads, head_dim)
+            x = self._sublayer(
+                self._cross_attention_sublayer,
+                self._cross_attention_layer_norm,
+                x,
+                encoder_sequence=encoder_sequence,
+                cache=cross_attention_cache,
+                padding_mask=encoder_padding_mask,
+                attention_mask=encoder_attention_mask,
+                training=training,
+            )
+
+        x = self._sublayer(self._feed_forward, self._feed_forward_layer_norm, x, training=training)
+        if not caching:
+            return x
+        if has_cross_attention:
+            return x, self_attention_cache, cross_attention_cache
+        return x, self_attention_cache
