@@ -103,19 +103,42 @@ def _symbolic_inputs(input_data):
     return _map_structure(make, input_data)
 
 
-def _check_shapes(output, expected_output_shape):
+def _is_shape(value):
+    """A single shape: a tuple/list of ints and Nones (not a structure of shapes)."""
+    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, int) for d in value)
+
+
+def _flatten_shapes(structure):
+    """Flatten a shape, a dict of shapes or a tuple/list of shapes into [(name, shape)]."""
+    if _is_shape(structure):
+        return [("output", tuple(structure))]
+    if isinstance(structure, dict):
+        return [(f"output {key!r}", tuple(shape)) for key, shape in sorted(structure.items())]
+    return [(f"output {index}", tuple(shape)) for index, shape in enumerate(structure)]
+
+
+def _flatten_outputs(output, expected_output_shape):
+    if _is_shape(expected_output_shape):
+        return [output]
+    if isinstance(expected_output_shape, dict):
+        return [output[key] for key in sorted(expected_output_shape)]
+    assert isinstance(output, (tuple, list)) and len(output) == len(expected_output_shape), (
+        f"expected {len(expected_output_shape)} outputs, received {type(output).__name__}"
+    )
+    return list(output)
+
+
+def _check_shapes(output, expected_output_shape, symbolic=False):
+    """Check output shapes; `symbolic` leaves the batch dimension free."""
     if expected_output_shape is None:
         return
-    actual = _map_structure(_shape_of, output)
-    if isinstance(expected_output_shape, dict):
-        for key, shape in expected_output_shape.items():
-            assert tuple(actual[key]) == tuple(shape), (
-                f"output {key!r}: shape {actual[key]}, expected {shape}"
-            )
-    else:
-        assert tuple(actual) == tuple(expected_output_shape), (
-            f"output shape {actual}, expected {tuple(expected_output_shape)}"
-        )
+    outputs = _flatten_outputs(output, expected_output_shape)
+    for tensor, (name, shape) in zip(outputs, _flatten_shapes(expected_output_shape)):
+        actual = _shape_of(tensor)
+        if symbolic:
+            _assert_compatible(actual, (None, *shape[1:]), name)
+        else:
+            assert actual == shape, f"{name} shape {actual}, expected {shape}"
 
 
 def _is_float(x):
@@ -144,7 +167,8 @@ def run_layer_test(
         input_data: a tensor (or dict/list of tensors) the layer is called on. For
             several positional inputs pass a list and the layer is called as
             `layer(*input_data)`; pass a dict to call as `layer(input_data)`.
-        expected_output_shape: tuple (or dict of tuples) of the eager output shape.
+        expected_output_shape: the eager output shape: a tuple, or a dict / tuple of
+            shapes for layers with several outputs.
         expected_output: values the eager output must equal (within `atol`).
         expected_num_trainable_weights / expected_num_non_trainable_weights: counts
             of weight tensors (not parameters) after the first call.
@@ -204,24 +228,7 @@ def run_layer_test(
         symbolic_layer = layer_cls(**init_kwargs)
         inputs = _symbolic_inputs(input_data)
         symbolic_output = call(symbolic_layer, inputs, **call_kwargs)
-        if expected_output_shape is not None:
-            expected = (
-                _map_structure(
-                    lambda shape: (None, *tuple(shape)[1:]),
-                    expected_output_shape,
-                )
-                if not isinstance(expected_output_shape, tuple)
-                else (
-                    None,
-                    *tuple(expected_output_shape)[1:],
-                )
-            )
-            actual = _map_structure(_shape_of, symbolic_output)
-            if isinstance(expected, dict):
-                for key, shape in expected.items():
-                    _assert_compatible(actual[key], shape, key)
-            else:
-                _assert_compatible(actual, expected, "output")
+        _check_shapes(symbolic_output, expected_output_shape, symbolic=True)
         model = keras.Model(inputs, symbolic_output)
         model_output = model(input_data)
         _check_shapes(model_output, expected_output_shape)

@@ -68,3 +68,16 @@ def test_assert_all_close_compares_ragged_lists_and_strings():
     assert_all_close(np.array([b"a", b"b"]), np.array([b"a", b"b"]))
     with pytest.raises(AssertionError):
         assert_all_close(np.array([b"a"]), np.array([b"c"]))
+
+
+@keras.saving.register_keras_serializable(package="zoo_tests")
+class _TwoOutputs(keras.layers.Layer):
+    def call(self, inputs):
+        return inputs, keras.ops.sum(inputs, axis=-1)
+
+
+def test_run_layer_test_checks_each_output_of_a_tuple():
+    x = np.ones((2, 4), "float32")
+    run_layer_test(_TwoOutputs, {}, x, expected_output_shape=((2, 4), (2,)))
+    with pytest.raises(AssertionError, match="output 1 shape"):
+        run_layer_test(_TwoOutputs, {}, x, expected_output_shape=((2, 4), (2, 1)))
