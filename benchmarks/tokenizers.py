@@ -28,13 +28,17 @@ import platform
 import sys
 import time
 
+# This file is named like the HF `tokenizers` package; running it as a script puts its
+# folder first on sys.path, which would shadow that package.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = [
     os.path.join(HERE, "..", "..", "shared", "data", "tinyshakespeare.txt"),
     os.path.join(HERE, "..", "..", "shared", "data", "ru-literature-dostoevsky-besy.txt"),

@@ -9,7 +9,7 @@ import pkgutil
 
 __all__ = ["available_recipes"]
 
-_NOT_RECIPES = {"common"}
+_NOT_RECIPES = {"common", "training"}
 
 
 def available_recipes():

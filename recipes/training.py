@@ -1,0 +1,265 @@
+"""The train loop every recipe shares: step-indexed data, atomic checkpoints, exact resume.
+
+Three ideas make a run that is killed at any moment and resumed end with the same
+weights as a run that was never interrupted:
+
+1. The batch is a function of the step. Examples are tokenized once into arrays; the
+   batch for step `s` is `gather(arrays, index_shuffle(positions, seed=[seed, epoch]))`,
+   a stateless permutation per epoch (`step_dataset`). Resuming at step `s` starts
+   `tf.data.Dataset.range(s, total_steps)`; nothing is replayed.
+2. A checkpoint holds every variable: the model's (weights and the dropout seed
+   generators' states), the optimizer's (slots and iteration count) and the step
+   (`Checkpointer`). It is written to a temporary file, flushed and renamed, and the
+   `latest.json` pointer is replaced the same way, so a kill during a save leaves the
+   previous checkpoint in place and usable.
+3. The config is saved beside each checkpoint, and `--resume` refuses a run directory
+   whose config disagrees on anything that changes the computation.
+"""
+
+import glob
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from recipes.common import save_config
+
+__all__ = ["CheckpointCallback", "Checkpointer", "step_dataset", "train"]
+
+
+# Data ------------------------------------------------------------------------------------
+
+
+def step_dataset(arrays, batch_size, seed, start_step, total_steps):
+    """A dataset whose element number `i` is the batch of step `start_step + i`.
+
+    Args:
+        arrays: a (nested) dict/tuple of numpy arrays with the same first dimension.
+        batch_size: examples per step (the global batch).
+        seed: int; the order of every epoch derives from it.
+        start_step: first step to produce (0, or the step a run resumes at).
+        total_steps: one past the last step.
+
+    Returns:
+        `tf.data.Dataset` of batches with static shapes.
+    """
+    leaves = tf.nest.flatten(arrays)
+    num_examples = int(leaves[0].shape[0])
+    if any(int(leaf.shape[0]) != num_examples for leaf in leaves):
+        raise ValueError("All arrays must have the same number of examples (first dimension).")
+    if num_examples < batch_size:
+        raise ValueError(
+            f"The training data has {num_examples} examples, fewer than one batch of "
+            f"{batch_size}. Lower --batch-size or add data."
+        )
+    steps_per_epoch = num_examples // batch_size
+    tensors = tf.nest.map_structure(tf.constant, arrays)
+
+    def batch_of(step):
+        epoch = step // steps_per_epoch
+        positions = (step % steps_per_epoch) * batch_size + tf.range(batch_size, dtype=tf.int64)
+        indices = tf.random.experimental.index_shuffle(
+            positions,
+            seed=tf.stack([tf.constant(seed, tf.int64), epoch]),
+            max_index=num_examples - 1,
+        )
+        return tf.nest.map_structure(lambda tensor: tf.gather(tensor, indices), tensors)
+
+    dataset = tf.data.Dataset.range(start_step, total_steps)
+    dataset = dataset.map(batch_of, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+# Checkpoints -----------------------------------------------------------------------------
+
+
+class Checkpointer:
+    """Atomic checkpoints of a model, its optimizer and the step.
+
+    Files: `<directory>/ckpt-<step>.npz` (all variables), `ckpt-<step>.json` (the
+    config and the step) and `latest.json` (which checkpoint is the newest). The
+    newest `keep` checkpoints are kept.
+    """
+
+    def __init__(self, directory, model, optimizer, config=None, keep=2):
+        self.directory = directory
+        self.model = model
+        self.optimizer = optimizer
+        self.config = config
+        self.keep = keep
+        os.makedirs(directory, exist_ok=True)
+
+    def _variables(self):
+        if not self.optimizer.built:
+            self.optimizer.build(self.model.trainable_variables)
+        return list(self.model.variables) + list(self.optimizer.variables)
+
+    def save(self, step):
+        """Write checkpoint `step`; returns its path."""
+        path = os.path.join(self.directory, f"ckpt-{step}.npz")
+        values = {
+            f"v{index}": keras.ops.convert_to_numpy(variable)
+            for index, variable in enumerate(self._variables())
+        }
+        _atomic_write(path, lambda file: np.savez(file, **values), binary=True)
+        if self.config is not None:
+            save_config(self.config, os.path.join(self.directory, f"ckpt-{step}.config.json"))
+        state = {"step": int(step), "file": os.path.basename(path), "time": time.time()}
+        _atomic_write(
+            os.path.join(self.directory, "latest.json"),
+            lambda file: file.write(json.dumps(state)),
+        )
+        self._prune()
+        return path
+
+    def latest_step(self):
+        """The step of the newest complete checkpoint, or None."""
+        state_path = os.path.join(self.directory, "latest.json")
+        if not os.path.exists(state_path):
+            return None
+        with open(state_path, encoding="utf-8") as file:
+            return int(json.load(file)["step"])
+
+    def restore(self, step=None):
+        """Load checkpoint `step` (default: the newest) into the model and optimizer.
+
+        Returns the restored step, or 0 when there is no checkpoint.
+        """
+        step = self.latest_step() if step is None else step
+        if step is None:
+            return 0
+        path = os.path.join(self.directory, f"ckpt-{step}.npz")
+        variables = self._variables()
+        with np.load(path) as values:
+            if len(values.files) != len(variables):
+                raise ValueError(
+                    f"Checkpoint {path} holds {len(values.files)} variables, the model and "
+                    f"optimizer have {len(variables)}: it was written by another configuration. "
+                    "Start a new run with another --out, or resume with the same flags."
+                )
+            for index, variable in enumerate(variables):
+                value = values[f"v{index}"]
+                if tuple(value.shape) != tuple(variable.shape):
+                    raise ValueError(
+                        f"Checkpoint {path}: variable {variable.path} has shape {value.shape}, "
+                        f"the model expects {tuple(variable.shape)}. Resume with the same flags."
+                    )
+                variable.assign(value)
+        return step
+
+    def _prune(self):
+        steps = sorted(
+            int(os.path.basename(p)[len("ckpt-") : -len(".npz")])
+            for p in glob.glob(os.path.join(self.directory, "ckpt-*.npz"))
+        )
+        for old in steps[: -self.keep]:
+            for suffix in (".npz", ".config.json"):
+                path = os.path.join(self.directory, f"ckpt-{old}{suffix}")
+                if os.path.exists(path):
+                    os.remove(path)
+
+
+def _atomic_write(path, write, binary=False):
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "wb" if binary else "w", encoding=None if binary else "utf-8") as file:
+        write(file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Saves a checkpoint every `every` steps and at the end of training."""
+
+    def __init__(self, checkpointer, every, start_step, total_steps):
+        super().__init__()
+        self.checkpointer = checkpointer
+        self.every = every
+        self.start_step = start_step
+        self.total_steps = total_steps
+        self.last_saved = start_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.start_step + batch + 1
+        if self.every and step // self.every > self.last_saved // self.every:
+            self.checkpointer.save(step)
+            self.last_saved = step
+
+    def on_train_end(self, logs=None):
+        step = self.start_step + self.params.get("steps", 0)
+        if step > self.last_saved:
+            self.checkpointer.save(step)
+            self.last_saved = step
+
+
+# Loop ------------------------------------------------------------------------------------
+
+
+def train(
+    model,
+    arrays,
+    batch_size,
+    total_steps,
+    out_dir,
+    config=None,
+    seed=0,
+    resume=False,
+    checkpoint_every=100,
+    callbacks=(),
+    verbose=1,
+):
+    """Train a compiled `model` for `total_steps` steps on step-indexed batches.
+
+    Args:
+        model: a compiled Keras model (its optimizer is checkpointed with it).
+        arrays: training data for `step_dataset`: `(inputs, labels)` or
+            `(inputs, labels, sample_weights)` of numpy arrays.
+        batch_size: global batch size.
+        total_steps: steps of the whole run (a resumed run stops there too).
+        out_dir: run directory: `checkpoints/`, `logs/` (TensorBoard), `config.json`.
+        config: the recipe's dataclass config, saved in the run directory and beside
+            each checkpoint.
+        seed: data order seed.
+        resume: continue from the newest checkpoint in `out_dir/checkpoints`.
+        checkpoint_every: steps between checkpoints (0: only at the end).
+        callbacks: more Keras callbacks.
+        verbose: Keras progress bar (1) or none (0).
+
+    Returns:
+        (history or None, first step of this invocation).
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    if config is not None:
+        save_config(config, os.path.join(out_dir, "config.json"))
+    checkpointer = Checkpointer(
+        os.path.join(out_dir, "checkpoints"), model, model.optimizer, config
+    )
+    start_step = 0
+    if resume:
+        start_step = checkpointer.restore()
+        if verbose:
+            print(f"Resumed from step {start_step} in {checkpointer.directory}.")
+    elif checkpointer.latest_step() is not None:
+        raise ValueError(
+            f"{out_dir} already holds checkpoints (step {checkpointer.latest_step()}). Pass "
+            "--resume to continue that run, or choose another --out."
+        )
+    if start_step >= total_steps:
+        return None, start_step
+    dataset = step_dataset(arrays, batch_size, seed, start_step, total_steps)
+    all_callbacks = [
+        CheckpointCallback(checkpointer, checkpoint_every, start_step, total_steps),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq=50),
+        *callbacks,
+    ]
+    history = model.fit(
+        dataset,
+        epochs=1,
+        steps_per_epoch=total_steps - start_step,
+        callbacks=all_callbacks,
+        verbose=verbose,
+    )
+    return history, start_step

@@ -1,0 +1,309 @@
+"""Train Word2Vec on the bundled corpus or any text file; show what the vectors learned.
+
+    python -m recipes word2vec                                  # bundled Russian + English
+    python -m recipes word2vec --text ../shared/data/tinyshakespeare.txt --words king queen
+    python -m recipes word2vec --tokenizer wordpiece --mode cbow --epochs 10
+
+Reads top to bottom: the config, the corpus, a tokenizer, `zoo.models.Word2Vec`, then
+what the lecture shows: nearest neighbours, an analogy (a - b + c), a direction and the
+projection of words on it, the nearest sentences to a sentence (mean of word vectors),
+TensorBoard Embedding Projector files (`vectors.tsv`, `metadata.tsv`,
+`projector_config.pbtxt`) and a 2-D PCA picture of chosen words (`pca.png`). Writes
+`config.json`, `model.keras` (the tokenizer inside), `tokenizer/` and `summary.json`
+into `--out`.
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np
+
+from recipes.common import parse_config, save_config
+
+TOKENIZERS = ("word", "wordpiece", "bpe", "sentencepiece", "character")
+
+
+@dataclasses.dataclass
+class Config:
+    """Train Word2Vec and write nearest neighbours, an analogy, projector files and a PCA plot."""
+
+    text: str = dataclasses.field(
+        default="bundled",
+        metadata={
+            "help": 'a text file (one document a line), "bundled" (Russian + English), '
+            '"bundled:ru" or "bundled:en"'
+        },
+    )
+    tokenizer: str = dataclasses.field(
+        default="word", metadata={"help": "tokenizer kind", "choices": TOKENIZERS}
+    )
+    vocabulary_size: int = dataclasses.field(
+        default=8000, metadata={"help": "tokenizer vocabulary (reserved tokens included)"}
+    )
+    hidden_dim: int = dataclasses.field(default=100, metadata={"help": "word vector size"})
+    window: int = dataclasses.field(default=5, metadata={"help": "context window"})
+    num_negatives: int = dataclasses.field(default=5, metadata={"help": "negatives per token"})
+    mode: str = dataclasses.field(
+        default="skipgram", metadata={"help": "training objective", "choices": ("skipgram", "cbow")}
+    )
+    epochs: int = dataclasses.field(default=5, metadata={"help": "passes over the text"})
+    batch_size: int = dataclasses.field(default=8192, metadata={"help": "center tokens per step"})
+    learning_rate: float = dataclasses.field(
+        default=0.025, metadata={"help": "SGD step size, decays linearly to 1e-4"}
+    )
+    min_count: int = dataclasses.field(
+        default=3, metadata={"help": "tokens seen fewer times are not trained"}
+    )
+    sample: float = dataclasses.field(
+        default=1e-3, metadata={"help": "subsampling threshold of frequent tokens (0: off)"}
+    )
+    seed: int = dataclasses.field(default=0, metadata={"help": "random seed"})
+    words: tuple[str, ...] = dataclasses.field(
+        default=(
+            "брат",
+            "сестра",
+            "мама",
+            "папа",
+            "сын",
+            "дочь",
+            "он",
+            "она",
+            "собака",
+            "кошка",
+            "brother",
+            "sister",
+            "mom",
+            "dad",
+            "son",
+            "daughter",
+            "he",
+            "she",
+            "dog",
+            "cat",
+        ),
+        metadata={"help": "words to plot (PCA) and to project on the direction"},
+    )
+    neighbours: int = dataclasses.field(
+        default=6, metadata={"help": "how many words get their nearest neighbours printed"}
+    )
+    analogy: tuple[str, ...] = dataclasses.field(
+        default=("брат", "он", "она"),
+        metadata={"help": "three words a b c: prints the nearest words to a - b + c"},
+    )
+    direction: tuple[str, ...] = dataclasses.field(
+        default=("он", "она", "брат", "сестра", "he", "she", "brother", "sister"),
+        metadata={"help": "word pairs x1 y1 x2 y2 ... whose mean difference is a direction"},
+    )
+    max_projector_tokens: int = dataclasses.field(
+        default=10000, metadata={"help": "most frequent tokens written to vectors.tsv"}
+    )
+    out: str = dataclasses.field(default="runs/word2vec", metadata={"help": "output folder"})
+
+
+# --------------------------------------------------------------------------- helpers
+def load_corpus(text):
+    """Documents of `--text`: a file's non-empty lines, or the bundled sentences."""
+    if text.startswith("bundled"):
+        from zoo.data.corpus import load_text
+
+        languages = {"bundled": ("ru", "en"), "bundled:ru": ("ru",), "bundled:en": ("en",)}
+        if text not in languages:
+            raise ValueError(
+                f"--text {text!r} is not a bundled corpus. Expected bundled, bundled:ru, "
+                "bundled:en or a path to a text file."
+            )
+        return [line for language in languages[text] for line in load_text(language, "train")]
+    if not os.path.isfile(text):
+        raise ValueError(f"--text {text!r} is not a file. Pass a path to a UTF-8 text file.")
+    with open(text, encoding="utf-8", errors="replace") as file:
+        return [line.strip() for line in file if line.strip()]
+
+
+def train_tokenizer(kind, texts, vocabulary_size):
+    from zoo.text import tokenizers
+
+    classes = {
+        "word": tokenizers.WordTokenizer,
+        "wordpiece": tokenizers.WordPieceTokenizer,
+        "bpe": tokenizers.BytePairTokenizer,
+        "sentencepiece": tokenizers.SentencePieceTokenizer,
+        "character": tokenizers.CharacterTokenizer,
+    }
+    return classes[kind].train(texts, vocabulary_size=vocabulary_size, verbose=False)
+
+
+def known(model, words):
+    """The words the model can look up (others are reported and skipped)."""
+    found, missing = [], []
+    for word in words:
+        try:
+            model.vector(word)
+            found.append(word)
+        except ValueError:
+            missing.append(word)
+    if missing:
+        print(f"  (not in the trained vocabulary, skipped: {', '.join(missing)})")
+    return found
+
+
+def pca_2d(vectors):
+    """2-D PCA of row vectors with numpy's SVD: (count, 2) coordinates."""
+    centered = vectors - vectors.mean(axis=0, keepdims=True)
+    _, _, components = np.linalg.svd(centered, full_matrices=False)
+    return centered @ components[:2].T
+
+
+def plot_pca(words, vectors, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = pca_2d(vectors)
+    plt.rcParams["font.family"] = "DejaVu Sans"  # ships with matplotlib, has Cyrillic
+    figure, axes = plt.subplots(figsize=(8, 6), dpi=120)
+    axes.scatter(points[:, 0], points[:, 1], s=18, color="tab:blue")
+    for word, (x, y) in zip(words, points):
+        axes.annotate(word, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=10)
+    axes.set_title(title)
+    axes.set_xlabel("PC 1")
+    axes.set_ylabel("PC 2")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def write_projector(model, directory, max_tokens):
+    """vectors.tsv + metadata.tsv (+ projector_config.pbtxt) of the trained tokens."""
+    counts = np.asarray(model.token_counts)
+    order = [i for i in np.argsort(-counts, kind="stable") if counts[i] > 0][:max_tokens]
+    vocabulary = model.tokenizer.get_vocabulary()
+    vectors = model.embeddings
+    with open(os.path.join(directory, "vectors.tsv"), "w", encoding="utf-8") as file:
+        for i in order:
+            file.write("\t".join(f"{x:.5f}" for x in vectors[i]) + "\n")
+    with open(os.path.join(directory, "metadata.tsv"), "w", encoding="utf-8") as file:
+        file.write("token\tcount\n")
+        for i in order:
+            token = vocabulary[i].replace("\t", " ").replace("\n", " ")
+            file.write(f"{token}\t{int(counts[i])}\n")
+    with open(os.path.join(directory, "projector_config.pbtxt"), "w", encoding="utf-8") as file:
+        file.write(
+            'embeddings {\n  tensor_name: "word2vec"\n  tensor_path: "vectors.tsv"\n'
+            '  metadata_path: "metadata.tsv"\n}\n'
+        )
+    return len(order)
+
+
+# ------------------------------------------------------------------------------ main
+def main(argv=None):
+    config = parse_config(Config, argv)
+    if len(config.analogy) not in (0, 3):
+        raise SystemExit(f"--analogy takes three words a b c, received {config.analogy}")
+    if len(config.direction) % 2:
+        raise SystemExit(f"--direction takes word pairs, received {config.direction}")
+    os.makedirs(config.out, exist_ok=True)
+    save_config(config, os.path.join(config.out, "config.json"))
+
+    from zoo.models.word2vec import Word2Vec
+
+    start = time.perf_counter()
+    texts = load_corpus(config.text)
+    print(f"corpus: {config.text}, {len(texts)} documents")
+    tokenizer = train_tokenizer(config.tokenizer, texts, config.vocabulary_size)
+    model = Word2Vec(
+        hidden_dim=config.hidden_dim,
+        window=config.window,
+        num_negatives=config.num_negatives,
+        mode=config.mode,
+        tokenizer=tokenizer,
+    )
+    history = model.train(
+        texts,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        min_count=config.min_count,
+        sample=config.sample,
+        seed=config.seed,
+    )
+
+    print("\nnearest neighbours (cosine):")
+    neighbours = {}
+    for word in known(model, config.words)[: config.neighbours]:
+        neighbours[word] = model.most_similar(word, k=6)
+        print(f"  {word}: " + ", ".join(f"{w} {s:.2f}" for w, s in neighbours[word]))
+    analogy = None
+    if config.analogy and len(known(model, config.analogy)) == 3:
+        a, b, c = config.analogy
+        analogy = model.analogy(a, b, c, k=5)
+        print(f"\nanalogy {a} - {b} + {c}: " + ", ".join(f"{w} {s:.2f}" for w, s in analogy))
+    projections = {}
+    pairs = list(zip(config.direction[0::2], config.direction[1::2]))
+    pairs = [p for p in pairs if len(known(model, p)) == 2]
+    plotted = known(model, config.words)
+    if pairs and plotted:
+        direction = model.direction(pairs)
+        projections = dict(zip(plotted, model.project(plotted, direction).tolist()))
+        print(f"\nprojection on the direction {pairs[0][0]} - {pairs[0][1]} (+{len(pairs) - 1}):")
+        print("  " + ", ".join(f"{w} {p:+.2f}" for w, p in projections.items()))
+    query = texts[0]
+    hits = _nearest_sentences(model, texts, query)
+    print(f"\nsentences nearest to {query!r} (SIF-weighted mean of word vectors):")
+    for sentence, score in hits:
+        print(f"  {score:.2f}  {sentence}")
+
+    num_projector = write_projector(model, config.out, config.max_projector_tokens)
+    if len(plotted) >= 2:
+        plot_pca(
+            plotted,
+            np.stack([model.vector(w) for w in plotted]),
+            os.path.join(config.out, "pca.png"),
+            f"Word2Vec ({config.mode}, {config.text}): PCA of word vectors",
+        )
+    model.save(os.path.join(config.out, "model.keras"))
+    tokenizer.save(os.path.join(config.out, "tokenizer"))
+    summary = {
+        "text": config.text,
+        "documents": len(texts),
+        "tokens": history["num_tokens"],
+        "vocabulary_size": model.vocabulary_size,
+        "trained_tokens": int(np.count_nonzero(np.asarray(model.token_counts))),
+        "loss": history["loss"],
+        "words_per_second": history["words_per_second"],
+        "train_seconds": history["seconds"],
+        "total_seconds": time.perf_counter() - start,
+        "neighbours": {w: [[t, round(s, 4)] for t, s in n] for w, n in neighbours.items()},
+        "analogy": None if analogy is None else [[t, round(s, 4)] for t, s in analogy],
+        "projections": {w: round(p, 4) for w, p in projections.items()},
+        "nearest_sentences": [[t, round(s, 4)] for t, s in hits],
+        "projector_tokens": num_projector,
+        "files": sorted(os.listdir(config.out)) + ["summary.json"],
+    }
+    with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
+        json.dump(summary, file, indent=2, ensure_ascii=False)
+    print(
+        f"\n{summary['tokens']} tokens x {config.epochs} epochs in {history['seconds']:.1f}s "
+        f"({history['words_per_second'] / 1e3:.0f}k words/s), loss {history['loss'][-1]:.3f}; "
+        f"{summary['trained_tokens']} trained tokens; wrote {config.out}/"
+        "{config.json, model.keras, tokenizer/, vectors.tsv, metadata.tsv, pca.png, summary.json}"
+    )
+    return 0
+
+
+def _nearest_sentences(model, texts, query, k=3, limit=5000):
+    from zoo.layers.sentence_embedding import SentenceIndex
+
+    sentences = list(dict.fromkeys(texts))[:limit]
+    index = SentenceIndex(sentences, encoder=lambda t: model.encode(t, frequency_weighting=True))
+    return [hit for hit in index.search(query, k=k + 1) if hit[0] != query][:k]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
