@@ -1,0 +1,352 @@
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.test_case import run_saving_test
+from zoo.models.word2vec import (
+    Word2Vec,
+    _train_step,
+    keep_probabilities,
+    negative_sampling_table,
+    tokenize_corpus,
+    window_offsets,
+    word2vec_dataset,
+)
+from zoo.text.tokenizers import WordPieceTokenizer, WordTokenizer
+
+
+def _pairs(dataset, window):
+    """All (center, context) pairs with weight 1, and each center's pair count."""
+    offsets = window_offsets(window)
+    pairs = []
+    for batch in dataset:
+        ids = batch["token_ids"].numpy()
+        contexts = batch["context_ids"].numpy()
+        weights = batch["context_weights"].numpy()
+        for i in range(weights.shape[0]):
+            for j, offset in enumerate(offsets):
+                assert contexts[i, j] == ids[window + i + offset]
+                if weights[i, j]:
+                    pairs.append((int(ids[window + i]), int(contexts[i, j]), offset))
+    return pairs
+
+
+# --------------------------------------------------------------------------- pipeline
+def test_pairs_are_exactly_the_window_pairs_within_documents():
+    documents = [[10, 11, 12, 13, 14], [20, 21], [30]]
+    ids, splits = tokenize_corpus(documents)
+    dataset, info = word2vec_dataset(
+        ids, splits, 40, window=2, batch_size=3, sample=0, dynamic_window=False
+    )
+    expected = []
+    for document in documents:
+        for i, center in enumerate(document):
+            for offset in (-2, -1, 1, 2):
+                if 0 <= i + offset < len(document):
+                    expected.append((center, document[i + offset], offset))
+    assert sorted(_pairs(dataset, 2)) == sorted(expected)
+    assert info["num_tokens"] == 8
+    batch = next(iter(dataset))
+    assert batch["token_ids"].shape == (3 + 4,)
+    assert batch["context_weights"].shape == (3, 4)
+    assert batch["negative_ids"].shape == (3 + 5,)
+
+
+def test_dynamic_window_subsampling_and_exclusions():
+    rng = np.random.default_rng(0)
+    documents = [list(rng.integers(0, 30, rng.integers(1, 40))) for _ in range(60)]
+    document_of = {}
+    for d, document in enumerate(documents):
+        for token in set(document):
+            document_of.setdefault(token, set()).add(d)
+    ids, splits = tokenize_corpus(documents)
+    dataset, info = word2vec_dataset(
+        ids, splits, 30, window=3, batch_size=64, epochs=2, excluded_ids=[0, 1], min_count=2
+    )
+    pairs = _pairs(dataset, 3)
+    assert pairs
+    counts = info["counts"]
+    for center, context, _ in pairs:
+        # reserved and rare ids never train; context never crosses a document
+        assert center not in (0, 1) and context not in (0, 1)
+        assert counts[center] >= 2 and counts[context] >= 2
+        assert document_of[center] & document_of[context]
+    # the dynamic window draws every reach from 1 to window
+    assert {abs(offset) for _, _, offset in pairs} == {1, 2, 3}
+
+
+def test_documents_never_share_context():
+    documents = [[5] * 7, [6] * 7, [7] * 7]
+    ids, splits = tokenize_corpus(documents)
+    dataset, _ = word2vec_dataset(ids, splits, 8, window=4, batch_size=5, sample=0)
+    assert all(center == context for center, context, _ in _pairs(dataset, 4))
+
+
+def test_subsampling_formula_and_negative_table():
+    counts = np.array([0, 1000, 100, 10, 1, 50])
+    trainable = np.array([False, True, True, True, True, False])
+    keep = keep_probabilities(counts, 1e-2, trainable)
+    threshold = 1e-2 * (1000 + 100 + 10 + 1)
+    for i in (1, 2, 3, 4):
+        formula = (np.sqrt(counts[i] / threshold) + 1) * threshold / counts[i]
+        assert keep[i] == pytest.approx(min(1.0, formula), rel=1e-6)
+    assert keep[0] == 0 and keep[5] == 0 and keep[1] < keep[2] < 1.0 and keep[4] == 1.0
+    assert np.all(keep_probabilities(counts, 0, trainable)[trainable] == 1)
+    table = negative_sampling_table(counts, trainable, table_size=200_000)
+    frequencies = np.bincount(table, minlength=6) / len(table)
+    expected = np.where(trainable, counts, 0) ** 0.75
+    np.testing.assert_allclose(frequencies, expected / expected.sum(), atol=1e-3)
+
+
+def test_pipeline_is_deterministic_with_a_seed():
+    rng = np.random.default_rng(1)
+    ids = rng.integers(0, 50, 3000).astype(np.int32)
+
+    def first_batches(seed):
+        dataset, _ = word2vec_dataset(ids, [0, len(ids)], 50, batch_size=256, seed=seed)
+        return [{k: v.numpy() for k, v in b.items()} for b in dataset.take(3)]
+
+    a, b, c = first_batches(3), first_batches(3), first_batches(4)
+    for x, y in zip(a, b):
+        for key in x:
+            np.testing.assert_array_equal(x[key], y[key])
+    assert any(not np.array_equal(x["negative_ids"], z["negative_ids"]) for x, z in zip(a, c))
+
+
+def test_pipeline_errors():
+    ids, splits = tokenize_corpus([[1, 2, 3]])
+    with pytest.raises(ValueError, match=r"token ids in \[1, 3\].*vocabulary_size=3"):
+        word2vec_dataset(ids, splits, 3)
+    with pytest.raises(ValueError, match="nothing to train"):
+        word2vec_dataset(ids, splits, 10, excluded_ids=[1, 2, 3])
+    with pytest.raises(ValueError, match="window=0"):
+        word2vec_dataset(ids, splits, 10, window=0)
+    with pytest.raises(ValueError, match="not a file"):
+        tokenize_corpus("no such file.txt", WordTokenizer(["[PAD]", "[UNK]", "a"]))
+    with pytest.raises(ValueError, match="no tokenizer"):
+        tokenize_corpus(["some text"])
+
+
+# ------------------------------------------------------------------------ train step
+def _reference_skipgram(embeddings, contexts, ids, weights, negatives, lr, window, k):
+    """word2vec's skip-gram step for every pair at once (updates from the old values)."""
+    embeddings, contexts = embeddings.astype(np.float64), contexts.astype(np.float64)
+    new_embeddings, new_contexts = embeddings.copy(), contexts.copy()
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    for i in range(weights.shape[0]):
+        center = ids[window + i]
+        v = embeddings[center]
+        pairs = weights[i].sum()
+        targets = [
+            (ids[window + i + o], w, 1.0) for o, w in zip(window_offsets(window), weights[i])
+        ]
+        targets += [(negatives[i + j], pairs, -1.0) for j in range(k)]
+        for token, weight, sign in targets:
+            u = contexts[token]
+            scale = lr * weight * sign * sigmoid(-sign * v @ u)
+            new_embeddings[center] += scale * u
+            new_contexts[token] += scale * v
+    return new_embeddings, new_contexts
+
+
+def test_skipgram_step_matches_word2vec_updates():
+    rng = np.random.default_rng(0)
+    vocabulary, dim, window, k, batch = 12, 6, 2, 3, 8
+    embeddings = rng.normal(0, 0.3, (vocabulary, dim)).astype("float32")
+    contexts = rng.normal(0, 0.3, (vocabulary, dim)).astype("float32")
+    ids = rng.integers(0, vocabulary, batch + 2 * window).astype("int32")
+    weights = (rng.random((batch, 2 * window)) < 0.7).astype("float32")
+    negatives = rng.integers(0, vocabulary, batch + k).astype("int32")
+    e, c = tf.Variable(embeddings), tf.Variable(contexts)
+    inputs = {
+        "token_ids": tf.constant(ids),
+        "context_weights": tf.constant(weights),
+        "negative_ids": tf.constant(negatives),
+        "progress": tf.constant(0.0),
+    }
+    loss, count = tf.function(_train_step, jit_compile=True)(
+        inputs, e, c, tf.constant(0.1), tf.constant(0.0), "skipgram"
+    )
+    expected_e, expected_c = _reference_skipgram(
+        embeddings, contexts, ids, weights, negatives, 0.1, window, k
+    )
+    np.testing.assert_allclose(e.numpy(), expected_e, atol=1e-5)
+    np.testing.assert_allclose(c.numpy(), expected_c, atol=1e-5)
+    assert float(count) == weights.sum() and float(loss) > 0
+
+
+# --------------------------------------------------------------------------- model
+@pytest.fixture(scope="module")
+def bundled():
+    """Word2Vec trained once on the bundled Russian + English corpus."""
+    from zoo.data.corpus import load_text
+
+    keras.utils.set_random_seed(0)
+    texts = load_text("ru") + load_text("en")
+    tokenizer = WordTokenizer.train(texts, vocabulary_size=4000, verbose=False)
+    model = Word2Vec(hidden_dim=48, window=4, tokenizer=tokenizer)
+    history = model.train(texts, epochs=3, min_count=3, seed=0, verbose=0)
+    return model, texts, history
+
+
+RELATED = [
+    ("брат", "сестра"),
+    ("мама", "папа"),
+    ("сын", "дочь"),
+    ("он", "она"),
+    ("собака", "кошка"),
+    ("брат", "друг"),
+    ("brother", "sister"),
+    ("mom", "dad"),
+    ("son", "daughter"),
+    ("he", "she"),
+    ("dog", "cat"),
+    ("red", "blue"),
+    ("green", "yellow"),
+    ("twenty", "thirty"),
+]
+
+
+def test_related_words_end_nearer_than_random_pairs(bundled):
+    model, _, history = bundled
+    assert history["loss"][-1] < history["loss"][0]
+    unit = model._unit_embeddings()
+    cosine = lambda a, b: float(unit[model._ids_of(a)[0]] @ unit[model._ids_of(b)[0]])  # noqa: E731
+    related = np.mean([cosine(a, b) for a, b in RELATED])
+    trained = np.flatnonzero(np.asarray(model.token_counts) > 0)
+    rng = np.random.default_rng(0)
+    random_pairs = rng.choice(trained, (400, 2))
+    random_pairs = random_pairs[random_pairs[:, 0] != random_pairs[:, 1]]
+    baseline = np.mean([unit[a] @ unit[b] for a, b in random_pairs])
+    assert related > baseline + 0.3, (related, baseline)
+    # and most single related pairs beat the random mean too
+    assert np.mean([cosine(a, b) > baseline for a, b in RELATED]) >= 0.8
+
+
+def test_similarity_api(bundled):
+    model, _, _ = bundled
+    neighbours = model.most_similar("брат", k=5)
+    assert len(neighbours) == 5
+    words = [w for w, _ in neighbours]
+    assert "брат" not in words and not any(w.startswith("[") for w in words)
+    scores = [s for _, s in neighbours]
+    assert scores == sorted(scores, reverse=True) and -1 <= scores[-1] <= scores[0] <= 1
+    by_vector = model.most_similar(model.vector("брат"), k=6)
+    assert by_vector[0][0] == "брат"  # a vector query keeps the word itself
+    assert model.vector("брат").shape == (48,)
+    assert model.embeddings.shape == (model.vocabulary_size, 48)
+    analogy = model.analogy("brother", "he", "she", k=5)
+    assert len(analogy) == 5 and not {"brother", "he", "she"} & {w for w, _ in analogy}
+    direction = model.direction([("он", "она"), ("брат", "сестра"), ("he", "she")])
+    assert direction.shape == (48,)
+    male, female = (
+        model.project(["сын", "папа", "son", "dad"], direction),
+        model.project(["дочь", "мама", "daughter", "mom"], direction),
+    )
+    assert male.mean() > female.mean()
+
+
+def test_unknown_words_raise(bundled):
+    model, _, _ = bundled
+    with pytest.raises(ValueError, match="does not know the word 'абракадабра'"):
+        model.vector("абракадабра")
+    with pytest.raises(ValueError, match="does not know"):
+        model.most_similar("[CLS]")
+    with pytest.raises(ValueError, match="pairs of two words"):
+        model.direction([("он",)])
+    with pytest.raises(ValueError, match="hidden_dim=48"):
+        model.most_similar(np.ones(3))
+    with pytest.raises(ValueError, match="outside"):
+        model.vector(10**6)
+
+
+def test_sentence_vectors_and_search(bundled):
+    from zoo.layers.sentence_embedding import SentenceIndex
+
+    model, texts, _ = bundled
+    vectors = model.encode(texts[:3], frequency_weighting=True)
+    assert vectors.shape == (3, 48) and np.isfinite(vectors).all()
+    index = SentenceIndex(texts[:200], encoder=model.encode)
+    hits = index.search(texts[5], k=3)
+    assert hits[0][0] == texts[5] and hits[0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_save_and_load_round_trip(bundled, tmp_path):
+    model, _, _ = bundled
+    path = os.path.join(tmp_path, "word2vec.keras")
+    model.save(path)
+    loaded = Word2Vec.load(path)
+    np.testing.assert_array_equal(loaded.embeddings, model.embeddings)
+    assert loaded.tokenizer.get_vocabulary() == model.tokenizer.get_vocabulary()
+    assert loaded.most_similar("сестра", k=3) == model.most_similar("сестра", k=3)
+    assert loaded.get_config() == model.get_config()
+    run_saving_test(model, np.array([[7, 8, 9]], "int32"))
+
+
+def test_seeded_training_is_deterministic_and_cbow_learns():
+    texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 30
+    tokenizer = WordTokenizer.train(texts, vocabulary_size=20, verbose=False)
+
+    def train(seed, mode="skipgram"):
+        keras.utils.set_random_seed(5)
+        model = Word2Vec(hidden_dim=8, window=2, mode=mode, tokenizer=tokenizer)
+        history = model.train(texts, epochs=4, batch_size=256, seed=seed, verbose=0)
+        return model.embeddings, history
+
+    (a, _), (b, _), (c, _) = train(1), train(1), train(2)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    _, history = train(1, mode="cbow")
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_trains_on_subwords_datasets_and_files(tmp_path):
+    texts = ["playing players played", "the player plays", "replay the game"] * 20
+    tokenizer = WordPieceTokenizer.train(texts, vocabulary_size=50, verbose=False)
+    model = Word2Vec(hidden_dim=8, window=2, tokenizer=tokenizer)
+    path = os.path.join(tmp_path, "corpus.txt")
+    with open(path, "w", encoding="utf-8") as file:
+        file.write("\n".join(texts))
+    model.train(path, epochs=1, batch_size=256, verbose=0)
+    model.train(tf.data.Dataset.from_tensor_slices(texts), epochs=1, batch_size=256, verbose=0)
+    # a word that is no token: its vector is the mean of its (trained) pieces
+    counts = np.asarray(model.token_counts)
+    candidates = ["players", "replay", "game", "playing", "replays"]
+    split = {w: [int(i) for i in tokenizer(w).numpy()] for w in candidates}
+    word = next(w for w in candidates if len(split[w]) > 1 and all(counts[split[w]] > 0))
+    vector, pieces = model.vector(word), split[word]
+    np.testing.assert_allclose(vector, model.embeddings[pieces].mean(0), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({}, "neither vocabulary_size nor tokenizer"),
+        ({"vocabulary_size": 10, "mode": "glove"}, "mode='glove'"),
+        ({"vocabulary_size": 10, "window": 0}, "window=0"),
+        ({"vocabulary_size": 10, "num_negatives": 0}, "num_negatives=0"),
+        ({"vocabulary_size": 10, "hidden_dim": 1.5}, "hidden_dim=1.5"),
+        ({"vocabulary_size": 10, "tokenizer": "words"}, "zoo tokenizer"),
+    ],
+)
+def test_constructor_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Word2Vec(**kwargs)
+
+
+def test_train_errors():
+    tokenizer = WordTokenizer(["[PAD]", "[UNK]", "a", "b"])
+    with pytest.raises(ValueError, match="must match"):
+        Word2Vec(vocabulary_size=5, tokenizer=tokenizer)
+    model = Word2Vec(vocabulary_size=4)
+    with pytest.raises(ValueError, match="no tokenizer"):
+        model.train(["a b"], verbose=0)
+    with pytest.raises(ValueError, match="epochs=0"):
+        model.train([[2, 3]], epochs=0, verbose=0)
+    with pytest.raises(ValueError, match="vocabulary_size=4"):
+        model.train([[2, 9]], verbose=0)
+    with pytest.raises(ValueError, match="has no tokenizer"):
+        model.vector("a")
