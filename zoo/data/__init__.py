@@ -27,6 +27,13 @@ _EXPORTS = {
         "load_text_dataset",
         "load_translation_pairs",
     ),
+    "pretraining": (
+        "bert_pretraining_dataset",
+        "mask_tokens",
+        "masked_lm_dataset",
+        "next_sentence_pairs",
+        "pack_sentence_pairs",
+    ),
     "pipelines": (
         "classification_dataset",
         "language_model_dataset",

@@ -6,6 +6,7 @@ registered for `.keras` saving under the package name `"zoo"`.
 """
 
 from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.dropout import Dropout, dropout_mask
 from zoo.layers.embeddings import (
     PositionEmbedding,
     RotaryEmbedding,
@@ -14,17 +15,23 @@ from zoo.layers.embeddings import (
 )
 from zoo.layers.feed_forward import FeedForward
 from zoo.layers.masks import compute_causal_mask, merge_padding_and_attention_mask
+from zoo.layers.sentence_embedding import SentenceEmbedding, SentenceIndex, cosine_search
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
 
 __all__ = [
+    "Dropout",
     "FeedForward",
     "MultiHeadAttention",
     "PositionEmbedding",
     "RotaryEmbedding",
+    "SentenceEmbedding",
+    "SentenceIndex",
     "SinusoidalPositionEncoding",
     "TokenAndPositionEmbedding",
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",
     "compute_causal_mask",
+    "cosine_search",
+    "dropout_mask",
     "merge_padding_and_attention_mask",
 ]

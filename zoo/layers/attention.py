@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from zoo.layers.dropout import Dropout
 from zoo.layers.masks import compute_causal_mask, merge_padding_and_attention_mask
 
 __all__ = ["MultiHeadAttention"]
@@ -135,9 +136,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self._value_dim = value_dim or key_dim
-        self._dropout_layer = keras.layers.Dropout(
-            dropout, dtype=self.dtype_policy, name="attention_dropout"
-        )
+        self._dropout_layer = Dropout(dropout, dtype=self.dtype_policy, name="attention_dropout")
 
     def _projection(self, equation, output_shape, bias_axes, name):
         return keras.layers.EinsumDense(
@@ -213,20 +212,29 @@ class MultiHeadAttention(keras.layers.Layer):
         return_attention_scores=False,
         training=None,
     ):
+        self_attention = (value is None or value is query) and (key is None or key is query)
         value = query if value is None else value
         key = value if key is None else key
-        query_heads = self._query_dense(query)  # (batch, query, heads, key_dim)
         if cache is not None:
             self._check_cache_dims(cache)
             if cache_update_index is None:
+                query_heads = self._query_dense(query)  # (batch, query, heads, key_dim)
                 key_heads = cache[:, 0]  # (batch, key, heads, key_dim)
                 value_heads = cache[:, 1]
             else:
-                start = [0, cache_update_index, 0, 0]
-                key_heads = ops.slice_update(cache[:, 0], start, self._key_dense(key))
-                value_heads = ops.slice_update(cache[:, 1], start, self._value_dense(value))
-                cache = ops.stack([key_heads, value_heads], axis=1)
+                if self_attention:
+                    query_heads, new_keys, new_values = self._fused_projection(query)
+                else:
+                    query_heads = self._query_dense(query)
+                    new_keys, new_values = self._key_dense(key), self._value_dense(value)
+                # One in-place write of this step's keys and values, (batch, 2, n, heads, dim).
+                update = ops.stack([new_keys, new_values], axis=1)
+                cache = ops.slice_update(cache, [0, 0, cache_update_index, 0, 0], update)
+                key_heads, value_heads = cache[:, 0], cache[:, 1]
+        elif self_attention and self._value_dim == self.key_dim:
+            query_heads, key_heads, value_heads = self._fused_projection(query)
         else:
+            query_heads = self._query_dense(query)  # (batch, query, heads, key_dim)
             key_heads = self._key_dense(key)  # (batch, key, heads, key_dim)
             value_heads = self._value_dense(value)  # (batch, key, heads, value_dim)
 
@@ -262,6 +270,22 @@ class MultiHeadAttention(keras.layers.Layer):
         if cache is not None:
             outputs += (cache,)
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _fused_projection(self, inputs):
+        """Self-attention Q, K, V from one matmul: the three kernels side by side.
+
+        The weights stay the separate `query` / `key` / `value` EinsumDense kernels (same
+        layout as `keras.layers.MultiHeadAttention`); they are stacked for the call, so a
+        `(batch * sequence, features) x (features, 3 * heads * key_dim)` product replaces
+        three narrower ones (forward and backward).
+        """
+        denses = (self._query_dense, self._key_dense, self._value_dense)
+        kernel = ops.stack([ops.cast(d.kernel, self.compute_dtype) for d in denses], axis=1)
+        projected = ops.einsum("abc,cfde->abfde", inputs, kernel)  # (batch, seq, 3, heads, dim)
+        if self.use_bias:
+            bias = ops.stack([ops.cast(d.bias, self.compute_dtype) for d in denses], axis=0)
+            projected = projected + bias  # (3, heads, dim) broadcasts
+        return projected[:, :, 0], projected[:, :, 1], projected[:, :, 2]
 
     def _check_mask_length(self, padding_mask, key_heads, cached):
         key_length = key_heads.shape[1]

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from zoo.layers.attention import _check_positive_int, _check_rate, _clone_initializer
+from zoo.layers.dropout import Dropout
 
 __all__ = [
     "PositionEmbedding",
@@ -371,9 +372,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             self._layer_norm = keras.layers.LayerNormalization(
                 epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="embeddings_layer_norm"
             )
-        self._dropout_layer = keras.layers.Dropout(
-            dropout, dtype=self.dtype_policy, name="embeddings_dropout"
-        )
+        self._dropout_layer = Dropout(dropout, dtype=self.dtype_policy, name="embeddings_dropout")
 
     @property
     def embeddings(self):

@@ -3,6 +3,7 @@
 import keras
 
 from zoo.layers.attention import _check_positive_int, _check_rate, _clone_initializer
+from zoo.layers.dropout import Dropout
 
 __all__ = ["ACTIVATIONS", "FeedForward"]
 
@@ -82,9 +83,7 @@ class FeedForward(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self._activation_fn = ACTIVATIONS[activation]
-        self._dropout_layer = keras.layers.Dropout(
-            dropout, dtype=self.dtype_policy, name="output_dropout"
-        )
+        self._dropout_layer = Dropout(dropout, dtype=self.dtype_policy, name="output_dropout")
 
     def _dense(self, units, name):
         return keras.layers.Dense(

@@ -8,6 +8,7 @@ from zoo.layers.attention import (
     _check_rate,
     _clone_initializer,
 )
+from zoo.layers.dropout import Dropout
 from zoo.layers.feed_forward import ACTIVATIONS, FeedForward
 
 __all__ = ["TransformerDecoderBlock", "TransformerEncoderBlock"]
@@ -106,7 +107,7 @@ class _Block(keras.layers.Layer):
         )
 
     def _make_dropout(self, name):
-        return keras.layers.Dropout(self.dropout, dtype=self.dtype_policy, name=name)
+        return Dropout(self.dropout, dtype=self.dtype_policy, name=name)
 
     def _make_feed_forward(self, hidden_shape):
         feed_forward = FeedForward(

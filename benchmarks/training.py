@@ -1,0 +1,307 @@
+"""Training throughput benchmark: zoo `Bert` / `GPT` vs keras-hub `BertBackbone` / `GPT2Backbone`.
+
+Both sides of a comparison get the same configuration (num_layers=4, hidden_dim=256,
+num_heads=4, intermediate_dim=1024, dropout 0.1, sequence 128, batch 32 by default), the
+same head, the same inputs and the same training setup. The vocabulary is 8192 by default
+(`--vocabulary-size`; the task names none): the output projection is the same on both
+sides, and the larger the vocabulary, the larger its share of the step.
+
+- BERT: backbone -> `sequence_output` -> one `keras.layers.Dense(vocabulary_size)` over
+  every position (a dense MLM head, the same layer class on both sides).
+- GPT: backbone -> logits tied to the token embeddings (`h E^T`; zoo's `GPT` does it
+  inside, keras-hub's through `token_embedding(h, reverse=True)`).
+- each wrapped in a `keras.Model` over the same input dict, compiled with AdamW(1e-4),
+  `SparseCategoricalCrossentropy(from_logits=True)` and `jit_compile=True` (XLA), and
+  trained with `train_on_batch` on the same (random) batch.
+
+Timed runs alternate between the sides (zoo, keras-hub, zoo, keras-hub, ...) after a
+compile/warm-up run of each; the median of `--rounds` runs is reported, and the fastest run
+beside it (the least disturbed by other processes) (DESIGN.md, "Timing": build order alone
+moved identical models by up to 46%).
+
+Where zoo saves time (TF 2.21, XLA on CPU; both sides drop out at the same places with the
+same rate): `zoo.layers.Dropout` makes its masks with a counter-based integer hash (one fused
+pass) instead of Keras's Philox `tf.random.stateless_uniform`, and zoo's self-attention
+projects Q, K and V with one matmul (the three kernels stacked at call time, weights
+unchanged). Both models are otherwise close to matmul-bound at this size.
+
+MFU = achieved FLOP/s / peak FLOP/s, with
+
+    FLOPs per token = 6 * P_matmul + 12 * num_layers * sequence_length * hidden_dim
+
+where P_matmul counts the weights used in matrix multiplies per token (per block:
+4 d^2 for Q, K, V, output + 2 d * intermediate_dim for the feed-forward; plus the
+d * vocabulary_size output projection) and the second term is the attention score and
+value products (Q K^T and P V, 2 * 2 * n * d per token per layer forward, times 3 for
+forward + backward), counted in full also for causal attention. Embedding lookups,
+LayerNorm, softmax, dropout and the optimizer are not counted. The peak is measured in
+the same process: a jit-compiled loop of float32 2048x2048 matmuls, best of 5.
+
+Usage:
+    python benchmarks/training.py [--steps 5] [--rounds 5] [--json results/training.json]
+
+Prints a table with the zoo / keras-hub ratios and writes JSON. Other processes on the
+machine change the numbers: the 1-minute load average is printed and stored.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+# Run as a script, this folder is sys.path[0], and benchmarks/tokenizers.py would shadow the
+# HF `tokenizers` package that keras-hub imports: put the repository root there instead.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+sys.path.insert(0, os.path.dirname(HERE))
+
+import keras
+import keras_hub
+import numpy as np
+import tensorflow as tf
+
+from zoo.models.bert import Bert
+from zoo.models.gpt import GPT
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--num-layers", type=int, default=4)
+    parser.add_argument("--hidden-dim", type=int, default=256)
+    parser.add_argument("--num-heads", type=int, default=4)
+    parser.add_argument("--intermediate-dim", type=int, default=1024)
+    parser.add_argument("--vocabulary-size", type=int, default=8192)
+    parser.add_argument("--sequence-length", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--steps", type=int, default=5, help="training steps per timed run")
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs per model")
+    parser.add_argument("--models", nargs="+", default=["bert", "gpt"], choices=["bert", "gpt"])
+    parser.add_argument("--json", default=None, help="write the results here")
+    return parser.parse_args(argv)
+
+
+# ------------------------------------------------------------------------------- FLOPs
+
+
+def flops_per_token(args):
+    d, n, layers = args.hidden_dim, args.sequence_length, args.num_layers
+    matmul_params = layers * (4 * d * d + 2 * d * args.intermediate_dim)
+    matmul_params += d * args.vocabulary_size  # the output projection (dense or tied)
+    return 6 * matmul_params + 12 * layers * n * d
+
+
+def measure_peak_flops(size=2048, iterations=10, repeats=5):
+    """float32 matmul FLOP/s of this machine: a jit-compiled chain of size x size matmuls."""
+    a = tf.random.normal((size, size), stddev=1.0 / np.sqrt(size), seed=0)
+    b = tf.random.normal((size, size), stddev=1.0 / np.sqrt(size), seed=1)
+
+    @tf.function(jit_compile=True)
+    def chain(x, y):
+        for _ in range(iterations):
+            x = tf.matmul(x, y)
+        return x
+
+    chain(a, b).numpy()  # compile
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        chain(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 * iterations / best
+
+
+# ------------------------------------------------------------------------------ models
+
+
+def backbone_kwargs(args):
+    return {
+        "vocabulary_size": args.vocabulary_size,
+        "num_layers": args.num_layers,
+        "num_heads": args.num_heads,
+        "hidden_dim": args.hidden_dim,
+        "intermediate_dim": args.intermediate_dim,
+        "dropout": args.dropout,
+        "max_sequence_length": args.sequence_length,
+    }
+
+
+def int_inputs(*names):
+    return {name: keras.Input((None,), dtype="int32", name=name) for name in names}
+
+
+def bert_model(side, args):
+    inputs = int_inputs("token_ids", "padding_mask", "segment_ids")
+    if side == "zoo":
+        backbone = Bert(**backbone_kwargs(args))
+    else:
+        backbone = keras_hub.models.BertBackbone(**backbone_kwargs(args))
+    sequence_output = backbone(inputs)["sequence_output"]
+    head = keras.layers.Dense(args.vocabulary_size, name="mlm_dense")
+    return keras.Model(inputs, head(sequence_output))
+
+
+class _TiedLogits(keras.layers.Layer):
+    """keras-hub side: `h E^T` with the backbone's `ReversibleEmbedding`."""
+
+    def __init__(self, embedding, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = embedding
+
+    def call(self, hidden):
+        return self.embedding(hidden, reverse=True)
+
+
+def gpt_model(side, args):
+    inputs = int_inputs("token_ids", "padding_mask")
+    if side == "zoo":
+        logits = GPT(**backbone_kwargs(args))(inputs)  # tied projection inside
+    else:
+        backbone = keras_hub.models.GPT2Backbone(**backbone_kwargs(args))
+        logits = _TiedLogits(backbone.token_embedding)(backbone(inputs))
+    return keras.Model(inputs, logits)
+
+
+def batch(args, family):
+    rng = np.random.default_rng(0)
+    shape = (args.batch_size, args.sequence_length)
+    features = {
+        "token_ids": rng.integers(7, args.vocabulary_size, shape).astype("int32"),
+        "padding_mask": np.ones(shape, "int32"),
+    }
+    if family == "bert":
+        features["segment_ids"] = (
+            (np.arange(args.sequence_length) >= shape[1] // 2)
+            .astype("int32")[None]
+            .repeat(args.batch_size, 0)
+        )
+    labels = rng.integers(0, args.vocabulary_size, shape).astype("int32")
+    return features, labels
+
+
+def compiled(family, side, args):
+    keras.utils.set_random_seed(0)
+    model = (bert_model if family == "bert" else gpt_model)(side, args)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(1e-4),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=True,
+    )
+    features, labels = batch(args, family)
+    features = {key: tf.constant(value) for key, value in features.items()}
+    return model, (features, tf.constant(labels))
+
+
+def timed_steps(model, data, steps):
+    """Seconds for `steps` compiled training steps (`train_on_batch` returns numpy: synced).
+
+    `fit` is not used for timing: on this setup its per-epoch iterator set-up rounded every
+    run to the same multiple of about 1.28 s, hiding the differences between models.
+    """
+    features, labels = data
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(features, labels)
+    return time.perf_counter() - start
+
+
+# -------------------------------------------------------------------------------- main
+
+
+def run(args):
+    load = os.getloadavg()[0]
+    tokens_per_step = args.batch_size * args.sequence_length
+    peak = measure_peak_flops()
+    per_token = flops_per_token(args)
+    rows = []
+    for family in args.models:
+        sides = {side: compiled(family, side, args) for side in ("zoo", "keras_hub")}
+        for model, data in sides.values():  # compile + warm up
+            timed_steps(model, data, 2)
+        times = {side: [] for side in sides}
+        for _ in range(args.rounds):
+            for side, (model, data) in sides.items():  # alternate the sides
+                times[side].append(timed_steps(model, data, args.steps))
+        result = {"family": family}
+        for side in sides:
+            tokens = tokens_per_step * args.steps
+            tokens_per_second = tokens / statistics.median(times[side])
+            result[side] = {
+                "tokens_per_second": tokens_per_second,
+                "best_tokens_per_second": tokens / min(times[side]),
+                "mfu": tokens_per_second * per_token / peak,
+                "seconds_per_run": times[side],
+                "parameters": sides[side][0].count_params(),
+            }
+        zoo, hub = result["zoo"], result["keras_hub"]
+        result["ratio"] = zoo["tokens_per_second"] / hub["tokens_per_second"]
+        result["best_ratio"] = zoo["best_tokens_per_second"] / hub["best_tokens_per_second"]
+        rows.append(result)
+        del sides
+    return {
+        "config": vars(args),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "load_average_1min_at_start": load,
+            "load_average_1min_at_end": os.getloadavg()[0],
+            "peak_fp32_matmul_flops": peak,
+        },
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "keras_hub": keras_hub.__version__,
+        },
+        "flops_per_token": per_token,
+        "results": rows,
+    }
+
+
+def print_table(report):
+    machine = report["machine"]
+    print(
+        f"peak fp32 matmul: {machine['peak_fp32_matmul_flops'] / 1e9:.1f} GFLOP/s; "
+        f"FLOPs/token: {report['flops_per_token'] / 1e6:.2f} M; load (1 min) "
+        f"{machine['load_average_1min_at_start']:.2f} -> {machine['load_average_1min_at_end']:.2f}"
+        f" on {machine['cpu_count']} CPUs"
+    )
+    header = (
+        f"{'model':<6} {'side':<10} {'tokens/s':>10} {'MFU':>7} {'best tok/s':>11} "
+        f"{'params':>11} {'zoo/hub':>8} {'best':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in report["results"]:
+        for side in ("zoo", "keras_hub"):
+            entry = row[side]
+            ratio = f"{row['ratio']:.2f}x" if side == "zoo" else ""
+            best = f"{row['best_ratio']:.2f}x" if side == "zoo" else ""
+            print(
+                f"{row['family']:<6} {side:<10} {entry['tokens_per_second']:>10.0f} "
+                f"{entry['mfu']:>6.1%} {entry['best_tokens_per_second']:>11.0f} "
+                f"{entry['parameters']:>11,} {ratio:>8} {best:>6}"
+            )
+    print("tokens/s and MFU: median of the timed runs; best: the fastest run (least disturbed).")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    report = run(args)
+    print_table(report)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as file:
+            json.dump(report, file, indent=2)
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Models built from `zoo.layers`: Transformer, BERT, GPT, Word2Vec, and generation.
+
+- `Transformer` (encoder-decoder, translation), `TransformerSchedule`,
+  `transformer_optimizer`, `LabelSmoothedCrossEntropy`.
+- `Bert` (backbone), `BertPretrainer` (MLM + NSP), `BertClassifier`, `BertMaskedLMHead`.
+- `GPT` (decoder-only).
+- `Word2Vec` (skip-gram / CBOW with negative sampling).
+- Generation: `generate` (GPT), `translate` (Transformer), `Generator`,
+  `Seq2SeqGenerator`, samplers (greedy, top-k, top-p, beam).
+
+`Bert.from_keras_hub(backbone)` and `GPT.from_keras_hub(backbone)` copy keras-hub weights.
+"""
+
+from zoo.models.bert import Bert, BertClassifier, BertMaskedLMHead, BertPretrainer
+from zoo.models.generation import (
+    BeamSampler,
+    Generator,
+    GreedySampler,
+    Sampler,
+    Seq2SeqGenerator,
+    TopKSampler,
+    TopPSampler,
+    generate,
+    generate_seq2seq,
+    get_sampler,
+    translate,
+)
+from zoo.models.gpt import GPT
+from zoo.models.transformer import (
+    LabelSmoothedCrossEntropy,
+    Transformer,
+    TransformerSchedule,
+    transformer_optimizer,
+)
+from zoo.models.word2vec import Word2Vec
+
+__all__ = [
+    "GPT",
+    "BeamSampler",
+    "Bert",
+    "BertClassifier",
+    "BertMaskedLMHead",
+    "BertPretrainer",
+    "Generator",
+    "GreedySampler",
+    "LabelSmoothedCrossEntropy",
+    "Sampler",
+    "Seq2SeqGenerator",
+    "TopKSampler",
+    "TopPSampler",
+    "Transformer",
+    "TransformerSchedule",
+    "Word2Vec",
+    "generate",
+    "generate_seq2seq",
+    "get_sampler",
+    "transformer_optimizer",
+    "translate",
+]

@@ -1,0 +1,224 @@
+"""GPT: a decoder-only Transformer language model with tied input/output embeddings.
+
+`GPT` embeds tokens plus learned positions, runs pre-LN decoder blocks (causal
+self-attention and a feed-forward network, no cross-attention), applies a final
+LayerNorm and projects back onto the vocabulary with the transposed token embedding
+matrix. It returns float32 next-token logits.
+
+For generation (`zoo.models.generation`) it exposes a key/value cache:
+`init_cache(batch_size, max_length)` and `call_with_cache(token_ids, cache,
+cache_update_index, padding_mask=None)`. `GPT.from_keras_hub(backbone)` copies the
+weights of a `keras_hub.models.GPT2Backbone`.
+"""
+
+import keras
+from keras import ops
+
+from zoo.layers.embeddings import TokenAndPositionEmbedding
+from zoo.layers.transformer import TransformerDecoderBlock
+from zoo.models.transformer import (
+    _check_model_arguments,
+    _float32_logits,
+    _FunctionalModel,
+    _initializer,
+    _int_input,
+)
+
+__all__ = ["GPT"]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class GPT(_FunctionalModel):
+    """GPT: a causal (decoder-only) Transformer language model, GPT-2 style.
+
+    Token embeddings plus learned position embeddings (then dropout) go through
+    `num_layers` pre-LN decoder blocks, `x + F(LN(x))`, with causal self-attention
+    (position t sees positions <= t) and no cross-attention; a final LayerNorm follows.
+    The output projection is tied to the token embeddings, `logits = h E^T`, returned
+    as float32 (also under `mixed_bfloat16`).
+
+    The defaults match keras-hub's `GPT2Backbone` (GELU with the tanh approximation,
+    LayerNorm epsilon 1e-5), so `GPT.from_keras_hub(backbone)` reproduces its outputs.
+
+    Cache protocol (fixed shapes; `cache_update_index` may be a traced scalar, so a
+    decoding loop compiles once with XLA):
+
+    - `init_cache(batch_size, max_length)`: zeros `(batch, num_layers, 2, max_length,
+      num_heads, head_dim)` in the compute dtype (keys at index 0, values at 1).
+    - `call_with_cache(token_ids, cache, cache_update_index, padding_mask=None)`: writes
+      the keys/values of `token_ids` `(batch, n)` at positions `[cache_update_index,
+      cache_update_index + n)` and returns `(logits, hidden_states, cache)`: float32
+      `(batch, n, vocabulary_size)`, `(batch, n, hidden_dim)` after the final
+      LayerNorm, and the updated cache. `padding_mask`, if given, is
+      `(batch, max_length)` over cache positions (falsy: never attended).
+
+    References: Radford et al., "Improving Language Understanding by Generative
+    Pre-Training", 2018; Radford et al., "Language Models are Unsupervised Multitask
+    Learners" (GPT-2), 2019.
+
+    Args:
+        vocabulary_size: number of token ids.
+        num_layers: number of decoder blocks.
+        num_heads: attention heads per block; must divide `hidden_dim`.
+        hidden_dim: model width.
+        intermediate_dim: feed-forward width (4 * hidden_dim in GPT-2).
+        dropout: dropout on embeddings, sub-layer outputs and attention probabilities.
+        max_sequence_length: number of learned positions (longest context).
+        activation: feed-forward activation.
+        layer_norm_epsilon: LayerNorm epsilon.
+        dtype: dtype policy, e.g. `"mixed_bfloat16"`.
+        **kwargs: `name`, `trainable`.
+
+    Call arguments (a dict):
+        token_ids: int `(batch, sequence)`.
+        padding_mask: `(batch, sequence)`, truthy for real tokens.
+
+    Returns:
+        float32 logits `(batch, sequence, vocabulary_size)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = GPT(vocabulary_size=100, num_layers=2, num_heads=2, hidden_dim=16,
+    ...             intermediate_dim=64, max_sequence_length=32)
+    >>> logits = model({"token_ids": np.array([[5, 10, 11, 12]]),
+    ...                 "padding_mask": np.ones((1, 4), "int32")})
+    >>> tuple(logits.shape)
+    (1, 4, 100)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        dropout=0.1,
+        max_sequence_length=1024,
+        activation="gelu_approximate",
+        layer_norm_epsilon=1e-5,
+        dtype=None,
+        **kwargs,
+    ):
+        _check_model_arguments(
+            type(self).__name__,
+            num_heads,
+            hidden_dim,
+            dropout,
+            activation,
+            vocabulary_size=vocabulary_size,
+            num_layers=num_layers,
+            intermediate_dim=intermediate_dim,
+            max_sequence_length=max_sequence_length,
+        )
+
+        # === Layers ===
+        self.embeddings = TokenAndPositionEmbedding(
+            vocabulary_size,
+            max_sequence_length=max_sequence_length,
+            hidden_dim=hidden_dim,
+            position="learned",
+            dropout=dropout,
+            embeddings_initializer=_initializer(),
+            dtype=dtype,
+            name="embeddings",
+        )
+        self.transformer_layers = [
+            TransformerDecoderBlock(
+                num_heads=num_heads,
+                intermediate_dim=intermediate_dim,
+                dropout=dropout,
+                activation=activation,
+                layer_norm_epsilon=layer_norm_epsilon,
+                normalize_first=True,
+                kernel_initializer=_initializer(),
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, dtype=dtype, name="layer_norm"
+        )
+
+        # === Functional model ===
+        inputs = {
+            "token_ids": _int_input("token_ids"),
+            "padding_mask": _int_input("padding_mask"),
+        }
+        x = self.embeddings(inputs["token_ids"])  # (batch, sequence, hidden)
+        for block in self.transformer_layers:
+            x = block(x, decoder_padding_mask=inputs["padding_mask"])
+        logits = _float32_logits(self.embeddings.logits(self.layer_norm(x)))
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+
+    # --- Cached decoding (the protocol of zoo.models.generation) ---
+
+    def init_cache(self, batch_size, max_length):
+        """Zeros `(batch, num_layers, 2, max_length, num_heads, head_dim)`, compute dtype."""
+        shape = (
+            batch_size,
+            self.num_layers,
+            2,
+            max_length,
+            self.num_heads,
+            self.hidden_dim // self.num_heads,
+        )
+        return ops.zeros(shape, dtype=self.embeddings.compute_dtype)
+
+    def call_with_cache(self, token_ids, cache, cache_update_index, padding_mask=None):
+        """Run `token_ids` `(batch, n)` at positions `cache_update_index ...` with the cache.
+
+        Returns `(logits, hidden_states, cache)`; see the class docstring.
+        """
+        x = self.embeddings(token_ids, start_index=cache_update_index)  # (batch, n, hidden)
+        for i, block in enumerate(self.transformer_layers):
+            x, layer_cache = block(
+                x,
+                decoder_padding_mask=padding_mask,
+                self_attention_cache=cache[:, i],
+                self_attention_cache_update_index=cache_update_index,
+            )
+            cache = ops.slice_update(cache, (0, i, 0, 0, 0, 0), ops.expand_dims(layer_cache, 1))
+        hidden_states = self.layer_norm(x)
+        logits = _float32_logits(self.embeddings.logits(hidden_states))
+        return logits, hidden_states, cache
+
+    @classmethod
+    def from_keras_hub(cls, backbone, **kwargs):
+        """A `GPT` with the config and weights of a `keras_hub.models.GPT2Backbone`.
+
+        Keyword arguments (e.g. `dtype`, `dropout`) override the copied config.
+        """
+        from zoo.models.interop import gpt_from_keras_hub
+
+        return gpt_from_keras_hub(cls, backbone, **kwargs)
+
+    def get_config(self):
+        config = self._base_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "max_sequence_length": self.max_sequence_length,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+            }
+        )
+        return config

@@ -1,0 +1,142 @@
+"""Weight import from keras-hub: `BertBackbone` -> zoo `Bert`, `GPT2Backbone` -> zoo `GPT`.
+
+Called through `Bert.from_keras_hub(backbone)` and `GPT.from_keras_hub(backbone)`. The zoo
+model is built with the keras-hub config (activation `"gelu_approximate"`, LayerNorm
+epsilon 1e-12 for BERT and 1e-5 for GPT-2, BERT post-LN with an embedding LayerNorm,
+GPT-2 pre-LN with a final LayerNorm), then every weight is copied by meaning, with its
+shape checked, so the outputs agree to float tolerance.
+
+keras-hub is imported lazily: only these functions need it.
+"""
+
+import numpy as np
+
+__all__ = ["bert_from_keras_hub", "gpt_from_keras_hub"]
+
+
+def _check_type(backbone, class_name, zoo_name):
+    import keras_hub
+
+    expected = getattr(keras_hub.models, class_name)
+    if not isinstance(backbone, expected):
+        raise ValueError(
+            f"{zoo_name}.from_keras_hub needs a keras_hub.models.{class_name}. Received: "
+            f"{type(backbone).__name__}. Load one with keras_hub.models.{class_name}"
+            ".from_preset(...) or build it from its arguments."
+        )
+
+
+def _assign(target, source, what):
+    """Copy one variable, checking the shape."""
+    value = np.asarray(source.numpy() if hasattr(source, "numpy") else source)
+    if tuple(target.shape) != value.shape:
+        raise ValueError(
+            f"Cannot copy {what}: keras-hub shape {value.shape}, zoo shape {tuple(target.shape)}."
+        )
+    target.assign(value)
+
+
+def _copy_layer(target, source, what):
+    """Copy all weights of a Dense / EinsumDense / LayerNorm / Embedding, in order."""
+    if len(target.weights) != len(source.weights):
+        raise ValueError(
+            f"Cannot copy {what}: keras-hub has {len(source.weights)} weights, zoo "
+            f"{len(target.weights)}."
+        )
+    for target_weight, source_weight in zip(target.weights, source.weights):
+        _assign(target_weight, source_weight, f"{what}/{source_weight.name}")
+
+
+def _copy_attention(target, source, what):
+    """keras `MultiHeadAttention` -> zoo `MultiHeadAttention` (same einsum layouts)."""
+    for name in ("_query_dense", "_key_dense", "_value_dense", "_output_dense"):
+        _copy_layer(getattr(target, name), getattr(source, name), f"{what}{name}")
+
+
+def _copy_block(target, source, what):
+    """A keras-hub TransformerEncoder / TransformerDecoder (no cross-attention) -> zoo block."""
+    _copy_attention(target._self_attention_layer, source._self_attention_layer, what)
+    _copy_layer(
+        target._self_attention_layer_norm,
+        source._self_attention_layer_norm,
+        f"{what}/self_attention_layer_norm",
+    )
+    _copy_layer(
+        target._feed_forward._intermediate_dense,
+        source._feedforward_intermediate_dense,
+        f"{what}/intermediate_dense",
+    )
+    _copy_layer(
+        target._feed_forward._output_dense,
+        source._feedforward_output_dense,
+        f"{what}/output_dense",
+    )
+    _copy_layer(
+        target._feed_forward_layer_norm,
+        source._feedforward_layer_norm,
+        f"{what}/feed_forward_layer_norm",
+    )
+
+
+def _common_config(backbone):
+    return {
+        "vocabulary_size": backbone.vocabulary_size,
+        "num_layers": backbone.num_layers,
+        "num_heads": backbone.num_heads,
+        "hidden_dim": backbone.hidden_dim,
+        "intermediate_dim": backbone.intermediate_dim,
+        "dropout": backbone.dropout,
+        "max_sequence_length": backbone.max_sequence_length,
+        "activation": "gelu_approximate",
+    }
+
+
+def bert_from_keras_hub(cls, backbone, **kwargs):
+    """Build `cls` (zoo `Bert`) from a `keras_hub.models.BertBackbone`, weights included."""
+    _check_type(backbone, "BertBackbone", cls.__name__)
+    config = {
+        **_common_config(backbone),
+        "num_segments": backbone.num_segments,
+        "layer_norm_epsilon": backbone.embeddings_layer_norm.epsilon,
+        **kwargs,
+    }
+    model = cls(**config)
+    embeddings = model.embeddings
+    _assign(embeddings.embeddings, backbone.token_embedding.embeddings, "token_embedding")
+    _assign(
+        embeddings._position_embedding.position_embeddings,
+        backbone.position_embedding.position_embeddings,
+        "position_embedding",
+    )
+    _copy_layer(embeddings._segment_embedding, backbone.segment_embedding, "segment_embedding")
+    _copy_layer(embeddings._layer_norm, backbone.embeddings_layer_norm, "embeddings_layer_norm")
+    for i, (target, source) in enumerate(
+        zip(model.transformer_layers, backbone.transformer_layers)
+    ):
+        _copy_block(target, source, f"transformer_layer_{i}")
+    _copy_layer(model.pooled_dense, backbone.pooled_dense, "pooled_dense")
+    return model
+
+
+def gpt_from_keras_hub(cls, backbone, **kwargs):
+    """Build `cls` (zoo `GPT`) from a `keras_hub.models.GPT2Backbone`, weights included."""
+    _check_type(backbone, "GPT2Backbone", cls.__name__)
+    config = {
+        **_common_config(backbone),
+        "layer_norm_epsilon": backbone.layer_norm.epsilon,
+        **kwargs,
+    }
+    model = cls(**config)
+    embeddings = model.embeddings
+    _assign(embeddings.embeddings, backbone.token_embedding.embeddings, "token_embedding")
+    _assign(
+        embeddings._position_embedding.position_embeddings,
+        backbone.position_embedding.position_embeddings,
+        "position_embedding",
+    )
+    for i, (target, source) in enumerate(
+        zip(model.transformer_layers, backbone.transformer_layers)
+    ):
+        _copy_block(target, source, f"transformer_layer_{i}")
+    _copy_layer(model.layer_norm, backbone.layer_norm, "layer_norm")
+    return model

@@ -1,0 +1,656 @@
+"""The encoder-decoder Transformer of "Attention Is All You Need", and its training recipe.
+
+- `Transformer`: token embeddings (scaled by sqrt(d)) plus sinusoidal positions, a stack
+  of encoder blocks, a stack of decoder blocks (causal self-attention, cross-attention to
+  the encoder output), and an output projection to the target vocabulary (tied to the
+  target embeddings by default). Logits are float32, also under mixed precision.
+- `Transformer.from_preset("transformer_base")`: the paper's base model (d=512, 6+6
+  layers, 8 heads, FF 2048, dropout 0.1); `"transformer_tiny"` for tests and CPUs.
+- `TransformerSchedule`: the paper's inverse-square-root learning rate with warm-up.
+- `transformer_optimizer`: Adam(beta_1=0.9, beta_2=0.98, epsilon=1e-9) on that schedule.
+- `LabelSmoothedCrossEntropy`: label-smoothed (0.1) cross-entropy that ignores padding.
+
+The private helpers at the top (`_FunctionalModel`, the argument checks) are shared by
+`zoo.models.bert` and `zoo.models.gpt`.
+"""
+
+import copy
+
+import keras
+from keras import ops
+
+from zoo.layers.embeddings import TokenAndPositionEmbedding
+from zoo.layers.feed_forward import ACTIVATIONS
+from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
+
+__all__ = [
+    "LabelSmoothedCrossEntropy",
+    "Transformer",
+    "TransformerSchedule",
+    "transformer_optimizer",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers (also used by bert.py and gpt.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_positive_int(owner, name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"{owner} received {name}={value!r}. Expected a positive int; pass e.g. {name}=2."
+        )
+
+
+def _check_model_arguments(owner, num_heads, hidden_dim, dropout, activation, **counts):
+    """The checks every model shares; raises ValueError saying what and how to fix."""
+    for name, value in {"num_heads": num_heads, "hidden_dim": hidden_dim, **counts}.items():
+        _check_positive_int(owner, name, value)
+    if hidden_dim % num_heads:
+        divisors = [n for n in range(1, min(hidden_dim, 64) + 1) if hidden_dim % n == 0]
+        raise ValueError(
+            f"{owner} received hidden_dim={hidden_dim} and num_heads={num_heads}; hidden_dim "
+            f"must be divisible by num_heads (each head gets hidden_dim // num_heads features). "
+            f"Choose num_heads from {divisors}, or a hidden_dim that is a multiple of {num_heads}."
+        )
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"{owner} received dropout={dropout!r}. Expected a float in [0, 1).")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"{owner} received activation={activation!r}. Expected one of {sorted(ACTIVATIONS)}."
+        )
+
+
+def _initializer(stddev=0.02):
+    """BERT's and GPT-2's initializer: a truncated normal with standard deviation 0.02."""
+    return keras.initializers.TruncatedNormal(stddev=stddev)
+
+
+def _float32_logits(logits):
+    """Logits in float32 (softmax / loss precision under mixed precision)."""
+    return ops.cast(logits, "float32")
+
+
+def _int_input(name, optional=False):
+    return keras.Input(shape=(None,), dtype="int32", name=name, optional=optional)
+
+
+def _serialize_dtype(model):
+    return keras.dtype_policies.serialize(model.dtype_policy)
+
+
+class _FunctionalModel(keras.Model):
+    """A functional model subclass rebuilt from its constructor arguments.
+
+    `get_config` does not chain to the functional config (a graph description that cannot
+    be passed to `__init__`); it returns `name`, `trainable`, `dtype` and the subclass's
+    arguments, and `from_config` calls the constructor (as keras-hub's `Backbone`).
+    """
+
+    # Input names that may be left out of the input dict (they are fed as `None`).
+    _optional_inputs = ()
+
+    def __init__(self, *args, dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The functional constructor does not keep `dtype`; the layers got it, and the
+        # model reports (and serializes) the same policy.
+        if dtype is not None:
+            self.dtype_policy = keras.dtype_policies.get(dtype)
+
+    def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, dict) and any(k not in inputs for k in self._optional_inputs):
+            inputs = {**{key: None for key in self._optional_inputs}, **inputs}
+        return super().__call__(inputs, *args, **kwargs)
+
+    def _base_config(self):
+        return {"name": self.name, "trainable": self.trainable, "dtype": _serialize_dtype(self)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.get(config["dtype"])
+        return cls(**config)
+
+
+def _check_preset(owner, name, presets):
+    if name not in presets:
+        raise ValueError(
+            f"Unknown preset for {owner}: {name!r}. Expected one of {sorted(presets)}; or build "
+            f"the model from its arguments, {owner}(vocabulary_size=..., num_layers=...)."
+        )
+    return copy.deepcopy(presets[name])
+
+
+# ---------------------------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------------------------
+
+PRESETS = {
+    # Vaswani et al. 2017, table 3, "base": a 37k shared BPE vocabulary for en-de.
+    "transformer_base": {
+        "vocabulary_size": 37000,
+        "num_layers": 6,
+        "num_heads": 8,
+        "hidden_dim": 512,
+        "intermediate_dim": 2048,
+        "dropout": 0.1,
+        "max_sequence_length": 512,
+    },
+    # Small enough for tests and CPU recipes.
+    "transformer_tiny": {
+        "vocabulary_size": 8000,
+        "num_layers": 2,
+        "num_heads": 4,
+        "hidden_dim": 128,
+        "intermediate_dim": 512,
+        "dropout": 0.1,
+        "max_sequence_length": 128,
+    },
+}
+
+# Training settings of the base model (Vaswani et al. 2017, section 5.3-5.4).
+PAPER_TRAINING = {"label_smoothing": 0.1, "warmup_steps": 4000, "beta_1": 0.9, "beta_2": 0.98}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Transformer(_FunctionalModel):
+    """The encoder-decoder Transformer (Vaswani et al. 2017) for sequence-to-sequence tasks.
+
+    The encoder embeds the source tokens (embeddings multiplied by sqrt(hidden_dim), plus
+    sinusoidal positions, then dropout) and runs `num_encoder_layers` encoder blocks
+    (self-attention + feed-forward, post-LN as in the paper). The decoder embeds the
+    target tokens the same way and runs `num_decoder_layers` decoder blocks: causal
+    self-attention ("no information from the future"), cross-attention to the encoder
+    output, feed-forward. A linear projection gives next-token logits over the target
+    vocabulary, as float32 (also under `mixed_bfloat16`).
+
+    Embedding sharing (section 3.4 of the paper): with one shared bilingual
+    `vocabulary_size`, source and target use one embedding matrix (`share_embeddings`,
+    default on); with `tie_embeddings` (default on) the output projection is the
+    transposed target embedding matrix.
+
+    Decoding with a key/value cache (used by `zoo.models.generation`):
+    `encode(encoder_token_ids, encoder_padding_mask)` runs the encoder once,
+    `init_cache(batch_size, max_length, encoder_output)` makes the cache dict
+    `{"self": zeros (batch, num_decoder_layers, 2, max_length, num_heads, head_dim),
+    "cross": encoder keys/values (batch, num_decoder_layers, 2, source, num_heads,
+    head_dim)}` and `call_with_cache(decoder_token_ids, cache, cache_update_index,
+    encoder_padding_mask)` returns `(logits, hidden_states, cache)`; shapes stay fixed,
+    so a decoding loop compiles once with XLA.
+
+    Reference: Vaswani et al., "Attention Is All You Need", 2017,
+    https://arxiv.org/abs/1706.03762.
+
+    Args:
+        vocabulary_size: size of a shared source/target vocabulary; or pass
+            `source_vocabulary_size` and `target_vocabulary_size` instead.
+        num_layers: number of encoder and of decoder blocks (6 in the paper); or pass
+            `num_encoder_layers` / `num_decoder_layers`.
+        num_heads: attention heads per block; must divide `hidden_dim`.
+        hidden_dim: model width d.
+        intermediate_dim: feed-forward width (4 d in the paper).
+        dropout: dropout on embeddings, sub-layer outputs and attention probabilities.
+        max_sequence_length: longest source or target sequence accepted.
+        source_vocabulary_size, target_vocabulary_size: separate vocabularies.
+        num_encoder_layers, num_decoder_layers: separate depths.
+        tie_embeddings: the output projection is the transposed target embedding matrix.
+        share_embeddings: source and target share one embedding matrix (needs equal
+            vocabularies); `None`: on when `vocabulary_size` is given.
+        activation: feed-forward activation (`"relu"` in the paper).
+        layer_norm_epsilon: LayerNorm epsilon.
+        normalize_first: pre-LN blocks (adds a final LayerNorm to encoder and decoder)
+            instead of the paper's post-LN.
+        dtype: dtype policy, e.g. `"mixed_bfloat16"`.
+        **kwargs: `name`, `trainable`.
+
+    Call arguments (a dict):
+        encoder_token_ids: int `(batch, source)`.
+        encoder_padding_mask: `(batch, source)`, truthy for real tokens.
+        decoder_token_ids: int `(batch, target)`.
+        decoder_padding_mask: `(batch, target)`.
+
+    Returns:
+        float32 logits `(batch, target, target_vocabulary_size)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = Transformer.from_preset("transformer_tiny", vocabulary_size=100)
+    >>> batch = {
+    ...     "encoder_token_ids": np.array([[7, 8, 9, 0]]),
+    ...     "encoder_padding_mask": np.array([[1, 1, 1, 0]]),
+    ...     "decoder_token_ids": np.array([[5, 10, 11]]),
+    ...     "decoder_padding_mask": np.array([[1, 1, 1]]),
+    ... }
+    >>> tuple(model(batch).shape)
+    (1, 3, 100)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size=None,
+        num_layers=None,
+        num_heads=8,
+        hidden_dim=512,
+        intermediate_dim=2048,
+        dropout=0.1,
+        max_sequence_length=512,
+        source_vocabulary_size=None,
+        target_vocabulary_size=None,
+        num_encoder_layers=None,
+        num_decoder_layers=None,
+        tie_embeddings=True,
+        share_embeddings=None,
+        activation="relu",
+        layer_norm_epsilon=1e-5,
+        normalize_first=False,
+        dtype=None,
+        **kwargs,
+    ):
+        owner = type(self).__name__
+        source_vocabulary_size, target_vocabulary_size, share_embeddings = self._vocabularies(
+            vocabulary_size, source_vocabulary_size, target_vocabulary_size, share_embeddings
+        )
+        num_encoder_layers = num_encoder_layers or num_layers
+        num_decoder_layers = num_decoder_layers or num_layers
+        if num_encoder_layers is None or num_decoder_layers is None:
+            raise ValueError(
+                f"{owner} needs its depth: pass num_layers=6 (encoder and decoder), or "
+                "num_encoder_layers and num_decoder_layers. Received: "
+                f"num_layers={num_layers}, num_encoder_layers={num_encoder_layers}, "
+                f"num_decoder_layers={num_decoder_layers}."
+            )
+        _check_model_arguments(
+            owner,
+            num_heads,
+            hidden_dim,
+            dropout,
+            activation,
+            num_encoder_layers=num_encoder_layers,
+            num_decoder_layers=num_decoder_layers,
+            intermediate_dim=intermediate_dim,
+            max_sequence_length=max_sequence_length,
+            source_vocabulary_size=source_vocabulary_size,
+            target_vocabulary_size=target_vocabulary_size,
+        )
+
+        # === Layers ===
+        def embedding(vocabulary, name):
+            return TokenAndPositionEmbedding(
+                vocabulary,
+                max_sequence_length=max_sequence_length,
+                hidden_dim=hidden_dim,
+                position="sinusoidal",
+                embeddings_scale=True,
+                dropout=dropout,
+                embeddings_initializer=keras.initializers.RandomNormal(stddev=hidden_dim**-0.5),
+                dtype=dtype,
+                name=name,
+            )
+
+        block_kwargs = {
+            "num_heads": num_heads,
+            "intermediate_dim": intermediate_dim,
+            "dropout": dropout,
+            "activation": activation,
+            "layer_norm_epsilon": layer_norm_epsilon,
+            "normalize_first": normalize_first,
+            "dtype": dtype,
+        }
+        if share_embeddings:
+            self.encoder_embedding = embedding(source_vocabulary_size, "token_embedding")
+            self.decoder_embedding = self.encoder_embedding
+        else:
+            self.encoder_embedding = embedding(source_vocabulary_size, "encoder_token_embedding")
+            self.decoder_embedding = embedding(target_vocabulary_size, "decoder_token_embedding")
+        self.encoder_layers = [
+            TransformerEncoderBlock(**block_kwargs, name=f"encoder_layer_{i}")
+            for i in range(num_encoder_layers)
+        ]
+        self.decoder_layers = [
+            TransformerDecoderBlock(**block_kwargs, name=f"decoder_layer_{i}")
+            for i in range(num_decoder_layers)
+        ]
+        self.encoder_layer_norm = self.decoder_layer_norm = None
+        if normalize_first:
+            self.encoder_layer_norm = keras.layers.LayerNormalization(
+                epsilon=layer_norm_epsilon, dtype=dtype, name="encoder_layer_norm"
+            )
+            self.decoder_layer_norm = keras.layers.LayerNormalization(
+                epsilon=layer_norm_epsilon, dtype=dtype, name="decoder_layer_norm"
+            )
+        self.output_dense = None
+        if not tie_embeddings:
+            self.output_dense = keras.layers.Dense(
+                target_vocabulary_size, dtype=dtype, name="output_dense"
+            )
+
+        # === Functional model ===
+        inputs = {
+            "encoder_token_ids": _int_input("encoder_token_ids"),
+            "encoder_padding_mask": _int_input("encoder_padding_mask"),
+            "decoder_token_ids": _int_input("decoder_token_ids"),
+            "decoder_padding_mask": _int_input("decoder_padding_mask"),
+        }
+        encoder_output = self._encode(inputs["encoder_token_ids"], inputs["encoder_padding_mask"])
+        x = self.decoder_embedding(inputs["decoder_token_ids"])  # (batch, target, hidden)
+        for block in self.decoder_layers:
+            x = block(
+                x,
+                encoder_output,
+                decoder_padding_mask=inputs["decoder_padding_mask"],
+                encoder_padding_mask=inputs["encoder_padding_mask"],
+            )
+        logits = self._logits(x)
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.source_vocabulary_size = source_vocabulary_size
+        self.target_vocabulary_size = target_vocabulary_size
+        self.num_encoder_layers = num_encoder_layers
+        self.num_decoder_layers = num_decoder_layers
+        self.tie_embeddings = tie_embeddings
+        self.share_embeddings = share_embeddings
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.normalize_first = normalize_first
+
+    @staticmethod
+    def _vocabularies(vocabulary_size, source_size, target_size, share_embeddings):
+        if vocabulary_size is not None:
+            if source_size not in (None, vocabulary_size) or target_size not in (
+                None,
+                vocabulary_size,
+            ):
+                raise ValueError(
+                    "Transformer received vocabulary_size (shared) together with different "
+                    f"source_vocabulary_size={source_size} / target_vocabulary_size="
+                    f"{target_size}. Pass either vocabulary_size or the two separate sizes."
+                )
+            source_size = target_size = vocabulary_size
+            share_embeddings = True if share_embeddings is None else share_embeddings
+        elif source_size is None or target_size is None:
+            raise ValueError(
+                "Transformer needs vocabulary_size (a shared bilingual vocabulary) or both "
+                f"source_vocabulary_size and target_vocabulary_size. Received: "
+                f"source_vocabulary_size={source_size}, target_vocabulary_size={target_size}."
+            )
+        share_embeddings = bool(share_embeddings)
+        if share_embeddings and source_size != target_size:
+            raise ValueError(
+                "share_embeddings=True needs one vocabulary for both sides. Received: "
+                f"source_vocabulary_size={source_size}, target_vocabulary_size={target_size}. "
+                "Use a shared bilingual tokenizer, or share_embeddings=False."
+            )
+        return source_size, target_size, share_embeddings
+
+    def _encode(self, token_ids, padding_mask, training=None):
+        x = self.encoder_embedding(token_ids, training=training)  # (batch, source, hidden)
+        for block in self.encoder_layers:
+            x = block(x, padding_mask=padding_mask, training=training)
+        if self.encoder_layer_norm is not None:
+            x = self.encoder_layer_norm(x)
+        return x
+
+    def _logits(self, x):
+        if self.decoder_layer_norm is not None:
+            x = self.decoder_layer_norm(x)
+        if self.output_dense is None:
+            logits = self.decoder_embedding.logits(x)
+        else:
+            logits = self.output_dense(x)
+        return _float32_logits(logits)  # (batch, target, vocabulary)
+
+    # --- Cached decoding (the protocol of zoo.models.generation) ---
+
+    def encode(self, encoder_token_ids, encoder_padding_mask=None):
+        """Run the encoder once: `(batch, source, hidden_dim)` encoder output."""
+        if encoder_padding_mask is None:
+            encoder_padding_mask = ops.ones_like(encoder_token_ids)
+        return self._encode(encoder_token_ids, encoder_padding_mask, training=False)
+
+    def _head_dim(self):
+        return self.hidden_dim // self.num_heads
+
+    def init_cache(self, batch_size, max_length, encoder_output):
+        """`{"self": zeros, "cross": the encoder output's keys/values}` (see the class doc)."""
+        self_cache = ops.zeros(
+            (
+                batch_size,
+                self.num_decoder_layers,
+                2,
+                max_length,
+                self.num_heads,
+                self._head_dim(),
+            ),
+            dtype=self.decoder_embedding.compute_dtype,
+        )
+        cross_cache = ops.stack(
+            [
+                block._cross_attention_layer.compute_cache(encoder_output)
+                for block in self.decoder_layers
+            ],
+            axis=1,
+        )  # (batch, layers, 2, source, heads, head_dim)
+        return {
+            "self": self_cache,
+            "cross": ops.cast(cross_cache, self.decoder_embedding.compute_dtype),
+        }
+
+    def call_with_cache(
+        self, decoder_token_ids, cache, cache_update_index, encoder_padding_mask=None
+    ):
+        """One decoding step (or a prompt) with the key/value cache.
+
+        Args:
+            decoder_token_ids: int `(batch, n)`, written at positions
+                `[cache_update_index, cache_update_index + n)`.
+            cache: the dict from `init_cache` (or a previous call).
+            cache_update_index: int or scalar tensor.
+            encoder_padding_mask: `(batch, source)`; `None` for no source padding.
+
+        Returns:
+            `(logits, hidden_states, cache)`: float32 `(batch, n, target_vocabulary_size)`,
+            `(batch, n, hidden_dim)` and the updated cache dict.
+        """
+        x = self.decoder_embedding(decoder_token_ids, start_index=cache_update_index)
+        self_cache = cache["self"]
+        for i, block in enumerate(self.decoder_layers):
+            x, layer_cache, _ = block(
+                x,
+                decoder_padding_mask=None,
+                encoder_padding_mask=encoder_padding_mask,
+                self_attention_cache=self_cache[:, i],
+                self_attention_cache_update_index=cache_update_index,
+                cross_attention_cache=cache["cross"][:, i],
+            )
+            self_cache = ops.slice_update(
+                self_cache, (0, i, 0, 0, 0, 0), ops.expand_dims(layer_cache, 1)
+            )
+        hidden_states = x if self.decoder_layer_norm is None else self.decoder_layer_norm(x)
+        if self.output_dense is None:
+            logits = self.decoder_embedding.logits(hidden_states)
+        else:
+            logits = self.output_dense(hidden_states)
+        return _float32_logits(logits), hidden_states, {"self": self_cache, "cross": cache["cross"]}
+
+    # --- Presets and config ---
+
+    @classmethod
+    def presets(cls):
+        """Names of the built-in configurations."""
+        return sorted(PRESETS)
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """A randomly initialized model with a named configuration (no download).
+
+        `"transformer_base"`: the paper's base model (d=512, 6+6 layers, 8 heads, FF
+        2048, dropout 0.1, a 37k shared vocabulary); `"transformer_tiny"`: 2+2 layers of
+        width 128. Keyword arguments override the preset (e.g. `vocabulary_size=`).
+        Train it with `transformer_optimizer()` and `LabelSmoothedCrossEntropy(0.1)`.
+        """
+        config = _check_preset(cls.__name__, preset, PRESETS)
+        if "source_vocabulary_size" in kwargs or "target_vocabulary_size" in kwargs:
+            config.pop("vocabulary_size")
+        config.update(kwargs)
+        return cls(**config)
+
+    def get_config(self):
+        config = self._base_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "max_sequence_length": self.max_sequence_length,
+                "source_vocabulary_size": self.source_vocabulary_size,
+                "target_vocabulary_size": self.target_vocabulary_size,
+                "num_encoder_layers": self.num_encoder_layers,
+                "num_decoder_layers": self.num_decoder_layers,
+                "tie_embeddings": self.tie_embeddings,
+                "share_embeddings": self.share_embeddings,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "normalize_first": self.normalize_first,
+            }
+        )
+        return config
+
+
+# ---------------------------------------------------------------------------------------------
+# Training recipe of the paper
+# ---------------------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """The paper's learning rate: linear warm-up, then inverse square root decay.
+
+    `lr(step) = scale * hidden_dim^-0.5 * min(step^-0.5, step * warmup_steps^-1.5)`, with
+    `step` counted from 1. It peaks at step `warmup_steps` (about 7e-4 for d=512 and 4,000
+    warm-up steps).
+
+    Reference: Vaswani et al., 2017, https://arxiv.org/abs/1706.03762 (section 5.3).
+
+    Args:
+        hidden_dim: model width d.
+        warmup_steps: steps of linear warm-up (4000 in the paper).
+        scale: a multiplier on the whole schedule.
+
+    Example:
+
+    >>> schedule = TransformerSchedule(512, warmup_steps=4000)
+    >>> round(float(schedule(3999)), 6)
+    0.000699
+    """
+
+    def __init__(self, hidden_dim, warmup_steps=4000, scale=1.0):
+        _check_positive_int(type(self).__name__, "hidden_dim", hidden_dim)
+        _check_positive_int(type(self).__name__, "warmup_steps", warmup_steps)
+        self.hidden_dim = hidden_dim
+        self.warmup_steps = warmup_steps
+        self.scale = scale
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32") + 1.0  # optimizers count iterations from 0
+        decay = ops.minimum(ops.rsqrt(step), step * (self.warmup_steps**-1.5))
+        return self.scale * (self.hidden_dim**-0.5) * decay
+
+    def get_config(self):
+        return {
+            "hidden_dim": self.hidden_dim,
+            "warmup_steps": self.warmup_steps,
+            "scale": self.scale,
+        }
+
+
+def transformer_optimizer(hidden_dim=512, warmup_steps=4000, **kwargs):
+    """The paper's optimizer: Adam(beta_1=0.9, beta_2=0.98, epsilon=1e-9) on `TransformerSchedule`.
+
+    Keyword arguments go to `keras.optimizers.Adam` (e.g. `clipnorm=1.0`).
+
+    Example:
+
+    >>> optimizer = transformer_optimizer(hidden_dim=512)
+    >>> optimizer.beta_2
+    0.98
+    """
+    return keras.optimizers.Adam(
+        learning_rate=TransformerSchedule(hidden_dim, warmup_steps),
+        beta_1=PAPER_TRAINING["beta_1"],
+        beta_2=PAPER_TRAINING["beta_2"],
+        epsilon=1e-9,
+        **kwargs,
+    )
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LabelSmoothedCrossEntropy(keras.losses.Loss):
+    """Cross-entropy on logits with label smoothing, averaged over non-padding tokens.
+
+    The target distribution puts `1 - label_smoothing` on the label and spreads
+    `label_smoothing` uniformly over the vocabulary; positions whose label is
+    `pad_token_id` are ignored, and the loss is the mean over the remaining tokens
+    (times any `sample_weight`).
+
+    Reference: Szegedy et al., 2016, https://arxiv.org/abs/1512.00567 (section 7);
+    Vaswani et al., 2017 (section 5.4, label smoothing 0.1).
+
+    Args:
+        label_smoothing: the mass spread over the vocabulary (0.1 in the paper).
+        pad_token_id: label id to ignore; `None` to count every position.
+        **kwargs: `name`, `dtype`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> loss = LabelSmoothedCrossEntropy(0.1)
+    >>> labels = np.array([[3, 2, 0]])
+    >>> logits = np.zeros((1, 3, 5), "float32")
+    >>> round(float(loss(labels, logits)), 4)  # log(5)
+    1.6094
+    """
+
+    def __init__(self, label_smoothing=0.1, pad_token_id=0, **kwargs):
+        kwargs.setdefault("reduction", "mean_with_sample_weight")
+        super().__init__(**kwargs)
+        if not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing < 1:
+            raise ValueError(
+                f"LabelSmoothedCrossEntropy received label_smoothing={label_smoothing!r}. "
+                "Expected a float in [0, 1), e.g. 0.1."
+            )
+        self.label_smoothing = label_smoothing
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.pad_token_id is not None:
+            mask = ops.cast(ops.not_equal(y_true, self.pad_token_id), "float32")
+            sample_weight = mask if sample_weight is None else mask * sample_weight
+        elif sample_weight is None:
+            sample_weight = ops.ones(ops.shape(y_true), "float32")
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
+
+    def call(self, y_true, y_pred):
+        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
+        labels = ops.expand_dims(ops.cast(y_true, "int32"), -1)
+        nll = -ops.squeeze(ops.take_along_axis(log_probs, labels, axis=-1), -1)
+        smooth = -ops.mean(log_probs, axis=-1)
+        return (1.0 - self.label_smoothing) * nll + self.label_smoothing * smooth
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"label_smoothing": self.label_smoothing, "pad_token_id": self.pad_token_id})
+        return config
