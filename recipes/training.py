@@ -16,6 +16,7 @@ weights as a run that was never interrupted:
    whose config disagrees on anything that changes the computation.
 """
 
+import contextlib
 import glob
 import json
 import os
@@ -94,7 +95,10 @@ class Checkpointer:
 
     def _variables(self):
         if not self.optimizer.built:
-            self.optimizer.build(self.model.trainable_variables)
+            # Optimizer slots must be created under the strategy that holds the model.
+            strategy = getattr(self.model, "distribute_strategy", None)
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                self.optimizer.build(self.model.trainable_variables)
         return list(self.model.variables) + list(self.optimizer.variables)
 
     def save(self, step):
@@ -259,6 +263,7 @@ def train(
         dataset,
         epochs=1,
         steps_per_epoch=total_steps - start_step,
+        shuffle=False,  # the order is step-indexed already
         callbacks=all_callbacks,
         verbose=verbose,
     )

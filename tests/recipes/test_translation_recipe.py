@@ -1,0 +1,89 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from recipes.translation import Config, main
+
+TINY = [
+    "--steps", "24", "--batch-size", "32", "--vocabulary-size", "400",
+    "--num-layers", "1", "--num-heads", "2", "--hidden-dim", "32", "--intermediate-dim", "64",
+    "--source-length", "16", "--target-length", "16", "--checkpoint-every", "12",
+    "--eval-limit", "40", "--eval-batch-size", "16", "--strategy", "cpu", "--verbose", "0",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("translation")
+    assert main([*TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_the_recipe_trains_evaluates_and_writes_its_files(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["test_pairs"] == 40
+    assert 0.0 <= summary["bleu"] <= 100.0 and 0.0 <= summary["chrf"] <= 100.0
+    assert "Я изучаю машинное обучение." in summary["samples"]
+    for name in ("config.json", "model.keras", "tokenizer", "saved_model", "logs"):
+        assert (run_dir / name).exists(), name
+    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 24
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    assert config["steps"] == 24 and config["direction"] == "ru-en"
+
+
+def test_the_saved_model_serves_text_without_zoo(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    sources = list(summary["samples"])
+    code = (
+        "import json, sys, tensorflow as tf, tensorflow_text\n"
+        "model = tf.saved_model.load(sys.argv[1])\n"
+        "texts = [t.encode('utf-8') for t in json.loads(sys.argv[2])] + [b'\\xff\\xfe bad']\n"
+        "out = model.signatures['translate'](text=tf.constant(texts))['translation']\n"
+        "print(json.dumps([t.decode('utf-8') for t in out.numpy()]))\n"
+        "print('zoo' in sys.modules)\n"
+    )
+    inputs = [
+        *sources,
+        "",
+        "\udcff".encode("utf-8", "surrogatepass").decode("latin-1"),
+        "слово " * 500,
+    ]
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(run_dir / "saved_model"), json.dumps(inputs)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    served = json.loads(lines[0])
+    assert lines[1] == "False"
+    assert len(served) == len(inputs) + 1  # and the invalid UTF-8 string
+    assert served[: len(sources)] == [summary["samples"][s] for s in sources]
+
+
+def test_resume_continues_to_more_steps(run_dir):
+    assert main([*TINY, "--out", str(run_dir), "--resume", "--steps", "30", "--no-export"]) == 0
+    latest = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
+    assert latest["step"] == 30
+
+
+def test_a_second_run_into_the_same_directory_needs_resume(run_dir):
+    with pytest.raises(ValueError, match="--resume"):
+        main([*TINY, "--out", str(run_dir)])
+
+
+def test_every_config_field_is_a_flag():
+    import dataclasses
+
+    from recipes.common import parse_config
+
+    config = parse_config(Config, ["--direction", "en-ru", "--columns", "ru", "en"])
+    assert config.direction == "en-ru" and config.columns == ("ru", "en")
+    assert {f.name for f in dataclasses.fields(Config)} >= {"steps", "batch_size", "out", "resume"}
+    with pytest.raises(SystemExit):
+        parse_config(Config, ["--direction", "xx-yy"])
+    assert os.path.basename(Config().out) == "translation"
