@@ -108,6 +108,7 @@ def race(runners, repeats):
         run()  # warm-up: tracing, table initialization, thread pools
     for _ in range(repeats):
         for name, run in runners.items():
+            time.sleep(1.0)  # let the previous side's worker threads go idle
             best[name] = min(best[name], run())
     return best
 
@@ -255,7 +256,7 @@ def main(argv=None):
     parser.add_argument("--data", nargs="+", default=DEFAULT_DATA, help="text files (by path)")
     parser.add_argument("--vocabulary-size", type=int, default=8000)
     parser.add_argument("--batch-size", type=int, default=1024)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     parser.add_argument(
         "--train-references",
