@@ -455,6 +455,8 @@ def test_constructor_arguments_are_checked():
         CharacterTokenizer(["[PAD]", "ab"], byte_fallback=False)
     with pytest.raises(ValueError, match="without '\\[UNK\\]'"):
         WordTokenizer(["[PAD]", "word"])
+    with pytest.raises(ValueError, match="WordPieceTokenizer .* without '\\[UNK\\]'"):
+        WordPieceTokenizer(["[PAD]", "word", "##s"])
     with pytest.raises(ValueError, match="duplicate"):
         WordPieceTokenizer(["[UNK]", "a", "a"])
     with pytest.raises(ValueError, match="single-byte tokens"):

@@ -141,6 +141,15 @@ def _resolve_reserved(cls, reserved_tokens, vocabulary):
     return reserved_tokens
 
 
+def _check_unknown_token(cls, vocabulary, unit):
+    """Word-level and WordPiece vocabularies map what they do not know to '[UNK]'."""
+    if "[UNK]" not in vocabulary:
+        raise ValueError(
+            f"{cls.__name__} received a vocabulary of {len(vocabulary)} tokens without "
+            f"'[UNK]'. {unit} tokenization maps unknown words to '[UNK]'; add it."
+        )
+
+
 def _check_options(cls, lowercase, normalization_form, sequence_length):
     if not isinstance(lowercase, bool):
         raise ValueError(
@@ -775,11 +784,7 @@ class WordTokenizer(Tokenizer):
         _check_options(cls, lowercase, normalization_form, sequence_length)
         vocabulary = _check_vocabulary(cls, vocabulary)
         self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
-        if "[UNK]" not in vocabulary:
-            raise ValueError(
-                f"WordTokenizer received a vocabulary of {len(vocabulary)} tokens without "
-                "'[UNK]'. Word-level tokenization maps unknown words to '[UNK]'; add it."
-            )
+        _check_unknown_token(cls, vocabulary, "Word-level")
         self.vocabulary = vocabulary
         self.lowercase = lowercase
         self.normalization_form = normalization_form
@@ -916,11 +921,7 @@ class WordPieceTokenizer(Tokenizer):
         _check_options(cls, lowercase, normalization_form, sequence_length)
         vocabulary = _check_vocabulary(cls, vocabulary)
         self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
-        if "[UNK]" not in vocabulary:
-            raise ValueError(
-                f"WordPieceTokenizer received a vocabulary of {len(vocabulary)} tokens "
-                "without '[UNK]'. WordPiece maps unknown words to '[UNK]'; add it."
-            )
+        _check_unknown_token(cls, vocabulary, "WordPiece")
         bad = [t for t in vocabulary if any(c.isspace() for c in t)]
         if bad:
             raise ValueError(
