@@ -7,6 +7,13 @@ registered for `.keras` saving under the package name `"zoo"`.
 
 from zoo.layers.attention import MultiHeadAttention
 from zoo.layers.dropout import Dropout, dropout_mask
+from zoo.layers.efficient_attention import (
+    LinformerAttention,
+    LongformerAttention,
+    PerformerAttention,
+    ReformerAttention,
+    SparseAttention,
+)
 from zoo.layers.embeddings import (
     PositionEmbedding,
     RotaryEmbedding,
@@ -21,12 +28,17 @@ from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBl
 __all__ = [
     "Dropout",
     "FeedForward",
+    "LinformerAttention",
+    "LongformerAttention",
     "MultiHeadAttention",
+    "PerformerAttention",
     "PositionEmbedding",
+    "ReformerAttention",
     "RotaryEmbedding",
     "SentenceEmbedding",
     "SentenceIndex",
     "SinusoidalPositionEncoding",
+    "SparseAttention",
     "TokenAndPositionEmbedding",
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",

@@ -9,6 +9,7 @@ from zoo.layers.attention import (
     _clone_initializer,
 )
 from zoo.layers.dropout import Dropout
+from zoo.layers.efficient_attention import check_attention_options, make_attention
 from zoo.layers.feed_forward import ACTIVATIONS, FeedForward
 
 __all__ = ["TransformerDecoderBlock", "TransformerEncoderBlock"]
@@ -73,6 +74,7 @@ class _Block(keras.layers.Layer):
         normalize_first=False,
         attention=None,
         kernel_initializer="glorot_uniform",
+        attention_options=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -80,11 +82,23 @@ class _Block(keras.layers.Layer):
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
         _check_block_arguments(self, activation, layer_norm_epsilon)
-        if attention is not None and not isinstance(attention, keras.layers.Layer):
+        if isinstance(attention, str):
+            attention_options = check_attention_options(
+                attention, attention_options, type(self).__name__
+            )
+        elif attention is not None and not isinstance(attention, keras.layers.Layer):
             raise ValueError(
                 f"`attention` of {type(self).__name__} must be None (a zoo MultiHeadAttention "
-                f"is built) or a Keras layer instance. Received: {attention!r}."
+                "is built), an attention name ('full', 'sparse', 'longformer', 'linformer', "
+                f"'performer', 'reformer') or a Keras layer instance. Received: {attention!r}."
             )
+        elif attention_options:
+            raise ValueError(
+                f"`attention_options` of {type(self).__name__} go with an attention name, e.g. "
+                "attention='longformer'. Received attention_options="
+                f"{attention_options!r} with attention={attention!r}."
+            )
+        self.attention_options = attention_options or None
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
@@ -99,6 +113,23 @@ class _Block(keras.layers.Layer):
             kernel_initializer=_clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name=name,
+        )
+
+    def _make_self_attention(self, hidden_dim):
+        """The self-attention layer: the given instance, or one built from its name."""
+        if isinstance(self.attention, keras.layers.Layer):
+            return self.attention
+        if self.attention in (None, "full"):
+            return self._make_attention(hidden_dim, "self_attention")
+        return make_attention(
+            self.attention,
+            self.num_heads,
+            _head_dim(self, hidden_dim),
+            self.attention_options,
+            dropout=self.dropout,
+            kernel_initializer=_clone_initializer(self.kernel_initializer),
+            dtype=self.dtype_policy,
+            name="self_attention",
         )
 
     def _make_layer_norm(self, name):
@@ -149,8 +180,13 @@ class _Block(keras.layers.Layer):
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "normalize_first": self.normalize_first,
-                "attention": _serialize_layer(self.attention),
+                "attention": (
+                    self.attention
+                    if isinstance(self.attention, str)
+                    else _serialize_layer(self.attention)
+                ),
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "attention_options": self.attention_options,
             }
         )
         return config
@@ -170,12 +206,16 @@ _BLOCK_ARGS_DOC = """
         layer_norm_epsilon: LayerNorm epsilon.
         normalize_first: `False`: post-LN, `LN(x + F(x))`, as in the paper; `True`:
             pre-LN, `x + F(LN(x))` (GPT-2; add a final LayerNorm after the stack).
-        attention: `None` to build a zoo `MultiHeadAttention`, or a layer to use as the
-            self-attention instead (e.g. an efficient attention); it is called as
+        attention: the self-attention: `None` or `"full"` for a zoo
+            `MultiHeadAttention`; `"sparse"`, `"longformer"`, `"linformer"`,
+            `"performer"` or `"reformer"` for the layer of `zoo.layers.efficient_attention`
+            (cross-attention stays full); or a layer instance, called as
             `attention(x, padding_mask=..., attention_mask=..., training=...)`, plus
             `use_causal_mask=` in the decoder and `cache=`, `cache_update_index=` when
             decoding with a cache.
         kernel_initializer: initializer of every kernel.
+        attention_options: dict of the named attention's own arguments, e.g.
+            `{"attention_window": 64, "num_global_tokens": 1}` for `"longformer"`.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 """
 
@@ -215,10 +255,7 @@ class TransformerEncoderBlock(_Block):
 
     def build(self, inputs_shape):
         hidden_dim = inputs_shape[-1]
-        if self.attention is None:
-            self._self_attention_layer = self._make_attention(hidden_dim, "self_attention")
-        else:
-            self._self_attention_layer = self.attention
+        self._self_attention_layer = self._make_self_attention(hidden_dim)
         if not self._self_attention_layer.built:
             self._self_attention_layer.build(inputs_shape)
         self._self_attention_layer_norm = self._make_layer_norm("self_attention_layer_norm")
@@ -308,10 +345,7 @@ class TransformerDecoderBlock(_Block):
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         hidden_dim = decoder_sequence_shape[-1]
-        if self.attention is None:
-            self._self_attention_layer = self._make_attention(hidden_dim, "self_attention")
-        else:
-            self._self_attention_layer = self.attention
+        self._self_attention_layer = self._make_self_attention(hidden_dim)
         if not self._self_attention_layer.built:
             self._self_attention_layer.build(decoder_sequence_shape)
         self._self_attention_layer_norm = self._make_layer_norm("self_attention_layer_norm")

@@ -14,6 +14,7 @@
 import keras
 from keras import ops
 
+from zoo.layers.efficient_attention import check_attention_options
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS
 from zoo.layers.transformer import TransformerEncoderBlock
@@ -58,6 +59,11 @@ class Bert(_FunctionalModel):
         num_segments: number of segment ids (2: sentence A and B).
         activation: feed-forward activation (`"gelu_approximate"`, as BERT's code).
         layer_norm_epsilon: LayerNorm epsilon.
+        attention: self-attention of every block: `"full"`, `"sparse"`, `"longformer"`,
+            `"linformer"`, `"performer"` or `"reformer"`.
+        attention_options: dict of that attention's own arguments, see
+            `zoo.layers.efficient_attention`. `"linformer"` gets
+            `sequence_length=max_sequence_length` unless given.
         dtype: dtype policy, e.g. `"mixed_bfloat16"`.
         **kwargs: `name`, `trainable`.
 
@@ -96,6 +102,8 @@ class Bert(_FunctionalModel):
         num_segments=2,
         activation="gelu_approximate",
         layer_norm_epsilon=1e-12,
+        attention="full",
+        attention_options=None,
         dtype=None,
         **kwargs,
     ):
@@ -111,6 +119,12 @@ class Bert(_FunctionalModel):
             max_sequence_length=max_sequence_length,
             num_segments=num_segments,
         )
+        attention_options = check_attention_options(
+            attention, attention_options, type(self).__name__
+        )
+        block_attention_options = dict(attention_options)
+        if attention == "linformer":  # projections sized for the longest input
+            block_attention_options.setdefault("sequence_length", max_sequence_length)
 
         # === Layers ===
         self.embeddings = TokenAndPositionEmbedding(
@@ -134,6 +148,8 @@ class Bert(_FunctionalModel):
                 activation=activation,
                 layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=_initializer(),
+                attention=attention,
+                attention_options=block_attention_options,
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )
@@ -175,6 +191,8 @@ class Bert(_FunctionalModel):
         self.num_segments = num_segments
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.attention = attention
+        self.attention_options = attention_options
 
     @property
     def token_embedding(self):
@@ -207,6 +225,8 @@ class Bert(_FunctionalModel):
                 "num_segments": self.num_segments,
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
+                "attention": self.attention,
+                "attention_options": self.attention_options,
             }
         )
         return config
