@@ -112,6 +112,21 @@ def test_fast_path_equals_explicit_path():
     assert_all_close(fast, explicit, atol=1e-6, rtol=1e-6)
 
 
+def test_single_query_path_equals_explicit_path():
+    # One query per example takes the products-and-sums path (decoding steps).
+    layer = MultiHeadAttention(HEADS, key_dim=8)
+    query, value = _random(BATCH, 1, HIDDEN), _random(BATCH, SEQUENCE, HIDDEN, seed=1)
+    padding_mask = _padding_mask()
+    padding_mask[-1] = False  # a query that sees no key at all: uniform, finite
+    explicit, _ = layer(query, value, padding_mask=padding_mask, return_attention_scores=True)
+    single = layer(query, value, padding_mask=padding_mask)
+    assert tuple(single.shape) == (BATCH, 1, HIDDEN)
+    assert np.all(np.isfinite(to_numpy(single)))
+    assert_all_close(single, explicit, atol=1e-6, rtol=1e-6)
+    unmasked, _ = layer(query, value, return_attention_scores=True)
+    assert_all_close(layer(query, value), unmasked, atol=1e-6, rtol=1e-6)
+
+
 def test_padded_keys_do_not_change_real_positions():
     layer = MultiHeadAttention(HEADS, key_dim=8)
     x = _random(BATCH, SEQUENCE, HIDDEN)

@@ -106,6 +106,23 @@ def test_cached_decoding_equals_full_pass():
     assert_all_close(np.concatenate(outputs, axis=1), expected, atol=1e-5, rtol=1e-5)
 
 
+def test_per_layer_cache_equals_stacked_cache():
+    model = _gpt()
+    token_ids = _batch(lengths=(8, 8))["token_ids"]
+    caches = model.init_layer_caches(2, LENGTH)
+    assert len(caches) == LAYERS
+    assert all(tuple(c.shape) == (2, 2, LENGTH, HEADS, HIDDEN // HEADS) for c in caches)
+    stacked = model.init_cache(2, LENGTH)
+    for start, stop in ((0, 3), (3, 4), (4, 5)):
+        logits, _, stacked = model.call_with_cache(token_ids[:, start:stop], stacked, start)
+        layer_logits, _, caches = model.call_with_cache(token_ids[:, start:stop], caches, start)
+        assert isinstance(caches, tuple) and len(caches) == LAYERS
+        assert_all_close(layer_logits, logits, atol=1e-6, rtol=1e-6)
+    assert_all_close(np.stack([_numpy(c) for c in caches], axis=1), stacked, atol=1e-6)
+    with pytest.raises(ValueError, match="one tensor per block"):
+        model.call_with_cache(token_ids[:, :1], caches[:1], 0)
+
+
 def test_cached_decoding_with_padding_mask():
     # Left-padded prompts: the masked cache slots are never attended.
     model = _gpt()

@@ -28,6 +28,9 @@ The model protocol (implemented by `zoo.models.GPT` and `zoo.models.Transformer`
 - decoder-only: `init_cache(batch_size, max_length)`,
   `call_with_cache(token_ids, cache, cache_update_index)` -> `(logits, hidden, cache)`,
   and `model({"token_ids", "padding_mask"})` -> logits (for `use_cache=False`);
+  optionally `init_layer_caches(batch_size, max_length)`, a cache (any structure of
+  tensors) that `call_with_cache` also takes; the loop then carries it instead of
+  `init_cache`'s (GPT: one tensor per block, updated in place);
 - encoder-decoder: `encode(encoder_token_ids, encoder_padding_mask)`,
   `init_cache(batch_size, max_length, encoder_output)` -> `{"self", "cross"}`,
   `call_with_cache(decoder_token_ids, cache, cache_update_index,
@@ -430,7 +433,10 @@ class _DecoderOnly:
         batch, length = buffer.shape
         if not self.use_cache:
             return self.step(buffer, (), start - 1)
-        cache = self.model.init_cache(batch, length)
+        # One tensor per layer where the model offers it (`GPT.init_layer_caches`): each
+        # block then updates its own cache in place instead of a slice of a stacked one.
+        init = getattr(self.model, "init_layer_caches", None) or self.model.init_cache
+        cache = init(batch, length)
         logits, _, cache = self.model.call_with_cache(buffer[:, :prompt_length], cache, 0)
         return _last_logits(logits, start - 1), cache
 
