@@ -6,7 +6,7 @@ import json
 import os
 import typing
 
-__all__ = ["load_config", "parse_config", "save_config"]
+__all__ = ["can_export", "load_config", "parse_config", "save_config"]
 
 
 def _flag(name):
@@ -105,3 +105,23 @@ def load_config(config_cls, path):
             if origin is tuple:
                 values[field.name] = tuple(values[field.name])
     return config_cls(**values)
+
+
+def can_export(recipe, verbose=True):
+    """Whether this process can write the SavedModel: only the TensorFlow backend can.
+
+    Under another backend (JAX on a TPU) the recipe still saves `model.keras` and its
+    checkpoints; the message says how to export from them with TensorFlow.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return True
+    if verbose:
+        print(
+            f"SavedModel export skipped: it needs the TensorFlow backend, and this run used "
+            f"{backend!r}. Export from the last checkpoint with the same flags plus --resume:\n"
+            f"  KERAS_BACKEND=tensorflow python -m recipes {recipe} <same flags> --resume"
+        )
+    return False

@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from recipes.common import save_config
 
-__all__ = ["CheckpointCallback", "Checkpointer", "step_dataset", "train"]
+__all__ = ["CheckpointCallback", "Checkpointer", "TimeBudget", "step_dataset", "train"]
 
 
 # Data ------------------------------------------------------------------------------------
@@ -185,18 +185,54 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.start_step = start_step
         self.total_steps = total_steps
         self.last_saved = start_step
+        self.step = start_step
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.start_step + batch + 1
+        self.step = step
         if self.every and step // self.every > self.last_saved // self.every:
+            self.model  # noqa: B018 (under JAX, reading .model syncs the training state back)
             self.checkpointer.save(step)
             self.last_saved = step
 
     def on_train_end(self, logs=None):
-        step = self.start_step + self.params.get("steps", 0)
+        # The last step that ran: all of them, or fewer when a callback stopped training.
+        step = self.step
         if step > self.last_saved:
             self.checkpointer.save(step)
             self.last_saved = step
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the first step boundary after `seconds` of wall-clock time.
+
+    The clock starts when training starts (so it includes the first step's compilation).
+    With `steps_per_execution > 1` the boundary is the end of an execution. Setting
+    `model.stop_training` ends `fit` normally: `CheckpointCallback` then saves the step
+    reached, and the recipe evaluates and exports as usual.
+
+    Args:
+        seconds: the training budget; `None` or `0` disables it.
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        if seconds is not None and (isinstance(seconds, bool) or seconds < 0):
+            raise ValueError(
+                f"TimeBudget received seconds={seconds!r}. Expected a number of seconds >= 0 "
+                "(0 or None: no budget), e.g. --time-budget 600."
+            )
+        self.seconds = seconds
+        self.started = None
+        self.stopped_early = False
+
+    def on_train_begin(self, logs=None):
+        self.started = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.seconds and time.monotonic() - self.started >= self.seconds:
+            self.model.stop_training = True
+            self.stopped_early = True
 
 
 # Loop ------------------------------------------------------------------------------------
@@ -214,6 +250,7 @@ def train(
     checkpoint_every=100,
     callbacks=(),
     verbose=1,
+    time_budget=None,
 ):
     """Train a compiled `model` for `total_steps` steps on step-indexed batches.
 
@@ -231,6 +268,9 @@ def train(
         checkpoint_every: steps between checkpoints (0: only at the end).
         callbacks: more Keras callbacks.
         verbose: Keras progress bar (1) or none (0).
+        time_budget: optional wall-clock seconds for this invocation's training; it stops
+            at the first step boundary after the budget and checkpoints that step
+            (`TimeBudget`). `None` or 0: train all `total_steps`.
 
     Returns:
         (history or None, first step of this invocation).
@@ -259,6 +299,8 @@ def train(
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq=50),
         *callbacks,
     ]
+    if time_budget:
+        all_callbacks.append(TimeBudget(time_budget))
     history = model.fit(
         dataset,
         epochs=1,

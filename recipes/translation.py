@@ -4,6 +4,8 @@
     python -m recipes translation --direction en-ru
     python -m recipes translation --data ../shared/data/tatoeba-rus-eng.tsv --columns en ru
     python -m recipes translation --data ted_hrlr_translate/ru_to_en --download
+    python -m recipes translation --data ../shared/data/tatoeba-rus-eng.tsv --columns en ru \
+        --split-rule crc32-ru-mod10 --time-budget 600 --plot-attention "Я изучаю машинное обучение."
 
 Steps, top to bottom: load pairs -> train one shared bilingual tokenizer on the training
 pairs -> tokenize everything once into fixed-length arrays -> build the Transformer under
@@ -17,10 +19,13 @@ import dataclasses
 import json
 import os
 import time
+import zlib
 
 import numpy as np
 
-from recipes.common import parse_config
+from recipes.common import can_export, parse_config
+
+SPLIT_RULES = ("hash", "crc32-ru-mod10")
 
 
 @dataclasses.dataclass
@@ -37,6 +42,14 @@ class Config:
     )
     direction: str = dataclasses.field(
         default="ru-en", metadata={"help": "source-target", "choices": ("ru-en", "en-ru")}
+    )
+    split_rule: str = dataclasses.field(
+        default="hash",
+        metadata={
+            "help": "local files: 'hash' (80/10/10 by a hash of the source) or 'crc32-ru-mod10' "
+            "(test: zlib.crc32(russian UTF-8) %% 10 == 0, train: the rest; the Tatoeba benchmark)",
+            "choices": SPLIT_RULES,
+        },
     )
     download: bool = dataclasses.field(
         default=False, metadata={"help": "let TFDS download a named dataset"}
@@ -63,6 +76,10 @@ class Config:
     )
     batch_size: int = dataclasses.field(default=64, metadata={"help": "per replica"})
     steps: int = 1000
+    time_budget: float = dataclasses.field(
+        default=0.0,
+        metadata={"help": "stop training at the first step after this many seconds (0: off)"},
+    )
     steps_per_execution: int = dataclasses.field(
         default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
     )
@@ -83,6 +100,10 @@ class Config:
         default=0, metadata={"help": "translate at most this many held-out pairs (0: all)"}
     )
     export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
+    plot_attention: str = dataclasses.field(
+        default="",
+        metadata={"help": "after training, plot the attention of this sentence to <out>/attention"},
+    )
     verbose: int = 1
 
 
@@ -109,6 +130,17 @@ def load_pairs(config, split):
 
     if config.data == "bundled":
         pairs = corpus.load_pairs(split, direction=config.direction)
+    elif config.split_rule == "crc32-ru-mod10":
+        if not os.path.exists(config.data):
+            raise ValueError(
+                f"--split-rule crc32-ru-mod10 splits a local TSV file; received --data "
+                f"{config.data!r}, which is not a file. Pass a path or --split-rule hash."
+            )
+        dataset = load_translation_pairs(
+            config.data, split="all", direction=config.direction, columns=tuple(config.columns)
+        )
+        pairs = [(s.decode("utf-8"), t.decode("utf-8")) for s, t in dataset.as_numpy_iterator()]
+        pairs = [pair for pair in pairs if crc32_split(pair, config.direction) == split]
     else:
         tfds_split = {"validation": "validation", "test": "test"}.get(split, "train")
         dataset = load_translation_pairs(
@@ -122,6 +154,12 @@ def load_pairs(config, split):
     if not pairs:
         raise ValueError(f"No {split} pairs in {config.data!r}; check --data and --columns.")
     return pairs
+
+
+def crc32_split(pair, direction):
+    """'test' when zlib.crc32 of the Russian side's UTF-8 bytes is 0 mod 10, else 'train'."""
+    russian = pair[0] if direction.startswith("ru") else pair[1]
+    return "test" if zlib.crc32(russian.encode("utf-8")) % 10 == 0 else "train"
 
 
 def train_tokenizer(config, pairs):
@@ -262,8 +300,10 @@ def run(config):
         resume=config.resume,
         checkpoint_every=config.checkpoint_every,
         verbose=config.verbose,
+        time_budget=config.time_budget or None,
     )
     trained = time.time()
+    steps_reached = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
     if config.eval_limit:
         test_pairs = test_pairs[: config.eval_limit]
@@ -275,7 +315,7 @@ def run(config):
 
     model.save(os.path.join(config.out, "model.keras"))
     export_path = None
-    if config.export:
+    if config.export and can_export("translation", verbose=bool(config.verbose)):
         from zoo.export import export_translator
 
         export_path = os.path.join(config.out, "saved_model")
@@ -285,6 +325,19 @@ def run(config):
             export_path,
             source_length=config.source_length,
             max_length=config.target_length,
+        )
+
+    attention_plots = []
+    if config.plot_attention:
+        from zoo.plots import plot_model_attention
+
+        attention_plots = plot_model_attention(
+            model,
+            tokenizer,
+            config.plot_attention,
+            os.path.join(config.out, "attention"),
+            source_length=config.source_length,
+            target_length=config.target_length,
         )
 
     summary = {
@@ -297,11 +350,13 @@ def run(config):
             {"source": s, "reference": t, "hypothesis": h}
             for (s, t), h in list(zip(test_pairs, hypotheses))[:5]
         ],
+        "steps": steps_reached,
         "strategy": strategy.reason,
         "train_seconds": round(trained - started, 1),
         "eval_seconds": round(evaluated - trained, 1),
         "total_seconds": round(time.time() - started, 1),
         "saved_model": export_path,
+        "attention_plots": attention_plots,
     }
     with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
         json.dump(summary, file, indent=2, ensure_ascii=False)

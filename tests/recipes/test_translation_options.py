@@ -1,0 +1,77 @@
+"""The translation recipe's benchmark options: a wall-clock budget, the crc32 split, plots."""
+
+import json
+import time
+import zlib
+
+import keras
+import numpy as np
+import pytest
+
+from recipes import training
+from recipes.translation import Config, crc32_split, load_pairs
+
+
+def _tiny_model():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+class _SlowSteps(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(0.05)
+
+
+def test_time_budget_stops_at_a_step_and_checkpoints_it(tmp_path):
+    model = _tiny_model()
+    arrays = (np.zeros((64, 4), "float32"), np.zeros((64, 2), "float32"))
+    training.train(
+        model,
+        arrays,
+        batch_size=8,
+        total_steps=10_000,
+        out_dir=str(tmp_path),
+        checkpoint_every=0,
+        callbacks=[_SlowSteps()],
+        verbose=0,
+        time_budget=0.3,
+    )
+    steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    assert 1 <= steps < 1000  # stopped by the clock, far before total_steps
+    latest = json.loads((tmp_path / "checkpoints" / "latest.json").read_text())
+    assert latest["step"] == steps  # the step reached is saved, not total_steps
+
+
+def test_time_budget_rejects_negative_seconds():
+    with pytest.raises(ValueError, match="seconds >= 0"):
+        training.TimeBudget(-1)
+
+
+def test_without_a_budget_every_step_runs(tmp_path):
+    model = _tiny_model()
+    arrays = (np.zeros((16, 4), "float32"), np.zeros((16, 2), "float32"))
+    training.train(model, arrays, 8, 5, str(tmp_path), checkpoint_every=0, verbose=0)
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 5
+
+
+def test_crc32_split_takes_the_russian_side(tmp_path):
+    lines = [(f"Sentence {i}.", f"Предложение {i}.") for i in range(60)]
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"{en}\t{ru}\tsource\n" for en, ru in lines), encoding="utf-8")
+    test_ru = {ru for _, ru in lines if zlib.crc32(ru.encode("utf-8")) % 10 == 0}
+    assert 0 < len(test_ru) < 60
+    for direction in ("ru-en", "en-ru"):
+        config = Config(data=str(path), direction=direction, split_rule="crc32-ru-mod10")
+        train, test = load_pairs(config, "train"), load_pairs(config, "test")
+        side = 0 if direction == "ru-en" else 1
+        assert {pair[side] for pair in test} == test_ru
+        assert len(train) + len(test) == 60 and not {p[side] for p in train} & test_ru
+    assert crc32_split(("Я", "I"), "ru-en") == crc32_split(("I", "Я"), "en-ru")
+
+
+def test_crc32_split_needs_a_file():
+    config = Config(data="ted_hrlr_translate/ru_to_en", split_rule="crc32-ru-mod10")
+    with pytest.raises(ValueError, match="not a file"):
+        load_pairs(config, "train")
