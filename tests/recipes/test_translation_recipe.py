@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from recipes.translation import Config, main
@@ -18,8 +19,19 @@ TINY = [
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("translation")
-    assert main([*TINY, "--out", str(out)]) == 0
+    sentence = "Я изучаю машинное обучение"
+    assert main([*TINY, "--out", str(out), "--plot-attention", sentence]) == 0
     return out
+
+
+def test_plot_attention_writes_one_png_per_kind_and_layer(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    kinds = ("encoder_self_attention", "decoder_self_attention", "cross_attention")
+    names = sorted(f"{kind}_layer_0.png" for kind in kinds)
+    assert sorted(p.name for p in (run_dir / "attention").iterdir()) == names
+    assert sorted(os.path.basename(p) for p in summary["attention_plots"]) == names
+    assert summary["steps"] == 24
+    assert all((run_dir / "attention" / name).stat().st_size > 1000 for name in names)
 
 
 def test_the_recipe_trains_evaluates_and_writes_its_files(run_dir):
@@ -87,3 +99,34 @@ def test_every_config_field_is_a_flag():
     with pytest.raises(SystemExit):
         parse_config(Config, ["--direction", "xx-yy"])
     assert os.path.basename(Config().out) == "translation"
+
+
+def test_saved_model_cli_runs_the_export_in_a_tf1_session(run_dir, tmp_path):
+    # `saved_model_cli run` and TensorFlow Serving load SavedModels into a TF1 session,
+    # which restores only the variables the exported module tracks itself.
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    sources = list(summary["samples"])
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zoo.saved_model_cli",
+            "run",
+            "--dir",
+            str(run_dir / "saved_model"),
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "translate",
+            "--input_exprs",
+            f"text={json.dumps(sources, ensure_ascii=False)}",
+            "--outdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    served = [t.decode("utf-8") for t in np.load(tmp_path / "translation.npy", allow_pickle=True)]
+    assert served == [summary["samples"][s] for s in sources]

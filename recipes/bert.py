@@ -1,0 +1,504 @@
+"""Pretrain BERT (masked LM + next-sentence prediction), fine-tune it, evaluate, export.
+
+    python -m recipes bert                                  # bundled Russian + English
+    python -m recipes bert --data ../shared/data/tinyshakespeare.txt --steps 3000
+    python -m recipes bert --data wiki40b/ru --download --strategy tpu
+
+Steps, top to bottom: documents (the bundled corpus: each translation pair is a
+two-sentence document in a random order, so next-sentence prediction asks "is B the
+translation of A?"; a text file: documents separated by empty lines; a TFDS name) ->
+train a WordPiece tokenizer -> sentence pairs (50% random B), packed as
+`[CLS] A [SEP] B [SEP]` and masked (15%, 80/10/10) once into arrays, `--dupe-factor`
+copies with different pairs and masks (BERT's static masking) -> `BertPretrainer` under
+a distribution strategy -> train with step-indexed batches and checkpoints (`--resume`
+continues exactly) -> MLM and NSP accuracy on held-out documents -> fine-tune a copy of
+the backbone as a classifier on a task built from the bundled corpus (is an English
+sentence, its final punctuation removed, a question?) and report held-out accuracy ->
+fill-mask examples -> `model.keras`, `classifier.keras` and a SavedModel with
+`encode(text)` and `fill_mask(text)` signatures -> a JSON summary.
+"""
+
+import dataclasses
+import json
+import os
+import random
+import re
+import time
+
+import numpy as np
+
+from recipes.common import can_export, parse_config
+
+
+@dataclasses.dataclass
+class Config:
+    """Pretrain BERT (MLM + NSP), fine-tune a classifier, evaluate and export."""
+
+    data: str = dataclasses.field(
+        default="bundled",
+        metadata={
+            "help": "'bundled', a text file (one sentence a line, empty lines between "
+            "documents), or a TFDS text dataset name"
+        },
+    )
+    download: bool = dataclasses.field(
+        default=False, metadata={"help": "let TFDS download a named dataset"}
+    )
+    tokenizer: str = dataclasses.field(
+        default="wordpiece",
+        metadata={"help": "tokenizer kind", "choices": ("wordpiece", "sentencepiece", "bpe")},
+    )
+    vocabulary_size: int = 3000
+    sequence_length: int = dataclasses.field(
+        default=40, metadata={"help": "tokens of a packed pair, special tokens included"}
+    )
+    dupe_factor: int = dataclasses.field(
+        default=4, metadata={"help": "copies of the data, each with its own pairs and masks"}
+    )
+    num_layers: int = 2
+    num_heads: int = 4
+    hidden_dim: int = 128
+    intermediate_dim: int = 512
+    dropout: float = 0.1
+    learning_rate: float = dataclasses.field(
+        default=1e-3, metadata={"help": "peak learning rate (linear warmup, cosine decay)"}
+    )
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    batch_size: int = dataclasses.field(default=64, metadata={"help": "per replica"})
+    steps: int = dataclasses.field(default=800, metadata={"help": "pretraining steps"})
+    finetune_steps: int = dataclasses.field(
+        default=200, metadata={"help": "classifier fine-tuning steps (0: skip)"}
+    )
+    finetune_learning_rate: float = 5e-4
+    steps_per_execution: int = dataclasses.field(
+        default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
+    )
+    strategy: str = dataclasses.field(
+        default="auto",
+        metadata={"help": "distribution", "choices": ("auto", "tpu", "gpu", "cpu", "multi_worker")},
+    )
+    checkpoint_every: int = 500
+    resume: bool = False
+    out: str = "runs/bert"
+    seed: int = 0
+    eval_batch_size: int = 256
+    export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
+    verbose: int = 1
+
+
+FILL_MASK_EXAMPLES = [
+    "Я изучаю [MASK] обучение.",
+    "Моя сестра читает [MASK] книгу.",
+    "Где ты [MASK]?",
+    "I study machine [MASK].",
+    "My sister reads an interesting [MASK].",
+    "Where do you [MASK]?",
+]
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+# Small pure helpers ------------------------------------------------------------------------
+
+
+def _read_lines(path):
+    with open(path, encoding="utf-8", errors="replace") as file:
+        return [line.strip() for line in file]
+
+
+def _group_documents(lines):
+    """Lines -> documents (lists of sentences), split at empty lines."""
+    documents, current = [], []
+    for line in lines:
+        if line:
+            current.append(line)
+        elif current:
+            documents.append(current)
+            current = []
+    if current:
+        documents.append(current)
+    return documents
+
+
+def load_documents(config, split):
+    """Documents (lists of sentences) of `split` ("train" or "test")."""
+    if config.data == "bundled":
+        from zoo.data.corpus import load_pairs
+
+        rng = random.Random(config.seed)
+        documents = []
+        for russian, english in load_pairs(split):
+            documents.append([russian, english] if rng.random() < 0.5 else [english, russian])
+        return documents
+    if os.path.isfile(config.data):
+        documents = _group_documents(_read_lines(config.data))
+    else:
+        from zoo.data import load_text_dataset
+
+        dataset = load_text_dataset(
+            config.data,
+            split="train" if split == "train" else "test",
+            skip_empty=False,
+            split_lines=True,
+            download=config.download,
+        )
+        documents = _group_documents(
+            [line.decode("utf-8", "replace").strip() for line in dataset.as_numpy_iterator()]
+        )
+        return documents
+    # A local file: the last 5% of the documents (of the sentences, for one document) are
+    # held out.
+    if len(documents) == 1:
+        sentences = documents[0]
+        cut = int(len(sentences) * 0.95)
+        return [sentences[:cut]] if split == "train" else [sentences[cut:]]
+    cut = max(1, int(len(documents) * 0.95))
+    return documents[:cut] if split == "train" else documents[cut:]
+
+
+def train_tokenizer(config, documents):
+    from zoo.text import BytePairTokenizer, SentencePieceTokenizer, WordPieceTokenizer
+
+    texts = [sentence for document in documents for sentence in document]
+    kinds = {
+        "wordpiece": WordPieceTokenizer,
+        "sentencepiece": SentencePieceTokenizer,
+        "bpe": BytePairTokenizer,
+    }
+    return kinds[config.tokenizer].train(texts, config.vocabulary_size, verbose=False)
+
+
+def pretraining_arrays(config, tokenizer, documents, copies, seed):
+    """`copies` draws of NSP pairs, packed and masked: (features, labels, weights) arrays.
+
+    The masks are drawn once (stateless, seeded by copy and chunk), so the arrays are a
+    function of the seed, and the batch of a step a function of the step.
+    """
+    import tensorflow as tf
+
+    from zoo.data import mask_tokens, next_sentence_pairs, pack_sentence_pairs
+    from zoo.data.pretraining import default_max_predictions
+
+    max_predictions = default_max_predictions(config.sequence_length)
+    parts = []
+    for copy in range(copies):
+        first, second, nsp = next_sentence_pairs(documents, seed=seed * 1000 + copy)
+        token_ids, segment_ids, padding_mask = pack_sentence_pairs(
+            tokenizer.tokenize(first), tokenizer.tokenize(second), config.sequence_length
+        )
+        chunk = 4096
+        for start in range(0, len(nsp), chunk):
+            rows = slice(start, start + chunk)
+            masked = mask_tokens(
+                token_ids[rows],
+                padding_mask[rows],
+                tf.constant([seed, copy * 100_000 + start // chunk], tf.int32),
+                vocabulary_size=tokenizer.vocabulary_size(),
+                max_predictions=max_predictions,
+            )
+            parts.append(
+                {
+                    "token_ids": masked["token_ids"].numpy(),
+                    "padding_mask": padding_mask[rows].numpy().astype("int32"),
+                    "segment_ids": segment_ids[rows].numpy(),
+                    "mask_positions": masked["mask_positions"].numpy(),
+                    "mask_ids": masked["mask_ids"].numpy(),
+                    "mask_weights": masked["mask_weights"].numpy(),
+                    "nsp": nsp[rows],
+                    "cross_language": np.array(
+                        [
+                            bool(_CYRILLIC.search(a)) != bool(_CYRILLIC.search(b))
+                            for a, b in zip(first[rows], second[rows])
+                        ]
+                    ),
+                }
+            )
+    joined = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    features = {
+        key: joined[key] for key in ("token_ids", "padding_mask", "segment_ids", "mask_positions")
+    }
+    labels = {"mlm_logits": joined["mask_ids"], "nsp_logits": joined["nsp"]}
+    weights = {
+        "mlm_logits": joined["mask_weights"],
+        "nsp_logits": np.ones(len(joined["nsp"]), "float32"),
+    }
+    return features, labels, weights, joined["cross_language"]
+
+
+def question_data(split, seed):
+    """The fine-tuning task: is an English sentence (final punctuation removed) a question?
+
+    Word order, do-support and wh-words tell; the '?' is gone. Statements are subsampled
+    to as many as the questions (balanced: chance is 50%).
+    """
+    from zoo.data.corpus import load_text
+
+    questions, statements = [], []
+    for sentence in load_text("en", split):
+        text = sentence.rstrip(".?!").strip()
+        (questions if sentence.endswith("?") else statements).append(text)
+    rng = random.Random(seed)
+    statements = rng.sample(statements, min(len(statements), len(questions)))
+    examples = [(t, 1) for t in questions] + [(t, 0) for t in statements]
+    rng.shuffle(examples)
+    return [t for t, _ in examples], np.array([label for _, label in examples], "int32")
+
+
+def classification_arrays(config, tokenizer, texts):
+    from zoo.data.pipelines import pack_token_ids
+
+    token_ids, padding_mask = pack_token_ids(
+        tokenizer.tokenize(texts),
+        config.sequence_length,
+        tokenizer.pad_token_id or 0,
+        start_token_id=tokenizer.cls_token_id,
+        end_token_id=tokenizer.sep_token_id,
+    )
+    token_ids = token_ids.numpy()
+    return {
+        "token_ids": token_ids,
+        "padding_mask": padding_mask.numpy().astype("int32"),
+        "segment_ids": np.zeros_like(token_ids),
+    }
+
+
+def learning_rate(peak, warmup_steps, total_steps):
+    """Linear warmup to `peak`, then cosine decay to a tenth of it."""
+    import keras
+
+    warmup_steps = max(0, min(warmup_steps, total_steps - 1))
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup_steps else peak,
+        decay_steps=max(1, total_steps - warmup_steps),
+        alpha=0.1,
+        warmup_target=peak if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
+
+
+def build_pretrainer(config, vocabulary_size):
+    import keras
+
+    from zoo.models import Bert, BertPretrainer
+
+    backbone = Bert(
+        vocabulary_size=vocabulary_size,
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
+        hidden_dim=config.hidden_dim,
+        intermediate_dim=config.intermediate_dim,
+        dropout=config.dropout,
+        max_sequence_length=config.sequence_length,
+    )
+    optimizer = keras.optimizers.AdamW(
+        learning_rate(config.learning_rate, config.warmup_steps, config.steps),
+        weight_decay=config.weight_decay,
+    )
+    return BertPretrainer(backbone), optimizer
+
+
+def compile_pretrainer(model, optimizer, settings):
+    import keras
+
+    model.compile(
+        optimizer=optimizer,
+        loss={
+            "mlm_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "nsp_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        },
+        weighted_metrics={
+            "mlm_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            "nsp_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        },
+        jit_compile=settings.jit_compile,
+        steps_per_execution=settings.steps_per_execution,
+    )
+
+
+def pretraining_accuracy(config, model, features, labels, weights, cross_language):
+    """MLM accuracy (masked positions) and NSP accuracy (all, and cross-language pairs)."""
+    outputs = model.predict(features, batch_size=config.eval_batch_size, verbose=0)
+    mlm_hits = np.argmax(outputs["mlm_logits"], axis=-1) == labels["mlm_logits"]
+    mlm_weights = weights["mlm_logits"]
+    nsp_hits = np.argmax(outputs["nsp_logits"], axis=-1) == labels["nsp_logits"]
+    result = {
+        "mlm_accuracy": round(float((mlm_hits * mlm_weights).sum() / mlm_weights.sum()), 4),
+        "nsp_accuracy": round(float(nsp_hits.mean()), 4),
+    }
+    if cross_language.any() and not cross_language.all():
+        # Where A and B are in different languages the language gives no hint.
+        result["nsp_accuracy_cross_language"] = round(float(nsp_hits[cross_language].mean()), 4)
+    return result
+
+
+def most_frequent_token_accuracy(train_labels, train_weights, labels, weights):
+    """The reference: always predict the most frequent masked token of the training data."""
+    values, counts = np.unique(train_labels[train_weights > 0], return_counts=True)
+    guess = values[np.argmax(counts)]
+    hits = (labels["mlm_logits"] == guess) * weights["mlm_logits"]
+    return round(float(hits.sum() / weights["mlm_logits"].sum()), 4)
+
+
+def fine_tune(config, strategy, settings, backbone, tokenizer):
+    """Fine-tune a copy of `backbone` on `question_data`; returns (classifier, results)."""
+    import keras
+
+    from recipes.training import train
+    from zoo.models import Bert, BertClassifier
+
+    train_texts, train_labels = question_data("train", config.seed)
+    test_texts, test_labels = question_data("test", config.seed)
+    train_features = classification_arrays(config, tokenizer, train_texts)
+    test_features = classification_arrays(config, tokenizer, test_texts)
+    with strategy.scope():
+        copy = Bert.from_config(backbone.get_config())  # the pretrainer keeps its own
+        copy.set_weights(backbone.get_weights())
+        classifier = BertClassifier(copy, num_classes=2, dropout=config.dropout)
+        classifier.compile(
+            optimizer=keras.optimizers.AdamW(
+                learning_rate(config.finetune_learning_rate, 30, config.finetune_steps),
+                weight_decay=config.weight_decay,
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            jit_compile=settings.jit_compile,
+            steps_per_execution=settings.steps_per_execution,
+        )
+    train(
+        classifier,
+        (train_features, train_labels),
+        batch_size=settings.global_batch_size,
+        total_steps=config.finetune_steps,
+        out_dir=os.path.join(config.out, "finetune"),
+        config=config,
+        seed=config.seed + 1,
+        resume=config.resume,
+        checkpoint_every=config.checkpoint_every,
+        verbose=config.verbose,
+    )
+    logits = classifier.predict(test_features, batch_size=config.eval_batch_size, verbose=0)
+    accuracy = float((np.argmax(logits, axis=-1) == test_labels).mean())
+    return classifier, {
+        "task": "is this English sentence (final punctuation removed) a question?",
+        "train_examples": len(train_texts),
+        "test_examples": len(test_texts),
+        "accuracy": round(accuracy, 4),
+        "chance": 0.5,
+    }
+
+
+# The job -----------------------------------------------------------------------------------
+
+
+def run(config):
+    import keras
+    import tensorflow as tf
+
+    import tpu
+    from recipes.training import train
+    from zoo.export import BertModule, export_bert
+    from zoo.text import load_tokenizer
+
+    started = time.time()
+    keras.utils.set_random_seed(config.seed)
+    strategy = tpu.get_strategy(config.strategy, verbose=bool(config.verbose))
+    settings = tpu.training_settings(
+        strategy, config.batch_size, steps_per_execution=config.steps_per_execution or None
+    )
+
+    train_documents = load_documents(config, "train")
+    test_documents = load_documents(config, "test")
+    tokenizer_dir = os.path.join(config.out, "tokenizer")
+    if config.resume and os.path.exists(tokenizer_dir):
+        tokenizer = load_tokenizer(tokenizer_dir)
+    else:
+        tokenizer = train_tokenizer(config, train_documents)
+        tokenizer.save(tokenizer_dir)
+    features, labels, weights, _ = pretraining_arrays(
+        config, tokenizer, train_documents, config.dupe_factor, config.seed
+    )
+    test_arrays = pretraining_arrays(config, tokenizer, test_documents, 1, config.seed + 7919)
+    if config.verbose:
+        print(
+            f"{len(train_documents)} training documents -> {len(labels['nsp_logits'])} "
+            f"masked pairs ({config.dupe_factor} copies), {len(test_arrays[2]['nsp_logits'])} "
+            f"held-out pairs, vocabulary {tokenizer.vocabulary_size()}, batch "
+            f"{settings.global_batch_size}, {config.steps} steps"
+        )
+
+    with strategy.scope():
+        pretrainer, optimizer = build_pretrainer(config, tokenizer.vocabulary_size())
+        compile_pretrainer(pretrainer, optimizer, settings)
+    train(
+        pretrainer,
+        (features, labels, weights),
+        batch_size=settings.global_batch_size,
+        total_steps=config.steps,
+        out_dir=config.out,
+        config=config,
+        seed=config.seed,
+        resume=config.resume,
+        checkpoint_every=config.checkpoint_every,
+        verbose=config.verbose,
+    )
+    pretrained = time.time()
+
+    scores = pretraining_accuracy(config, pretrainer, *test_arrays)
+    scores["mlm_most_frequent_token_accuracy"] = most_frequent_token_accuracy(
+        labels["mlm_logits"], weights["mlm_logits"], test_arrays[1], test_arrays[2]
+    )
+    classification = None
+    if config.finetune_steps:
+        classifier, classification = fine_tune(
+            config, strategy, settings, pretrainer.backbone, tokenizer
+        )
+        classifier.save(os.path.join(config.out, "classifier.keras"))
+    finetuned = time.time()
+
+    pretrainer.save(os.path.join(config.out, "model.keras"))
+    export_path = None
+    if config.export and can_export("bert", verbose=bool(config.verbose)):
+        export_path = os.path.join(config.out, "saved_model")
+        module = export_bert(pretrainer, tokenizer, export_path, config.sequence_length)
+    else:
+        module = BertModule(pretrainer, tokenizer, config.sequence_length)
+    filled = module.fill_mask(tf.constant(FILL_MASK_EXAMPLES)).numpy()
+    fill_mask = {t: f.decode("utf-8") for t, f in zip(FILL_MASK_EXAMPLES, filled)}
+
+    summary = {
+        "data": config.data,
+        "pretraining_pairs": len(labels["nsp_logits"]),
+        "test_pairs": len(test_arrays[2]["nsp_logits"]),
+        **scores,
+        "nsp_chance": 0.5,
+        "classification": classification,
+        "fill_mask": fill_mask,
+        "strategy": strategy.reason,
+        "pretrain_seconds": round(pretrained - started, 1),
+        "finetune_seconds": round(finetuned - pretrained, 1),
+        "total_seconds": round(time.time() - started, 1),
+        "saved_model": export_path,
+    }
+    with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
+        json.dump(summary, file, indent=2, ensure_ascii=False)
+    if config.verbose:
+        print(
+            f"\nheld-out MLM accuracy {scores['mlm_accuracy']} (most frequent token: "
+            f"{scores['mlm_most_frequent_token_accuracy']}), NSP accuracy "
+            f"{scores['nsp_accuracy']} (chance 0.5)"
+        )
+        if "nsp_accuracy_cross_language" in scores:
+            print(f"NSP accuracy on cross-language pairs {scores['nsp_accuracy_cross_language']}")
+        if classification:
+            print(f"fine-tuned question classifier: accuracy {classification['accuracy']}")
+        for text, result in fill_mask.items():
+            print(f"  {text}  ->  {result}")
+        if export_path:
+            print(f"SavedModel: {export_path} (signatures 'encode', 'fill_mask')")
+        print(f"summary: {os.path.join(config.out, 'summary.json')}")
+    return summary
+
+
+def main(argv=None):
+    run(parse_config(Config, argv))
+    return 0

@@ -1,0 +1,336 @@
+"""Pretrain a GPT language model, measure its perplexity, sample from it, export it.
+
+    python -m recipes gpt                                    # bundled Russian + English
+    python -m recipes gpt --data ../shared/data/tinyshakespeare.txt --steps 3000
+    python -m recipes gpt --data tiny_shakespeare --download --strategy tpu
+
+Steps, top to bottom: texts (the bundled corpus's Russian and English sentences, a text
+file with one document a line, or a TFDS name) -> train a SentencePiece tokenizer ->
+tokenize once into one token stream with `[EOS]` after every document, cut into windows
+of `sequence_length + 1` tokens (inputs and next-token labels) -> `GPT` under a
+distribution strategy -> train with step-indexed batches and checkpoints (`--resume`
+continues exactly) -> perplexity on held-out text, next to a unigram model's -> samples
+from Russian and English prompts (cached decoding) -> `model.keras` and a SavedModel with
+a `generate(prompt, max_new_tokens)` signature -> a JSON summary.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+
+from recipes.bert import learning_rate
+from recipes.common import can_export, parse_config
+
+
+@dataclasses.dataclass
+class Config:
+    """Pretrain a GPT language model, evaluate perplexity, sample and export."""
+
+    data: str = dataclasses.field(
+        default="bundled",
+        metadata={"help": "'bundled', a text file (one document a line), or a TFDS text name"},
+    )
+    download: bool = dataclasses.field(
+        default=False, metadata={"help": "let TFDS download a named dataset"}
+    )
+    tokenizer: str = dataclasses.field(
+        default="sentencepiece",
+        metadata={"help": "tokenizer kind", "choices": ("sentencepiece", "bpe", "wordpiece")},
+    )
+    vocabulary_size: int = 3000
+    sequence_length: int = dataclasses.field(
+        default=64, metadata={"help": "context length (training windows, prompt + new tokens)"}
+    )
+    num_layers: int = 2
+    num_heads: int = 4
+    hidden_dim: int = 128
+    intermediate_dim: int = 512
+    dropout: float = 0.1
+    learning_rate: float = dataclasses.field(
+        default=2e-3, metadata={"help": "peak learning rate (linear warmup, cosine decay)"}
+    )
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    batch_size: int = dataclasses.field(default=32, metadata={"help": "per replica"})
+    steps: int = 1000
+    steps_per_execution: int = dataclasses.field(
+        default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
+    )
+    strategy: str = dataclasses.field(
+        default="auto",
+        metadata={"help": "distribution", "choices": ("auto", "tpu", "gpu", "cpu", "multi_worker")},
+    )
+    checkpoint_every: int = 500
+    resume: bool = False
+    out: str = "runs/gpt"
+    seed: int = 0
+    prompts: tuple[str, ...] = dataclasses.field(
+        default=("Я изучаю", "Моя сестра", "Вчера мы", "I study", "My sister", "Yesterday we"),
+        metadata={"help": "prompts to sample from"},
+    )
+    prompt_length: int = dataclasses.field(
+        default=16, metadata={"help": "prompt tokens kept (start token included)"}
+    )
+    max_new_tokens: int = dataclasses.field(
+        default=32, metadata={"help": "new tokens per sample (the SavedModel's cap)"}
+    )
+    sampler: str = dataclasses.field(
+        default="top_p", metadata={"help": "sampling", "choices": ("greedy", "top_k", "top_p")}
+    )
+    top_p: float = 0.9
+    temperature: float = 0.8
+    eval_batch_size: int = 128
+    export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
+    verbose: int = 1
+
+
+# Small pure helpers ------------------------------------------------------------------------
+
+
+def load_texts(config, split):
+    """Documents of `split` ("train" or "test") as a list of strings."""
+    if config.data == "bundled":
+        from zoo.data.corpus import load_text
+
+        texts = load_text("ru", split) + load_text("en", split)
+        random.Random(config.seed).shuffle(texts)
+        return texts
+    from zoo.data import load_text_dataset
+
+    dataset = load_text_dataset(
+        config.data, split=split, split_lines=True, download=config.download
+    )
+    texts = [line.decode("utf-8", "replace") for line in dataset.as_numpy_iterator()]
+    if not texts:
+        raise ValueError(f"No {split} text in {config.data!r}; check --data.")
+    return texts
+
+
+def train_tokenizer(config, texts):
+    from zoo.text import BytePairTokenizer, SentencePieceTokenizer, WordPieceTokenizer
+
+    kinds = {
+        "sentencepiece": SentencePieceTokenizer,
+        "bpe": BytePairTokenizer,
+        "wordpiece": WordPieceTokenizer,
+    }
+    return kinds[config.tokenizer].train(texts, config.vocabulary_size, verbose=False)
+
+
+def token_stream(tokenizer, texts):
+    """All documents' ids in one int32 stream, `[EOS]` after each document."""
+    ids = tokenizer.tokenize(texts)
+    eos = np.full((len(texts), 1), tokenizer.eos_token_id, "int32")
+    import tensorflow as tf
+
+    joined = tf.concat([tf.cast(ids, tf.int32), tf.RaggedTensor.from_tensor(eos)], axis=1)
+    return joined.flat_values.numpy()
+
+
+def language_model_arrays(config, tokenizer, texts):
+    """Windows of `sequence_length + 1` tokens with stride `sequence_length`:
+    `({"token_ids", "padding_mask"}, labels)`, every token after the first a label once."""
+    stream = np.concatenate([[tokenizer.eos_token_id], token_stream(tokenizer, texts)])
+    length = config.sequence_length
+    count = (len(stream) - 1) // length
+    if count < 1:
+        raise ValueError(
+            f"The text gives {len(stream)} tokens, fewer than one window of {length + 1}. "
+            "Add text or lower --sequence-length."
+        )
+    starts = np.arange(count) * length
+    windows = stream[starts[:, None] + np.arange(length + 1)[None, :]].astype("int32")
+    features = {"token_ids": windows[:, :-1], "padding_mask": np.ones((count, length), "int32")}
+    return features, windows[:, 1:]
+
+
+def unigram_perplexity(train_labels, test_labels, vocabulary_size):
+    """The reference: a unigram model (add-one smoothed) fit on the training tokens."""
+    counts = np.bincount(train_labels.ravel(), minlength=vocabulary_size) + 1.0
+    log_probability = np.log(counts / counts.sum())
+    return float(np.exp(-log_probability[test_labels.ravel()].mean()))
+
+
+def build_model(config, vocabulary_size):
+    import keras
+
+    from zoo.models import GPT
+
+    model = GPT(
+        vocabulary_size=vocabulary_size,
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
+        hidden_dim=config.hidden_dim,
+        intermediate_dim=config.intermediate_dim,
+        dropout=config.dropout,
+        max_sequence_length=config.sequence_length,
+    )
+    optimizer = keras.optimizers.AdamW(
+        learning_rate(config.learning_rate, config.warmup_steps, config.steps),
+        weight_decay=config.weight_decay,
+    )
+    return model, optimizer
+
+
+def compile_model(model, optimizer, settings):
+    import keras
+
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=settings.jit_compile,
+        steps_per_execution=settings.steps_per_execution,
+    )
+
+
+def sample(config, model, tokenizer, prompts, seed):
+    """Continuations of `prompts` (each started with `[EOS]`, the document separator)."""
+    from zoo.models.generation import generate
+
+    keep = config.prompt_length - 1
+    rows = [
+        [tokenizer.eos_token_id, *ids[len(ids) - keep :]]
+        for ids in (tokenizer.tokenize(list(prompts)).to_list())
+    ]
+    lengths = np.array([len(row) for row in rows])
+    token_ids = np.zeros((len(rows), lengths.max()), "int32")
+    for i, row in enumerate(rows):
+        token_ids[i, : len(row)] = row
+    tokens = generate(
+        model,
+        token_ids,
+        prompt_padding_mask=np.arange(token_ids.shape[1])[None, :] < lengths[:, None],
+        max_new_tokens=config.max_new_tokens,
+        sampler=config.sampler,
+        temperature=config.temperature,
+        p=config.top_p,
+        end_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id or 0,
+        seed=seed,
+    )
+    new = [row[length : length + config.max_new_tokens] for row, length in zip(tokens, lengths)]
+    width = max(1, max(len(row) for row in new))
+    padded = np.zeros((len(new), width), "int32")
+    for i, row in enumerate(new):
+        padded[i, : len(row)] = row
+    texts = tokenizer.detokenize(padded).numpy()
+    return {prompt: text.decode("utf-8") for prompt, text in zip(prompts, texts)}
+
+
+# The job -----------------------------------------------------------------------------------
+
+
+def run(config):
+    import keras
+
+    import tpu
+    from recipes.training import train
+    from zoo.export import export_gpt
+    from zoo.text import load_tokenizer
+
+    started = time.time()
+    keras.utils.set_random_seed(config.seed)
+    strategy = tpu.get_strategy(config.strategy, verbose=bool(config.verbose))
+    settings = tpu.training_settings(
+        strategy, config.batch_size, steps_per_execution=config.steps_per_execution or None
+    )
+
+    train_texts = load_texts(config, "train")
+    test_texts = load_texts(config, "test")
+    tokenizer_dir = os.path.join(config.out, "tokenizer")
+    if config.resume and os.path.exists(tokenizer_dir):
+        tokenizer = load_tokenizer(tokenizer_dir)
+    else:
+        tokenizer = train_tokenizer(config, train_texts)
+        tokenizer.save(tokenizer_dir)
+    features, labels = language_model_arrays(config, tokenizer, train_texts)
+    test_features, test_labels = language_model_arrays(config, tokenizer, test_texts)
+    if config.verbose:
+        print(
+            f"{len(train_texts)} training documents -> {labels.size} tokens in "
+            f"{len(labels)} windows, {test_labels.size} held-out tokens, vocabulary "
+            f"{tokenizer.vocabulary_size()}, batch {settings.global_batch_size}, "
+            f"{config.steps} steps"
+        )
+
+    with strategy.scope():
+        model, optimizer = build_model(config, tokenizer.vocabulary_size())
+        compile_model(model, optimizer, settings)
+    train(
+        model,
+        (features, labels),
+        batch_size=settings.global_batch_size,
+        total_steps=config.steps,
+        out_dir=config.out,
+        config=config,
+        seed=config.seed,
+        resume=config.resume,
+        checkpoint_every=config.checkpoint_every,
+        verbose=config.verbose,
+    )
+    trained = time.time()
+
+    evaluation = model.evaluate(
+        test_features,
+        test_labels,
+        batch_size=min(config.eval_batch_size, len(test_labels)),
+        verbose=0,
+        return_dict=True,
+    )
+    perplexity = math.exp(evaluation["loss"])
+    reference = unigram_perplexity(labels, test_labels, tokenizer.vocabulary_size())
+    samples = sample(config, model, tokenizer, config.prompts, seed=config.seed)
+    evaluated = time.time()
+
+    model.save(os.path.join(config.out, "model.keras"))
+    export_path = None
+    if config.export and can_export("gpt", verbose=bool(config.verbose)):
+        export_path = os.path.join(config.out, "saved_model")
+        export_gpt(
+            model,
+            tokenizer,
+            export_path,
+            prompt_length=config.prompt_length,
+            max_new_tokens=config.max_new_tokens,
+        )
+
+    summary = {
+        "data": config.data,
+        "train_tokens": int(labels.size),
+        "test_tokens": int(test_labels.size),
+        "perplexity": round(perplexity, 3),
+        "next_token_accuracy": round(float(evaluation["accuracy"]), 4),
+        "unigram_perplexity": round(reference, 3),
+        "samples": samples,
+        "sampler": {"name": config.sampler, "temperature": config.temperature, "p": config.top_p},
+        "strategy": strategy.reason,
+        "train_seconds": round(trained - started, 1),
+        "eval_seconds": round(evaluated - trained, 1),
+        "total_seconds": round(time.time() - started, 1),
+        "saved_model": export_path,
+    }
+    with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
+        json.dump(summary, file, indent=2, ensure_ascii=False)
+    if config.verbose:
+        print(
+            f"\nheld-out perplexity {summary['perplexity']} (unigram model: "
+            f"{summary['unigram_perplexity']}), next-token accuracy "
+            f"{summary['next_token_accuracy']}"
+        )
+        for prompt, text in samples.items():
+            print(f"  {prompt} ... {text}")
+        if export_path:
+            print(f"SavedModel: {export_path} (signature 'generate': prompt, max_new_tokens)")
+        print(f"summary: {os.path.join(config.out, 'summary.json')}")
+    return summary
+
+
+def main(argv=None):
+    run(parse_config(Config, argv))
+    return 0

@@ -1,0 +1,297 @@
+"""BERT and GPT SavedModels serve raw strings in a process without zoo or keras."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.data.corpus import load_text
+from zoo.data.pipelines import pack_token_ids
+from zoo.export import BertModule, GPTModule, export_bert, export_gpt
+from zoo.models import GPT, Bert, BertPretrainer
+from zoo.models.generation import generate
+from zoo.text import SentencePieceTokenizer, WordPieceTokenizer
+
+TEXTS = load_text("ru", "train")[:150] + load_text("en", "train")[:150]
+BAD_UTF8 = "\udcff".encode("utf-8", "surrogatepass").decode("latin-1")  # round-trips as bytes
+LONG = "слово " * 400
+
+
+def _bytes(texts):
+    """Test strings as bytes; `BAD_UTF8` stands for an invalid UTF-8 byte string."""
+    return [b"\xff\xfe bad" if t == BAD_UTF8 else t.encode("utf-8") for t in texts]
+
+
+def _serve(code, paths, inputs, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        input=json.dumps([paths, inputs]),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # the checkout's `zoo` is not importable from here
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+HEADER = """
+    import json, sys
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tokenizer ops)
+    paths, inputs = json.loads(sys.stdin.read())
+    texts = tf.constant([b"\\xff\\xfe bad" if t == "BAD" else t.encode("utf-8") for t in inputs])
+"""
+FOOTER = """
+    assert "zoo" not in sys.modules, "serving imported zoo"
+    print(json.dumps(out))
+"""
+
+
+# ------------------------------------------------------------------------------------ BERT
+
+
+@pytest.fixture(scope="module")
+def bert():
+    tokenizer = WordPieceTokenizer.train(TEXTS, 400, verbose=False)
+    keras.utils.set_random_seed(0)
+    backbone = Bert(
+        vocabulary_size=tokenizer.vocabulary_size(),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=16,
+    )
+    return BertPretrainer(backbone), tokenizer
+
+
+def _direct_encode(pretrainer, tokenizer, texts, length):
+    """What `encode` should give, computed with the Keras model and the data pipeline."""
+    ids = tokenizer.tokenize(tf.constant(_bytes(texts)))
+    token_ids, mask = pack_token_ids(ids, length, 0, tokenizer.cls_token_id, tokenizer.sep_token_id)
+    outputs = pretrainer.backbone.predict(
+        {
+            "token_ids": token_ids.numpy(),
+            "padding_mask": mask.numpy().astype("int32"),
+            "segment_ids": np.zeros(token_ids.shape, "int32"),
+        },
+        verbose=0,
+    )
+    return outputs["pooled_output"], outputs["sequence_output"]
+
+
+def _direct_fill(pretrainer, tokenizer, left, right):
+    """`left + best token + right` for one marker, from the Keras model's MLM logits."""
+    left_ids = tokenizer.tokenize(left).numpy().tolist()
+    right_ids = tokenizer.tokenize(right).numpy().tolist()
+    row = [tokenizer.cls_token_id, *left_ids, tokenizer.mask_token_id, *right_ids]
+    row.append(tokenizer.sep_token_id)
+    length = pretrainer.backbone.max_sequence_length
+    token_ids = np.zeros((1, length), "int32")
+    token_ids[0, : len(row)] = row
+    logits = pretrainer.predict(
+        {
+            "token_ids": token_ids,
+            "padding_mask": (token_ids != 0).astype("int32"),
+            "segment_ids": np.zeros_like(token_ids),
+            "mask_positions": np.array([[len(left_ids) + 1]], "int32"),
+        },
+        verbose=0,
+    )["mlm_logits"][0, 0]
+    logits[: len(tokenizer.reserved_tokens)] = -np.inf  # reserved ids come first
+    word = tokenizer.id_to_token(int(np.argmax(logits)))
+    return left + word.removeprefix("##") + right
+
+
+def test_bert_module_matches_the_keras_model(bert):
+    pretrainer, tokenizer = bert
+    module = BertModule(pretrainer, tokenizer, sequence_length=16)
+    texts = ["Я изучаю машинное обучение.", "", BAD_UTF8, LONG]
+    pooled, sequence = _direct_encode(pretrainer, tokenizer, texts, 16)
+    served = module.encode(tf.constant(_bytes(texts)))
+    np.testing.assert_allclose(served["pooled_output"].numpy(), pooled, atol=1e-5)
+    np.testing.assert_allclose(served["sequence_output"].numpy(), sequence, atol=1e-5)
+    assert served["sequence_output"].shape == (4, 16, 16)
+
+    left, right = "Я ", " книгу."
+    filled = module.fill_mask(tf.constant([f"{left}[MASK]{right}"])).numpy()[0].decode()
+    assert filled == _direct_fill(pretrainer, tokenizer, left, right)
+    # No marker: the text comes back; a marker cut off by truncation stays "[MASK]".
+    plain, cut = module.fill_mask(tf.constant(["без маски", LONG + "[MASK]"])).numpy()
+    assert plain.decode() == "без маски"
+    assert cut.decode() == LONG + "[MASK]"
+
+
+def test_bert_saved_model_serves_strings_without_zoo(bert, tmp_path):
+    pretrainer, tokenizer = bert
+    path = str(tmp_path / "bert")
+    module = export_bert(pretrainer, tokenizer, path, sequence_length=16)
+    inputs = [
+        "Я изучаю [MASK] обучение.",
+        "[MASK] study machine [MASK].",
+        "",
+        "BAD",
+        LONG,
+        LONG + " [MASK]",
+        "[MASK]",
+    ]
+    texts = _bytes([BAD_UTF8 if t == "BAD" else t for t in inputs])
+    expected_fill = [
+        t.decode("utf-8", "replace") for t in module.fill_mask(tf.constant(texts)).numpy()
+    ]
+    expected_encode = module.encode(tf.constant(texts))
+    served = _serve(
+        HEADER
+        + """
+    model = tf.saved_model.load(paths["bert"])
+    encoded = model.signatures["encode"](text=texts)
+    filled = model.signatures["fill_mask"](text=texts)["text"]
+    out = {
+        "pooled": encoded["pooled_output"].numpy().tolist(),
+        "sequence": encoded["sequence_output"].numpy().tolist(),
+        "fill": [t.decode("utf-8", "replace") for t in filled.numpy()],
+        "method": [t.decode("utf-8", "replace") for t in model.fill_mask(texts).numpy()],
+    }
+    """
+        + FOOTER,
+        {"bert": path},
+        inputs,
+        tmp_path,
+    )
+    assert served["fill"] == expected_fill == served["method"]
+    assert "[MASK]" not in served["fill"][0] and served["fill"][0].endswith(" обучение.")
+    assert served["fill"][2] == "" and served["fill"][3] == "\ufffd\ufffd bad"
+    np.testing.assert_allclose(served["pooled"], expected_encode["pooled_output"], atol=1e-5)
+    np.testing.assert_allclose(served["sequence"], expected_encode["sequence_output"], atol=1e-5)
+
+
+def test_bert_pretrainer_keras_file_round_trip(bert, tmp_path):
+    pretrainer, _ = bert
+    path = str(tmp_path / "bert.keras")
+    pretrainer.save(path)
+    restored = keras.saving.load_model(path)
+    inputs = {
+        "token_ids": np.array([[2, 10, 11, 4, 3, 0]], "int32"),
+        "padding_mask": np.array([[1, 1, 1, 1, 1, 0]], "int32"),
+        "segment_ids": np.zeros((1, 6), "int32"),
+        "mask_positions": np.array([[3]], "int32"),
+    }
+    for key in ("mlm_logits", "nsp_logits"):
+        np.testing.assert_allclose(
+            restored.predict(inputs, verbose=0)[key],
+            pretrainer.predict(inputs, verbose=0)[key],
+            atol=1e-6,
+        )
+
+
+def test_bert_module_rejects_a_sequence_length_above_the_model(bert):
+    pretrainer, tokenizer = bert
+    with pytest.raises(ValueError, match="max_sequence_length"):
+        BertModule(pretrainer, tokenizer, sequence_length=17)
+
+
+# ------------------------------------------------------------------------------------- GPT
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    tokenizer = SentencePieceTokenizer.train(TEXTS, 500, verbose=False)
+    keras.utils.set_random_seed(0)
+    model = GPT(
+        vocabulary_size=tokenizer.vocabulary_size(),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=16,
+    )
+    return model, tokenizer
+
+
+def _direct_generate(model, tokenizer, prompt, prompt_length, cap, wanted):
+    """`generate` of zoo.models.generation on the same prompt, cut to `wanted` tokens."""
+    ids = tokenizer.tokenize(prompt).numpy().tolist()[-(prompt_length - 1) :]
+    ids = [tokenizer.eos_token_id, *ids]
+    tokens = generate(
+        model,
+        np.array([ids]),
+        max_new_tokens=cap,
+        end_token_id=tokenizer.eos_token_id,
+        run_eagerly=True,
+    )[0]
+    new = tokens[len(ids) : len(ids) + wanted]
+    text = tokenizer.detokenize(np.array(list(ids) + list(new))).numpy().decode()
+    completion = tokenizer.detokenize(np.array(list(new), "int32")).numpy().decode()
+    return text, completion
+
+
+def test_gpt_saved_model_generates_like_the_keras_model(gpt, tmp_path):
+    model, tokenizer = gpt
+    path = str(tmp_path / "gpt")
+    module = export_gpt(model, tokenizer, path, prompt_length=6, max_new_tokens=8)
+    prompts = ["Я изучаю", "My sister", "", "BAD", LONG]
+    texts = tf.constant(_bytes([BAD_UTF8 if p == "BAD" else p for p in prompts]))
+    expected = {}
+    for wanted in (0, 3, 100):
+        result = module.generate(texts, tf.constant(wanted))
+        expected[str(wanted)] = {
+            key: [t.decode("utf-8", "replace") for t in value.numpy()]
+            for key, value in result.items()
+        }
+    for prompt, text, completion in zip(
+        prompts[:2], expected["3"]["text"][:2], expected["3"]["completion"][:2]
+    ):
+        assert (text, completion) == _direct_generate(model, tokenizer, prompt, 6, 8, 3)
+    assert expected["0"]["completion"] == [""] * len(prompts)
+    assert expected["100"] == {
+        key: [t.decode("utf-8", "replace") for t in value.numpy()]
+        for key, value in module.generate(texts, tf.constant(8)).items()
+    }  # clamped to the export-time cap
+
+    served = _serve(
+        HEADER
+        + """
+    model = tf.saved_model.load(paths["gpt"])
+    out = {}
+    for wanted in (0, 3, 100):
+        result = model.signatures["generate"](
+            prompt=texts, max_new_tokens=tf.constant(wanted, tf.int32)
+        )
+        out[str(wanted)] = {
+            key: [t.decode("utf-8", "replace") for t in value.numpy()]
+            for key, value in result.items()
+        }
+    """
+        + FOOTER,
+        {"gpt": path},
+        prompts,
+        tmp_path,
+    )
+    assert served == expected
+
+
+def test_gpt_module_checks_the_cap_against_the_model(gpt):
+    model, tokenizer = gpt
+    with pytest.raises(ValueError, match="max_sequence_length"):
+        GPTModule(model, tokenizer, prompt_length=8, max_new_tokens=9)
+
+
+def test_gpt_keras_file_round_trip(gpt, tmp_path):
+    model, _ = gpt
+    path = str(tmp_path / "gpt.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    inputs = {"token_ids": np.array([[6, 10, 11, 12]]), "padding_mask": np.ones((1, 4), "int32")}
+    np.testing.assert_allclose(
+        restored.predict(inputs, verbose=0), model.predict(inputs, verbose=0), atol=1e-6
+    )
