@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from recipes.common import can_export, parse_config
+from recipes.common import can_export, parse_config, run_tokenizer, start_run
 
 
 @dataclasses.dataclass
@@ -391,29 +391,17 @@ def fine_tune(config, strategy, settings, backbone, tokenizer):
 
 
 def run(config):
-    import keras
     import tensorflow as tf
 
-    import tpu
     from recipes.training import train
     from zoo.export import BertModule, export_bert
-    from zoo.text import load_tokenizer
 
     started = time.time()
-    keras.utils.set_random_seed(config.seed)
-    strategy = tpu.get_strategy(config.strategy, verbose=bool(config.verbose))
-    settings = tpu.training_settings(
-        strategy, config.batch_size, steps_per_execution=config.steps_per_execution or None
-    )
+    strategy, settings = start_run(config)
 
     train_documents = load_documents(config, "train")
     test_documents = load_documents(config, "test")
-    tokenizer_dir = os.path.join(config.out, "tokenizer")
-    if config.resume and os.path.exists(tokenizer_dir):
-        tokenizer = load_tokenizer(tokenizer_dir)
-    else:
-        tokenizer = train_tokenizer(config, train_documents)
-        tokenizer.save(tokenizer_dir)
+    tokenizer = run_tokenizer(config, train_tokenizer, train_documents)
     features, labels, weights, _ = pretraining_arrays(
         config, tokenizer, train_documents, config.dupe_factor, config.seed
     )

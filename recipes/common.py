@@ -125,3 +125,35 @@ def can_export(recipe, verbose=True):
             f"  KERAS_BACKEND=tensorflow python -m recipes {recipe} <same flags> --resume"
         )
     return False
+
+
+def start_run(config):
+    """Seed everything, pick the strategy and apply the TPU defaults for a recipe's run.
+
+    Returns `(strategy, settings)` from `tpu.get_strategy` and `tpu.training_settings`
+    (`config.batch_size` is per replica; `config.steps_per_execution` 0 means the
+    strategy's default).
+    """
+    import keras
+
+    import tpu
+
+    keras.utils.set_random_seed(config.seed)
+    strategy = tpu.get_strategy(config.strategy, verbose=bool(config.verbose))
+    settings = tpu.training_settings(
+        strategy, config.batch_size, steps_per_execution=config.steps_per_execution or None
+    )
+    return strategy, settings
+
+
+def run_tokenizer(config, train_tokenizer, data):
+    """The run's tokenizer: loaded from `<out>/tokenizer` on `--resume`, else trained on
+    `data` with `train_tokenizer(config, data)` and saved there."""
+    from zoo.text import load_tokenizer
+
+    directory = os.path.join(config.out, "tokenizer")
+    if config.resume and os.path.exists(directory):
+        return load_tokenizer(directory)
+    tokenizer = train_tokenizer(config, data)
+    tokenizer.save(directory)
+    return tokenizer

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from recipes.bert import learning_rate
-from recipes.common import can_export, parse_config
+from recipes.common import can_export, parse_config, run_tokenizer, start_run
 
 
 @dataclasses.dataclass
@@ -227,28 +227,16 @@ def sample(config, model, tokenizer, prompts, seed):
 
 
 def run(config):
-    import keras
 
-    import tpu
     from recipes.training import train
     from zoo.export import export_gpt
-    from zoo.text import load_tokenizer
 
     started = time.time()
-    keras.utils.set_random_seed(config.seed)
-    strategy = tpu.get_strategy(config.strategy, verbose=bool(config.verbose))
-    settings = tpu.training_settings(
-        strategy, config.batch_size, steps_per_execution=config.steps_per_execution or None
-    )
+    strategy, settings = start_run(config)
 
     train_texts = load_texts(config, "train")
     test_texts = load_texts(config, "test")
-    tokenizer_dir = os.path.join(config.out, "tokenizer")
-    if config.resume and os.path.exists(tokenizer_dir):
-        tokenizer = load_tokenizer(tokenizer_dir)
-    else:
-        tokenizer = train_tokenizer(config, train_texts)
-        tokenizer.save(tokenizer_dir)
+    tokenizer = run_tokenizer(config, train_tokenizer, train_texts)
     features, labels = language_model_arrays(config, tokenizer, train_texts)
     test_features, test_labels = language_model_arrays(config, tokenizer, test_texts)
     if config.verbose:

@@ -23,7 +23,7 @@ import zlib
 
 import numpy as np
 
-from recipes.common import can_export, parse_config
+from recipes.common import can_export, parse_config, run_tokenizer, start_run
 
 SPLIT_RULES = ("hash", "crc32-ru-mod10")
 
@@ -253,24 +253,12 @@ def score(hypotheses, references):
 def run(config):
     import keras
 
-    import tpu
-    from zoo.text import load_tokenizer
-
     started = time.time()
-    keras.utils.set_random_seed(config.seed)
-    strategy = tpu.get_strategy(config.strategy, verbose=bool(config.verbose))
-    settings = tpu.training_settings(
-        strategy, config.batch_size, steps_per_execution=config.steps_per_execution or None
-    )
+    strategy, settings = start_run(config)
 
     train_pairs = load_pairs(config, "train")
     test_pairs = load_pairs(config, "test")
-    tokenizer_dir = os.path.join(config.out, "tokenizer")
-    if config.resume and os.path.exists(tokenizer_dir):
-        tokenizer = load_tokenizer(tokenizer_dir)
-    else:
-        tokenizer = train_tokenizer(config, train_pairs)
-        tokenizer.save(tokenizer_dir)
+    tokenizer = run_tokenizer(config, train_tokenizer, train_pairs)
     features, labels = encode_pairs(config, tokenizer, train_pairs)
     if config.verbose:
         print(
