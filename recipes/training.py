@@ -28,7 +28,15 @@ import tensorflow as tf
 
 from recipes.common import save_config
 
-__all__ = ["CheckpointCallback", "Checkpointer", "TimeBudget", "step_dataset", "train"]
+__all__ = [
+    "CheckpointCallback",
+    "Checkpointer",
+    "TimeBudget",
+    "bucketed_step_dataset",
+    "length_buckets",
+    "step_dataset",
+    "train",
+]
 
 
 # Data ------------------------------------------------------------------------------------
@@ -71,6 +79,113 @@ def step_dataset(arrays, batch_size, seed, start_step, total_steps):
 
     dataset = tf.data.Dataset.range(start_step, total_steps)
     dataset = dataset.map(batch_of, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def length_buckets(lengths, full_length, count=4, multiple=4):
+    """Bucket widths for `bucketed_step_dataset`: quantiles of `lengths`, rounded up.
+
+    Args:
+        lengths: per-example number of positions that hold tokens.
+        full_length: the arrays' padded length; always the last bucket.
+        count: at most this many buckets (fewer when quantiles coincide).
+        multiple: widths are rounded up to a multiple of this (friendlier matmul shapes).
+
+    Returns:
+        Sorted tuple of distinct widths ending with `full_length`.
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, received {count}.")
+    lengths = np.asarray(lengths)
+    fractions = np.arange(1, count) / count
+    quantiles = np.quantile(lengths, fractions, method="inverted_cdf") if count > 1 else []
+    widths = {
+        int(min(full_length, -(-max(1, int(np.ceil(q))) // multiple) * multiple)) for q in quantiles
+    }
+    widths.add(int(full_length))
+    return tuple(sorted(widths))
+
+
+def bucketed_step_dataset(
+    arrays, lengths, buckets, batch_size, seed, start_step, total_steps, pool=32
+):
+    """`step_dataset` with length bucketing: batches of similar lengths, cropped to a bucket.
+
+    Each epoch is a seeded permutation of the examples (a function of `(seed, epoch)`),
+    cut into pools of `pool * batch_size` examples; each pool is sorted by length and cut
+    into batches, and the batches of the epoch are shuffled. A batch is cropped along
+    axis 1 (every array of rank >= 2) to the smallest bucket that holds its longest
+    example, so a model compiles once per bucket width instead of running every batch at
+    the full padded length. The batch of step `s` is still a function of `s` alone, so a
+    resumed run sees exactly the batches an uninterrupted run sees.
+
+    Args:
+        arrays: as in `step_dataset`; arrays of rank >= 2 are `(examples, length, ...)`
+            padded at the end.
+        lengths: int array `(examples,)`, the positions of each example that matter
+            (the longest of its sequences); positions past it are padding everywhere.
+        buckets: sorted widths, e.g. from `length_buckets`; the last must be at least
+            `max(lengths)`.
+        batch_size, seed, start_step, total_steps: as in `step_dataset`.
+        pool: batches per sorting pool; larger pools pad less and mix lengths less.
+
+    Returns:
+        `tf.data.Dataset` of batches whose axis 1 is one of `buckets` (shape `None` in
+        its spec).
+    """
+    leaves = [np.asarray(leaf) for leaf in tf.nest.flatten(arrays)]
+    lengths = np.asarray(lengths, np.int64)
+    num_examples = len(lengths)
+    if any(leaf.shape[0] != num_examples for leaf in leaves):
+        raise ValueError(
+            "lengths and all arrays must have the same number of examples (first dimension)."
+        )
+    if num_examples < batch_size:
+        raise ValueError(
+            f"The training data has {num_examples} examples, fewer than one batch of "
+            f"{batch_size}. Lower --batch-size or add data."
+        )
+    buckets = tuple(int(width) for width in buckets)
+    if not buckets or list(buckets) != sorted(set(buckets)) or buckets[0] < 1:
+        raise ValueError(f"buckets must be increasing positive widths, received {buckets}.")
+    if int(lengths.max()) > buckets[-1]:
+        raise ValueError(
+            f"The longest example has {int(lengths.max())} positions, more than the widest "
+            f"bucket ({buckets[-1]}); add a wider bucket."
+        )
+    steps_per_epoch = num_examples // batch_size
+    edges = np.asarray(buckets)
+    cache = {}
+
+    def epoch_batches(epoch):
+        if epoch not in cache:
+            cache.clear()  # one epoch at a time
+            rng = np.random.default_rng([seed, epoch])
+            order = rng.permutation(num_examples)[: steps_per_epoch * batch_size]
+            batches = []
+            for start in range(0, len(order), pool * batch_size):
+                chunk = order[start : start + pool * batch_size]
+                chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+                batches.extend(chunk.reshape(-1, batch_size))
+            cache[epoch] = [batches[i] for i in rng.permutation(len(batches))]
+        return cache[epoch]
+
+    def generate():
+        for step in range(start_step, total_steps):
+            indices = epoch_batches(step // steps_per_epoch)[step % steps_per_epoch]
+            width = int(edges[np.searchsorted(edges, lengths[indices].max())])
+            batch = [leaf[indices, :width] if leaf.ndim >= 2 else leaf[indices] for leaf in leaves]
+            yield tuple(batch)
+
+    signature = tuple(
+        tf.TensorSpec(
+            (batch_size, None, *leaf.shape[2:]) if leaf.ndim >= 2 else (batch_size,),
+            tf.as_dtype(leaf.dtype),
+        )
+        for leaf in leaves
+    )
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    dataset = dataset.map(lambda *batch: tf.nest.pack_sequence_as(arrays, list(batch)))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -251,6 +366,8 @@ def train(
     callbacks=(),
     verbose=1,
     time_budget=None,
+    lengths=None,
+    buckets=None,
 ):
     """Train a compiled `model` for `total_steps` steps on step-indexed batches.
 
@@ -271,6 +388,9 @@ def train(
         time_budget: optional wall-clock seconds for this invocation's training; it stops
             at the first step boundary after the budget and checkpoints that step
             (`TimeBudget`). `None` or 0: train all `total_steps`.
+        lengths, buckets: train on length-bucketed batches (`bucketed_step_dataset`):
+            per-example lengths and the bucket widths. `None`: every batch at the arrays'
+            full length (`step_dataset`), the only choice for a TPU.
 
     Returns:
         (history or None, first step of this invocation).
@@ -293,7 +413,12 @@ def train(
         )
     if start_step >= total_steps:
         return None, start_step
-    dataset = step_dataset(arrays, batch_size, seed, start_step, total_steps)
+    if buckets and len(buckets) > 1:
+        dataset = bucketed_step_dataset(
+            arrays, lengths, buckets, batch_size, seed, start_step, total_steps
+        )
+    else:
+        dataset = step_dataset(arrays, batch_size, seed, start_step, total_steps)
     all_callbacks = [
         CheckpointCallback(checkpointer, checkpoint_every, start_step, total_steps),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq=50),

@@ -80,6 +80,14 @@ class Config:
         default=0.0,
         metadata={"help": "stop training at the first step after this many seconds (0: off)"},
     )
+    length_buckets: int = dataclasses.field(
+        default=4,
+        metadata={
+            "help": "train on batches of similar length cropped to one of this many widths "
+            "(quantiles of the pair lengths); 0 or 1: every batch at the full length. "
+            "Off on a TPU and with --steps-per-execution > 1, which need one shape"
+        },
+    )
     steps_per_execution: int = dataclasses.field(
         default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
     )
@@ -191,6 +199,17 @@ def encode_pairs(config, tokenizer, pairs):
     return features, np.asarray(labels)
 
 
+def pair_lengths(features, labels):
+    """Positions each pair uses: its longer side (source tokens, or target tokens + 1)."""
+    return np.maximum.reduce(
+        [
+            np.asarray(features["encoder_padding_mask"]).sum(axis=1),
+            np.asarray(features["decoder_padding_mask"]).sum(axis=1),
+            (np.asarray(labels) != 0).sum(axis=1),
+        ]
+    )
+
+
 def build_model(config, vocabulary_size):
     import keras
 
@@ -275,8 +294,14 @@ def run(config):
             jit_compile=settings.jit_compile,
             steps_per_execution=settings.steps_per_execution,
         )
-    from recipes.training import train
+    from recipes.training import length_buckets, train
 
+    lengths, buckets = pair_lengths(features, labels), None
+    if config.length_buckets > 1 and strategy.kind != "tpu" and settings.steps_per_execution == 1:
+        full_length = max(config.source_length, config.target_length)
+        buckets = length_buckets(lengths, full_length, config.length_buckets)
+        if config.verbose:
+            print(f"length buckets {buckets} (widths of the training batches)")
     train(
         model,
         (features, labels),
@@ -289,6 +314,8 @@ def run(config):
         checkpoint_every=config.checkpoint_every,
         verbose=config.verbose,
         time_budget=config.time_budget or None,
+        lengths=lengths,
+        buckets=buckets,
     )
     trained = time.time()
     steps_reached = int(keras.ops.convert_to_numpy(model.optimizer.iterations))

