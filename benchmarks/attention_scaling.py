@@ -23,11 +23,16 @@ saving against full attention at the same n, measured in the same run, and the l
 n that ran within the limit.
 
 Part 2, a long-sequence task at n = 4096 (`--task-length`): retrieval of a marked token.
-A sequence of random "noise" tokens (ids 3 ... 3 + V) holds one marked token (ids
-3 + V ... 3 + 2V) at a random position; from the `[CLS]` position (id 1, first) a tiny
-`Bert` (2 layers, hidden 32, 2 heads) with each attention must name the marked token's
-value (V classes, chance 1/V). Every variant trains `--task-steps` Adam steps on fresh
-batches in its own subprocess; accuracy is measured on 256 held-out sequences.
+A sequence of "noise" tokens (drawn from `--task-noise-types` ids, 1 by default: every
+noise token is the same) holds one marked token (ids 3 + T ... 3 + T + V) at a random
+position; from the `[CLS]` position (id 1, first) a tiny `Bert` (2 layers, hidden 32,
+2 heads) with each attention must name the marked token's value (V classes, chance 1/V).
+Only attention carries information from the marked position to `[CLS]`, so a variant that
+cannot attend there stays at chance. With one noise type the marked token is the only
+token that differs between sequences, which makes the gradient towards attending to it
+consistent; with several, the varying noise tokens blur that signal (a harder task).
+Every variant trains `--task-steps` Adam steps on fresh batches in its own subprocess;
+accuracy is measured on 256 held-out sequences.
 
 Options per variant (both parts): sparse strided with block 128 (≈ sqrt(16384)),
 Longformer window ±128 with one global token, Linformer k = 256, Performer m = 256
@@ -111,6 +116,9 @@ def parse_args(argv=None):
     parser.add_argument("--task-steps", type=int, default=150, help="0 skips the task")
     parser.add_argument("--task-batch-size", type=int, default=8)
     parser.add_argument("--task-values", type=int, default=4, help="classes V of the task")
+    parser.add_argument(
+        "--task-noise-types", type=int, default=1, help="distinct noise token ids T"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="lengths 512 2048 4096, 2 repeats, 40 task steps"
     )
@@ -201,15 +209,15 @@ def scaling_worker(args):
     )
 
 
-def task_batch(rng, batch_size, length, values):
+def task_batch(rng, batch_size, length, values, noise_types=1):
     """Token ids `(batch, length)` with [CLS] first and one marked token; labels `(batch,)`."""
     import numpy as np
 
     labels = rng.integers(0, values, size=batch_size)
-    tokens = rng.integers(3, 3 + values, size=(batch_size, length))
+    tokens = rng.integers(3, 3 + noise_types, size=(batch_size, length))
     tokens[:, 0] = 1  # [CLS]
     positions = rng.integers(1, length, size=batch_size)
-    tokens[np.arange(batch_size), positions] = 3 + values + labels  # the marked token
+    tokens[np.arange(batch_size), positions] = 3 + noise_types + labels  # the marked token
     return tokens.astype("int32"), labels.astype("int32")
 
 
@@ -222,7 +230,7 @@ def task_worker(args):
 
     length, values = args.task_length, args.task_values
     backbone = Bert(
-        vocabulary_size=3 + 2 * values,
+        vocabulary_size=3 + args.task_noise_types + values,
         num_layers=2,
         num_heads=2,
         hidden_dim=32,
@@ -249,7 +257,9 @@ def task_worker(args):
     start = time.perf_counter()
     losses = []
     for step in range(args.task_steps):
-        tokens, labels = task_batch(rng, args.task_batch_size, length, values)
+        tokens, labels = task_batch(
+            rng, args.task_batch_size, length, values, args.task_noise_types
+        )
         if step == 1:
             start = time.perf_counter()  # leave the compile out of the step time
         loss = model.train_on_batch({"token_ids": tokens, "padding_mask": ones}, labels)
@@ -258,7 +268,7 @@ def task_worker(args):
     eval_rng = np.random.default_rng(12345)
     correct = 0
     for _ in range(256 // 8):
-        tokens, labels = task_batch(eval_rng, 8, length, values)
+        tokens, labels = task_batch(eval_rng, 8, length, values, args.task_noise_types)
         predicted = model.predict_on_batch({"token_ids": tokens, "padding_mask": ones[:8]})
         correct += int(np.sum(np.argmax(predicted, -1) == labels))
     print(
@@ -381,6 +391,7 @@ def run_task(args):
             f"--task-steps={args.task_steps}",
             f"--task-batch-size={args.task_batch_size}",
             f"--task-values={args.task_values}",
+            f"--task-noise-types={args.task_noise_types}",
         ]
         result, status, _ = run_child(argv, args.memory_limit_gib * GIB, 4 * args.timeout)
         results[variant] = {**(result or {}), "status": status}
@@ -452,8 +463,8 @@ def print_report(report, args):
         print()
         print(
             f"Marked-token retrieval, n={args.task_length}, {args.task_values} classes (chance "
-            f"{1 / args.task_values:.2f}), {args.task_steps} steps of batch "
-            f"{args.task_batch_size}:"
+            f"{1 / args.task_values:.2f}), {args.task_noise_types} noise type(s), "
+            f"{args.task_steps} steps of batch {args.task_batch_size}:"
         )
         for variant, result in report["task"].items():
             if result["status"] != "ok":

@@ -8,7 +8,7 @@ from keras import ops
 from zoo.layers.dropout import Dropout
 from zoo.layers.masks import compute_causal_mask, merge_padding_and_attention_mask
 
-__all__ = ["MultiHeadAttention"]
+__all__ = ["MultiHeadAttention", "flat_projection"]
 
 # Added to the float32 logits of hidden keys. Finite (unlike -inf), so a query that may
 # see no key at all gets a uniform row instead of NaN; matches keras.ops.dot_product_attention.
@@ -28,6 +28,28 @@ def _check_rate(value, name, layer_name):
             f"`{name}` of {layer_name} is a probability and must be in [0, 1). "
             f"Received: {name}={value!r}."
         )
+
+
+def flat_projection(inputs, layer, input_axes=1):
+    """Apply a `Dense` / `EinsumDense` layer's kernel and bias as one 2-D matmul.
+
+    The layer's kernel is `(*input_dims, *output_dims)` over the last `input_axes` axes
+    of `inputs`; the result is `(*leading, *output_dims)`, the same values the layer's own
+    call gives. Flattening the leading axes first matters on CPU: under XLA the
+    gradients of a batched `(batch, sequence, ...)` contraction with respect to the
+    kernel ran 1.3-1.5x slower than one `(tokens, fan_in) x (fan_in, fan_out)` matmul
+    (2 cores, batch 32 x 128 tokens, 256 <-> 1024 features).
+    """
+    dtype = layer.compute_dtype
+    kernel = ops.cast(layer.kernel, dtype)
+    input_dims = tuple(kernel.shape[:input_axes])
+    output_dims = tuple(kernel.shape[input_axes:])
+    fan_in, fan_out = math.prod(input_dims), math.prod(output_dims)
+    leading = ops.shape(inputs)[: len(inputs.shape) - input_axes]
+    outputs = ops.matmul(ops.reshape(inputs, (-1, fan_in)), ops.reshape(kernel, (fan_in, fan_out)))
+    if getattr(layer, "bias", None) is not None:
+        outputs = outputs + ops.reshape(ops.cast(layer.bias, dtype), (fan_out,))
+    return ops.reshape(outputs, (*leading, *output_dims))
 
 
 def _clone_initializer(initializer):
@@ -184,7 +206,10 @@ class MultiHeadAttention(keras.layers.Layer):
         cache, for attending to a fixed sequence (an encoder output) while decoding."""
         self._check_cache_dims()
         key = value if key is None else key
-        return ops.stack([self._key_dense(key), self._value_dense(value)], axis=1)
+        return ops.stack(
+            [flat_projection(key, self._key_dense), flat_projection(value, self._value_dense)],
+            axis=1,
+        )
 
     def _check_cache_dims(self, cache=None):
         if self._value_dim != self.key_dim:
@@ -219,15 +244,20 @@ class MultiHeadAttention(keras.layers.Layer):
         if cache is not None:
             self._check_cache_dims(cache)
             if cache_update_index is None:
-                query_heads = self._query_dense(query)  # (batch, query, heads, key_dim)
+                query_heads = flat_projection(
+                    query, self._query_dense
+                )  # (batch, query, heads, key_dim)
                 key_heads = cache[:, 0]  # (batch, key, heads, key_dim)
                 value_heads = cache[:, 1]
             else:
                 if self_attention:
                     query_heads, new_keys, new_values = self._fused_projection(query)
                 else:
-                    query_heads = self._query_dense(query)
-                    new_keys, new_values = self._key_dense(key), self._value_dense(value)
+                    query_heads = flat_projection(query, self._query_dense)
+                    new_keys, new_values = (
+                        flat_projection(key, self._key_dense),
+                        flat_projection(value, self._value_dense),
+                    )
                 # One in-place write of this step's keys and values, (batch, 2, n, heads, dim).
                 update = ops.stack([new_keys, new_values], axis=1)
                 cache = ops.slice_update(cache, [0, 0, cache_update_index, 0, 0], update)
@@ -235,9 +265,13 @@ class MultiHeadAttention(keras.layers.Layer):
         elif self_attention and self._value_dim == self.key_dim:
             query_heads, key_heads, value_heads = self._fused_projection(query)
         else:
-            query_heads = self._query_dense(query)  # (batch, query, heads, key_dim)
-            key_heads = self._key_dense(key)  # (batch, key, heads, key_dim)
-            value_heads = self._value_dense(value)  # (batch, key, heads, value_dim)
+            query_heads = flat_projection(
+                query, self._query_dense
+            )  # (batch, query, heads, key_dim)
+            key_heads = flat_projection(key, self._key_dense)  # (batch, key, heads, key_dim)
+            value_heads = flat_projection(
+                value, self._value_dense
+            )  # (batch, key, heads, value_dim)
 
         self._check_mask_length(padding_mask, key_heads, cache is not None)
         mask = merge_padding_and_attention_mask(query, padding_mask, attention_mask)
@@ -266,7 +300,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 scale=1.0 / math.sqrt(self.key_dim),
             )  # (batch, query, heads, value_dim)
             scores = None
-        output = self._output_dense(attended)  # (batch, query, output_dim)
+        output = flat_projection(attended, self._output_dense, 2)  # (batch, query, output_dim)
 
         outputs = (output,)
         if return_attention_scores:
@@ -285,11 +319,18 @@ class MultiHeadAttention(keras.layers.Layer):
         """
         denses = (self._query_dense, self._key_dense, self._value_dense)
         kernel = ops.stack([ops.cast(d.kernel, self.compute_dtype) for d in denses], axis=1)
-        projected = ops.einsum("abc,cfde->abfde", inputs, kernel)  # (batch, seq, 3, heads, dim)
+        shape = ops.shape(inputs)
+        flat = ops.reshape(inputs, (-1, shape[-1]))  # (batch * seq, features): see flat_projection
+        projected = ops.matmul(flat, ops.reshape(kernel, (kernel.shape[0], -1)))
         if self.use_bias:
             bias = ops.stack([ops.cast(d.bias, self.compute_dtype) for d in denses], axis=0)
-            projected = projected + bias  # (3, heads, dim) broadcasts
-        return projected[:, :, 0], projected[:, :, 1], projected[:, :, 2]
+            projected = projected + ops.reshape(bias, (-1,))
+        projected = ops.reshape(projected, (shape[0], shape[1], *kernel.shape[1:]))
+        return (
+            projected[:, :, 0],
+            projected[:, :, 1],
+            projected[:, :, 2],
+        )  # (batch, seq, heads, dim)
 
     def _check_mask_length(self, padding_mask, key_heads, cached):
         key_length = key_heads.shape[1]

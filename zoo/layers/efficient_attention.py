@@ -36,7 +36,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.layers.attention import _LARGE_NEGATIVE, MultiHeadAttention, _check_positive_int
+from zoo.layers.attention import (
+    _LARGE_NEGATIVE,
+    MultiHeadAttention,
+    _check_positive_int,
+    flat_projection,
+)
 
 __all__ = [
     "ATTENTION_TYPES",
@@ -179,7 +184,11 @@ class _EfficientAttention(MultiHeadAttention):
         """Q, K, V of the self-attention, each `(batch, sequence, heads, dim)`."""
         if self._value_dim == self.key_dim:
             return self._fused_projection(query)
-        return self._query_dense(query), self._key_dense(query), self._value_dense(query)
+        return (
+            flat_projection(query, self._query_dense),
+            flat_projection(query, self._key_dense),
+            flat_projection(query, self._value_dense),
+        )
 
     def call(
         self,
@@ -215,7 +224,9 @@ class _EfficientAttention(MultiHeadAttention):
         if length is None:
             if _in_symbolic_scope():
                 # Shape inference only (a functional model being built): the output shape.
-                return self._output_dense(self._value_dense(query))
+                return flat_projection(
+                    flat_projection(query, self._value_dense), self._output_dense, 2
+                )
             raise ValueError(
                 f"{name} needs a static sequence length (pad batches to a fixed length, "
                 "DESIGN.md convention 6). Received a query of shape "
@@ -232,7 +243,7 @@ class _EfficientAttention(MultiHeadAttention):
             training,
         )  # (batch, heads, sequence, value_dim)
         attended = ops.cast(_heads_first(attended), self.compute_dtype)
-        return self._output_dense(attended)  # (batch, sequence, output_dim)
+        return flat_projection(attended, self._output_dense, 2)  # (batch, sequence, output_dim)
 
     def _scaled_logits(self, equation, q, k):
         logits = ops.einsum(equation, q, k)
@@ -973,8 +984,8 @@ class ReformerAttention(_EfficientAttention):
             )
 
     def _project(self, query):
-        query_heads = self._query_dense(query)
-        return query_heads, query_heads, self._value_dense(query)
+        query_heads = flat_projection(query, self._query_dense)
+        return query_heads, query_heads, flat_projection(query, self._value_dense)
 
     def _attend_efficient(self, q, k, v, padding_mask, causal, training):
         length = q.shape[2]

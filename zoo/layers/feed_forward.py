@@ -2,7 +2,12 @@
 
 import keras
 
-from zoo.layers.attention import _check_positive_int, _check_rate, _clone_initializer
+from zoo.layers.attention import (
+    _check_positive_int,
+    _check_rate,
+    _clone_initializer,
+    flat_projection,
+)
 from zoo.layers.dropout import Dropout
 
 __all__ = ["ACTIVATIONS", "FeedForward"]
@@ -102,8 +107,9 @@ class FeedForward(keras.layers.Layer):
         self._output_dense.build((*inputs_shape[:-1], self.intermediate_dim))
 
     def call(self, inputs, training=None):
-        x = self._activation_fn(self._intermediate_dense(inputs))  # (..., intermediate_dim)
-        x = self._output_dense(x)  # (..., hidden_dim)
+        # One 2-D matmul per layer (see `flat_projection`), the Dense layers' own weights.
+        x = self._activation_fn(flat_projection(inputs, self._intermediate_dense))
+        x = flat_projection(x, self._output_dense)  # (..., hidden_dim)
         return self._dropout_layer(x, training=training)
 
     def compute_output_shape(self, inputs_shape):
