@@ -31,7 +31,9 @@ Only attention carries information from the marked position to `[CLS]`, so a var
 cannot attend there stays at chance. With one noise type the marked token is the only
 token that differs between sequences, which makes the gradient towards attending to it
 consistent; with several, the varying noise tokens blur that signal (a harder task).
-Every variant trains `--task-steps` Adam steps on fresh batches in its own subprocess;
+Every variant trains `--task-steps` Adam steps on fresh batches in its own subprocess,
+or until `--task-time-budget` seconds have passed (equal wall-clock for every variant: at
+n = 4096 full attention takes about 10x longer per step than the others on 2 cores);
 accuracy is measured on 256 held-out sequences.
 
 Options per variant (both parts): sparse strided with block 128 (≈ sqrt(16384)),
@@ -41,7 +43,10 @@ smaller ones (see `TASK_OPTIONS`).
 
 Usage:
     python benchmarks/attention_scaling.py [--lengths 512 1024 ...] [--quick]
-        [--causal] [--task-steps 150] [--json results/attention_scaling.json]
+        [--causal] [--task-steps 150] [--task-time-budget 0] [--json results/attention_scaling.json]
+    python benchmarks/attention_scaling.py --no-scaling --task-length 512 --task-steps 400
+    python benchmarks/attention_scaling.py --no-scaling --task-steps 400 --task-batch-size 4 \
+        --task-time-budget 120
 
 Other processes on the machine change the times (the 1-minute load average is printed
 and stored); memory is per process and much less sensitive.
@@ -115,6 +120,12 @@ def parse_args(argv=None):
     parser.add_argument("--task-length", type=int, default=4096)
     parser.add_argument("--task-steps", type=int, default=150, help="0 skips the task")
     parser.add_argument("--task-batch-size", type=int, default=8)
+    parser.add_argument(
+        "--task-time-budget",
+        type=float,
+        default=0.0,
+        help="also stop each variant's training after this many seconds (0: steps only)",
+    )
     parser.add_argument("--task-values", type=int, default=4, help="classes V of the task")
     parser.add_argument(
         "--task-noise-types", type=int, default=1, help="distinct noise token ids T"
@@ -254,9 +265,15 @@ def task_worker(args):
     )
     rng = np.random.default_rng(0)
     ones = np.ones((args.task_batch_size, length), "int32")
-    start = time.perf_counter()
+    start = began = time.perf_counter()
     losses = []
     for step in range(args.task_steps):
+        if (
+            args.task_time_budget
+            and step > 1
+            and time.perf_counter() - began > args.task_time_budget
+        ):
+            break
         tokens, labels = task_batch(
             rng, args.task_batch_size, length, values, args.task_noise_types
         )
@@ -264,12 +281,14 @@ def task_worker(args):
             start = time.perf_counter()  # leave the compile out of the step time
         loss = model.train_on_batch({"token_ids": tokens, "padding_mask": ones}, labels)
         losses.append(float(loss[0] if isinstance(loss, list) else loss))
-    seconds_per_step = (time.perf_counter() - start) / max(1, args.task_steps - 1)
+    seconds_per_step = (time.perf_counter() - start) / max(1, len(losses) - 1)
     eval_rng = np.random.default_rng(12345)
     correct = 0
     for _ in range(256 // 8):
         tokens, labels = task_batch(eval_rng, 8, length, values, args.task_noise_types)
-        predicted = model.predict_on_batch({"token_ids": tokens, "padding_mask": ones[:8]})
+        predicted = model.predict_on_batch(
+            {"token_ids": tokens, "padding_mask": np.ones((8, length), "int32")}
+        )
         correct += int(np.sum(np.argmax(predicted, -1) == labels))
     print(
         json.dumps(
@@ -277,6 +296,7 @@ def task_worker(args):
                 "accuracy": correct / 256,
                 "final_loss": float(np.mean(losses[-10:])),
                 "s_per_step": seconds_per_step,
+                "steps": len(losses),
             }
         )
     )
@@ -392,6 +412,7 @@ def run_task(args):
             f"--task-batch-size={args.task_batch_size}",
             f"--task-values={args.task_values}",
             f"--task-noise-types={args.task_noise_types}",
+            f"--task-time-budget={args.task_time_budget}",
         ]
         result, status, _ = run_child(argv, args.memory_limit_gib * GIB, 4 * args.timeout)
         results[variant] = {**(result or {}), "status": status}
@@ -464,7 +485,9 @@ def print_report(report, args):
         print(
             f"Marked-token retrieval, n={args.task_length}, {args.task_values} classes (chance "
             f"{1 / args.task_values:.2f}), {args.task_noise_types} noise type(s), "
-            f"{args.task_steps} steps of batch {args.task_batch_size}:"
+            f"at most {args.task_steps} steps of batch {args.task_batch_size}"
+            + (f" or {args.task_time_budget:g} s" if args.task_time_budget else "")
+            + ":"
         )
         for variant, result in report["task"].items():
             if result["status"] != "ok":
@@ -472,7 +495,8 @@ def print_report(report, args):
                 continue
             print(
                 f"  {variant:<11} accuracy {result['accuracy']:.2f}  final loss "
-                f"{result['final_loss']:.3f}  {result['s_per_step']:.2f} s/step"
+                f"{result['final_loss']:.3f}  {result.get('steps', '?')} steps  "
+                f"{result['s_per_step']:.2f} s/step"
             )
 
 
