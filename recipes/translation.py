@@ -324,6 +324,13 @@ def run(config):
         test_pairs = test_pairs[: config.eval_limit]
     hypotheses = translate_texts(config, model, tokenizer, [source for source, _ in test_pairs])
     scores = score(hypotheses, [target for _, target in test_pairs])
+    os.makedirs(config.out, exist_ok=True)
+    with open(os.path.join(config.out, "test_translations.tsv"), "w", encoding="utf-8") as file:
+        for (source, target), hypothesis in zip(test_pairs, hypotheses):
+            cells = (
+                text.replace("\t", " ").replace("\n", " ") for text in (source, target, hypothesis)
+            )
+            file.write("\t".join(cells) + "\n")
     samples = SAMPLE_SENTENCES[config.direction]
     sample_translations = dict(zip(samples, translate_texts(config, model, tokenizer, samples)))
     evaluated = time.time()
@@ -370,6 +377,7 @@ def run(config):
         "train_seconds": round(trained - started, 1),
         "eval_seconds": round(evaluated - trained, 1),
         "total_seconds": round(time.time() - started, 1),
+        "test_translations": os.path.join(config.out, "test_translations.tsv"),
         "saved_model": export_path,
         "attention_plots": attention_plots,
     }

@@ -44,6 +44,11 @@ def test_the_recipe_trains_evaluates_and_writes_its_files(run_dir):
     assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 24
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     assert config["steps"] == 24 and config["direction"] == "ru-en"
+    # every scored translation, one (source, reference, hypothesis) row per held-out pair
+    rows = (run_dir / "test_translations.tsv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 40 and all(row.count("\t") == 2 for row in rows)
+    first = summary["examples"][0]
+    assert rows[0].split("\t") == [first["source"], first["reference"], first["hypothesis"]]
 
 
 def test_the_saved_model_serves_text_without_zoo(run_dir):
