@@ -234,3 +234,28 @@ def test_label_smoothed_loss_matches_numpy():
     per_token = 0.9 * nll + 0.1 * -log_probs.mean(-1)
     mask = labels != 0
     assert loss == pytest.approx(per_token[mask].mean(), rel=1e-5)
+
+
+def test_label_smoothed_loss_gradient_and_large_logits():
+    # d loss / d logits = softmax - ((1 - eps) * one_hot + eps / V) at every counted token,
+    # and logits far from zero neither overflow nor lose the answer.
+    rng = np.random.default_rng(1)
+    logits = (rng.normal(size=(2, 3, 5)) * 50).astype("float32")
+    labels = np.array([[1, 2, 3], [4, 0, 1]])
+    loss_fn = LabelSmoothedCrossEntropy(0.1, pad_token_id=None)
+    variable = keras.Variable(logits)
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = loss_fn(labels, variable)
+    gradient = tape.gradient(loss, variable).numpy()
+    shifted = logits - logits.max(-1, keepdims=True)
+    softmax = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
+    target = 0.9 * np.eye(5)[labels] + 0.1 / 5
+    np.testing.assert_allclose(gradient, (softmax - target) / labels.size, atol=1e-6)
+    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    expected = (0.9 * -np.take_along_axis(log_probs, labels[..., None], -1)[..., 0]) + (
+        0.1 * -log_probs.mean(-1)
+    )
+    assert np.isfinite(float(loss))
+    assert float(loss) == pytest.approx(expected.mean(), rel=1e-5)
