@@ -72,7 +72,20 @@ class Config:
     label_smoothing: float = 0.1
     warmup_steps: int = 400
     learning_rate_scale: float = dataclasses.field(
-        default=1.0, metadata={"help": "multiplier on the paper's inverse-sqrt schedule"}
+        default=1.0,
+        metadata={
+            "help": "multiplier on the learning rate; peak = scale * hidden_dim^-0.5 * "
+            "warmup_steps^-0.5 for both schedules"
+        },
+    )
+    schedule: str = dataclasses.field(
+        default="inverse_sqrt",
+        metadata={
+            "help": "'inverse_sqrt': the paper's warm-up then 1/sqrt(step) decay; 'cosine': the "
+            "same warm-up and peak, then cosine decay to a tenth of the peak at --steps (for a "
+            "run whose length is known: it ends on a low learning rate)",
+            "choices": ("inverse_sqrt", "cosine"),
+        },
     )
     batch_size: int = dataclasses.field(default=64, metadata={"help": "per replica"})
     steps: int = 1000
@@ -210,10 +223,30 @@ def pair_lengths(features, labels):
     )
 
 
+def learning_rate_schedule(config):
+    """The paper's inverse-sqrt schedule, or the same warm-up and peak then cosine decay."""
+    from zoo.models.transformer import TransformerSchedule
+
+    schedule = TransformerSchedule(
+        config.hidden_dim, config.warmup_steps, scale=config.learning_rate_scale
+    )
+    if config.schedule == "inverse_sqrt":
+        return schedule
+    if config.schedule == "cosine":
+        from recipes.bert import learning_rate
+
+        peak = float(schedule(config.warmup_steps - 1))  # the inverse-sqrt schedule's peak
+        return learning_rate(peak, config.warmup_steps, config.steps)
+    raise ValueError(
+        f"Unknown schedule {config.schedule!r}. Expected 'inverse_sqrt' (the paper's) or "
+        "'cosine' (decays to a tenth of the peak at --steps)."
+    )
+
+
 def build_model(config, vocabulary_size):
     import keras
 
-    from zoo.models.transformer import LabelSmoothedCrossEntropy, Transformer, TransformerSchedule
+    from zoo.models.transformer import LabelSmoothedCrossEntropy, Transformer
 
     model = Transformer(
         vocabulary_size=vocabulary_size,
@@ -224,10 +257,9 @@ def build_model(config, vocabulary_size):
         dropout=config.dropout,
         max_sequence_length=max(config.source_length, config.target_length),
     )
-    schedule = TransformerSchedule(
-        config.hidden_dim, config.warmup_steps, scale=config.learning_rate_scale
+    optimizer = keras.optimizers.Adam(
+        learning_rate_schedule(config), beta_1=0.9, beta_2=0.98, epsilon=1e-9
     )
-    optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
     loss = LabelSmoothedCrossEntropy(config.label_smoothing, pad_token_id=0)
     return model, optimizer, loss
 
@@ -302,6 +334,7 @@ def run(config):
         buckets = length_buckets(lengths, full_length, config.length_buckets)
         if config.verbose:
             print(f"length buckets {buckets} (widths of the training batches)")
+    fit_started = time.time()
     train(
         model,
         (features, labels),
@@ -374,7 +407,8 @@ def run(config):
         ],
         "steps": steps_reached,
         "strategy": strategy.reason,
-        "train_seconds": round(trained - started, 1),
+        "train_seconds": round(trained - started, 1),  # with the tokenizer and encoding
+        "fit_seconds": round(trained - fit_started, 1),  # training steps and checkpoints only
         "eval_seconds": round(evaluated - trained, 1),
         "total_seconds": round(time.time() - started, 1),
         "test_translations": os.path.join(config.out, "test_translations.tsv"),

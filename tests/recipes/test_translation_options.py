@@ -75,3 +75,25 @@ def test_crc32_split_needs_a_file():
     config = Config(data="ted_hrlr_translate/ru_to_en", split_rule="crc32-ru-mod10")
     with pytest.raises(ValueError, match="not a file"):
         load_pairs(config, "train")
+
+
+def test_cosine_schedule_keeps_the_peak_and_ends_at_a_tenth():
+    from recipes.translation import learning_rate_schedule
+
+    settings = {"hidden_dim": 16, "warmup_steps": 10, "steps": 100, "learning_rate_scale": 0.5}
+    paper = learning_rate_schedule(Config(**settings))
+    cosine = learning_rate_schedule(Config(**settings, schedule="cosine"))
+    peak = float(paper(9))
+    assert peak == pytest.approx(0.5 * 16**-0.5 * 10**-0.5, rel=1e-5)
+    assert float(cosine(10)) == pytest.approx(peak, rel=1e-3)
+    assert float(cosine(3)) < float(cosine(6)) < peak  # the same linear warm-up
+    assert float(cosine(100)) == pytest.approx(peak / 10, rel=1e-3)
+    assert float(cosine(55)) < float(cosine(10))  # decaying after the peak
+    assert float(cosine(100)) < float(paper(100))  # and ends below the paper's schedule
+
+
+def test_unknown_schedule_is_rejected():
+    from recipes.translation import learning_rate_schedule
+
+    with pytest.raises(ValueError, match="schedule 'linear'"):
+        learning_rate_schedule(Config(schedule="linear"))
