@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from recipes.common import can_export, parse_config, run_tokenizer, start_run
+from recipes.common import can_export, learning_rate, parse_config, run_tokenizer, start_run
 
 
 @dataclasses.dataclass
@@ -260,20 +260,6 @@ def classification_arrays(config, tokenizer, texts):
         "padding_mask": padding_mask.numpy().astype("int32"),
         "segment_ids": np.zeros_like(token_ids),
     }
-
-
-def learning_rate(peak, warmup_steps, total_steps):
-    """Linear warmup to `peak`, then cosine decay to a tenth of it."""
-    import keras
-
-    warmup_steps = max(0, min(warmup_steps, total_steps - 1))
-    return keras.optimizers.schedules.CosineDecay(
-        0.0 if warmup_steps else peak,
-        decay_steps=max(1, total_steps - warmup_steps),
-        alpha=0.1,
-        warmup_target=peak if warmup_steps else None,
-        warmup_steps=warmup_steps,
-    )
 
 
 def build_pretrainer(config, vocabulary_size):

@@ -157,3 +157,17 @@ def run_tokenizer(config, train_tokenizer, data):
     tokenizer = train_tokenizer(config, data)
     tokenizer.save(directory)
     return tokenizer
+
+
+def learning_rate(peak, warmup_steps, total_steps):
+    """Linear warmup to `peak`, then cosine decay to a tenth of it."""
+    import keras
+
+    warmup_steps = max(0, min(warmup_steps, total_steps - 1))
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup_steps else peak,
+        decay_steps=max(1, total_steps - warmup_steps),
+        alpha=0.1,
+        warmup_target=peak if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )

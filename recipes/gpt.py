@@ -23,8 +23,7 @@ import time
 
 import numpy as np
 
-from recipes.bert import learning_rate
-from recipes.common import can_export, parse_config, run_tokenizer, start_run
+from recipes.common import can_export, learning_rate, parse_config, run_tokenizer, start_run
 
 
 @dataclasses.dataclass

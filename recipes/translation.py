@@ -233,7 +233,7 @@ def learning_rate_schedule(config):
     if config.schedule == "inverse_sqrt":
         return schedule
     if config.schedule == "cosine":
-        from recipes.bert import learning_rate
+        from recipes.common import learning_rate
 
         peak = float(schedule(config.warmup_steps - 1))  # the inverse-sqrt schedule's peak
         return learning_rate(peak, config.warmup_steps, config.steps)
