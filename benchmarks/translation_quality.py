@@ -287,19 +287,20 @@ def make_config(args, out):
             "(the shared data folder, ../shared/data from the repository root)."
         )
     settings = {**BEST, **_overrides(args.set)}
-    return Config(
-        data=args.data,
-        columns=("en", "ru"),
-        direction="ru-en",
-        split_rule="crc32-ru-mod10",
-        time_budget=args.time_budget,
-        checkpoint_every=0,
-        strategy="cpu",
-        export=False,
-        out=out,
-        verbose=0,
-        **settings,
-    ), settings
+    run_settings = {
+        "checkpoint_every": 0,
+        "strategy": "cpu",
+        "export": False,
+        "verbose": 0,
+        **settings,  # --set may override these too, e.g. checkpoint_every=100
+        "data": args.data,
+        "columns": ("en", "ru"),
+        "direction": "ru-en",
+        "split_rule": "crc32-ru-mod10",
+        "time_budget": args.time_budget,
+        "out": out,
+    }
+    return Config(**run_settings), settings
 
 
 def print_table(report):
