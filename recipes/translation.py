@@ -116,6 +116,13 @@ class Config:
         default="greedy", metadata={"help": "decoding", "choices": ("greedy", "beam")}
     )
     num_beams: int = 4
+    length_penalty: float = dataclasses.field(
+        default=1.0,
+        metadata={
+            "help": "beam search ranks finished beams by sum log p / length^this (0: the plain "
+            "sum, which favours short translations)"
+        },
+    )
     eval_batch_size: int = 256
     eval_limit: int = dataclasses.field(
         default=0, metadata={"help": "translate at most this many held-out pairs (0: all)"}
@@ -284,6 +291,7 @@ def translate_texts(config, model, tokenizer, texts):
             max_length=config.target_length,
             sampler=config.sampler,
             num_beams=config.num_beams,
+            length_penalty=config.length_penalty,
         )
         text = tokenizer.detokenize(np.asarray(target)[:, 1:])
         outputs.extend(t.decode("utf-8") for t in np.asarray(text)[: len(chunk)])
@@ -380,6 +388,9 @@ def run(config):
             export_path,
             source_length=config.source_length,
             max_length=config.target_length,
+            sampler=config.sampler,
+            num_beams=config.num_beams,
+            length_penalty=config.length_penalty,
         )
 
     attention_plots = []

@@ -56,6 +56,8 @@ class TranslatorModule(tf.Module):
         preprocessor: an optional string -> string layer applied to the source first.
         sampler: "greedy" or "beam".
         num_beams: beams for "beam".
+        length_penalty: for "beam", rank finished beams by `sum log p / length **
+            length_penalty` (0: the plain sum, which favours short outputs).
         serving_batch_size: sentences decoded together in one fixed-shape chunk.
     """
 
@@ -69,6 +71,7 @@ class TranslatorModule(tf.Module):
         preprocessor=None,
         sampler="greedy",
         num_beams=4,
+        length_penalty=0.0,
         serving_batch_size=8,
     ):
         super().__init__(name="translator")
@@ -101,6 +104,7 @@ class TranslatorModule(tf.Module):
             end_token_id=target.eos_token_id,
             pad_token_id=target.pad_token_id or 0,
             num_beams=num_beams,
+            length_penalty=length_penalty,
             run_eagerly=True,  # traced into the signature below, not compiled apart
         )
 

@@ -138,3 +138,25 @@ def test_saved_model_cli_runs_the_export_in_a_tf1_session(run_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     served = np.load(tmp_path / "translation.npy", allow_pickle=True)
     assert list(served) == list(expected.numpy())
+
+
+def test_the_export_decodes_with_the_recipes_beam_search(run_dir):
+    # `--sampler beam` is evaluated in memory and exported: both must pick the same beams,
+    # with the same length penalty.
+    import keras
+    import tensorflow as tf
+
+    from recipes.translation import translate_texts
+    from zoo.export import TranslatorModule
+    from zoo.text import load_tokenizer
+
+    model = keras.saving.load_model(run_dir / "model.keras")
+    tokenizer = load_tokenizer(str(run_dir / "tokenizer"))
+    texts = ["Я изучаю машинное обучение.", "Где ты живёшь?", "Моя сестра читает.", ""]
+    settings = {"sampler": "beam", "num_beams": 3, "length_penalty": 1.0}
+    config = Config(source_length=16, target_length=16, eval_batch_size=4, **settings)
+    expected = translate_texts(config, model, tokenizer, texts)
+    module = TranslatorModule(model, tokenizer, 16, 16, serving_batch_size=4, **settings)
+    assert module._generator.sampler.length_penalty == 1.0
+    served = [t.decode("utf-8") for t in module.translate(tf.constant(texts)).numpy()]
+    assert served == expected
