@@ -12,7 +12,7 @@ PATH = os.path.join(
 
 
 @pytest.fixture(scope="module")
-def benchmark():
+def quality_benchmark():  # not `benchmark`: pytest-benchmark owns that fixture name
     path = list(sys.path)
     spec = importlib.util.spec_from_file_location("translation_quality_benchmark", PATH)
     module = importlib.util.module_from_spec(spec)
@@ -23,24 +23,24 @@ def benchmark():
     return module
 
 
-def test_set_overrides_any_recipe_field(benchmark, tmp_path):
+def test_set_overrides_any_recipe_field(quality_benchmark, tmp_path):
     data = tmp_path / "pairs.tsv"
     data.write_text("Hi.\tПривет.\tCC-BY\n", encoding="utf-8")
-    args = benchmark.parse_args(
+    args = quality_benchmark.parse_args(
         ["--data", str(data), "--set", "checkpoint_every=100", "--set", "sampler=greedy",
          "--set", "length_penalty=0.5", "--time-budget", "30"]
     )  # fmt: skip
-    config, settings = benchmark.make_config(args, str(tmp_path / "run"))
+    config, settings = quality_benchmark.make_config(args, str(tmp_path / "run"))
     assert config.checkpoint_every == 100  # a field the benchmark also sets itself
     assert config.sampler == "greedy" and config.length_penalty == 0.5
-    assert config.num_beams == benchmark.BEST["num_beams"]
+    assert config.num_beams == quality_benchmark.BEST["num_beams"]
     assert config.time_budget == 30 and config.split_rule == "crc32-ru-mod10"
     assert settings["sampler"] == "greedy"
 
 
-def test_set_rejects_unknown_names(benchmark, tmp_path):
+def test_set_rejects_unknown_names(quality_benchmark, tmp_path):
     data = tmp_path / "pairs.tsv"
     data.write_text("Hi.\tПривет.\tCC-BY\n", encoding="utf-8")
-    args = benchmark.parse_args(["--data", str(data), "--set", "no_such_field=1"])
+    args = quality_benchmark.parse_args(["--data", str(data), "--set", "no_such_field=1"])
     with pytest.raises(SystemExit, match="no_such_field"):
-        benchmark.make_config(args, str(tmp_path / "run"))
+        quality_benchmark.make_config(args, str(tmp_path / "run"))
