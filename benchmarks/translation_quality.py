@@ -295,6 +295,12 @@ def make_config(args, out):
             "(the shared data folder, ../shared/data from the repository root)."
         )
     settings = {**BEST, **_overrides(args.set)}
+    fixed = {"data", "columns", "direction", "split_rule", "time_budget", "out"} & set(settings)
+    if fixed:
+        raise SystemExit(
+            f"--set cannot change {sorted(fixed)}: they define this benchmark (use --data, "
+            "--time-budget or --out where there is a flag)."
+        )
     run_settings = {
         "checkpoint_every": 0,
         "strategy": "cpu",
