@@ -310,10 +310,14 @@ class CheckpointCallback(keras.callbacks.Callback):
             self.checkpointer.save(step)
             self.last_saved = step
 
-    def on_train_end(self, logs=None):
+    def on_epoch_end(self, epoch, logs=None):
         # The last step that ran: all of them, or fewer when a callback stopped training.
+        # Saved here rather than at the end of training: `fit` then replaces the weights
+        # with an optimizer's weight average (`use_ema`), and a resumed run needs the raw
+        # weights to continue exactly.
         step = self.step
         if step > self.last_saved:
+            self.model  # noqa: B018 (syncs the JAX training state back, as above)
             self.checkpointer.save(step)
             self.last_saved = step
 
@@ -372,7 +376,9 @@ def train(
     """Train a compiled `model` for `total_steps` steps on step-indexed batches.
 
     Args:
-        model: a compiled Keras model (its optimizer is checkpointed with it).
+        model: a compiled Keras model (its optimizer is checkpointed with it). With an
+            optimizer that keeps a weight average (`use_ema`), the model ends holding the
+            average, as after `fit`, also when a finished run is resumed.
         arrays: training data for `step_dataset`: `(inputs, labels)` or
             `(inputs, labels, sample_weights)` of numpy arrays.
         batch_size: global batch size.
@@ -412,6 +418,9 @@ def train(
             "--resume to continue that run, or choose another --out."
         )
     if start_step >= total_steps:
+        # `fit` ends by moving an optimizer's weight average (`use_ema`) into the model; a
+        # run resumed after its last step restored the raw weights, so do the same here.
+        model.optimizer.finalize_variable_values(model.trainable_variables)
         return None, start_step
     if buckets and len(buckets) > 1:
         dataset = bucketed_step_dataset(

@@ -87,6 +87,14 @@ class Config:
             "choices": ("inverse_sqrt", "cosine"),
         },
     )
+    ema_momentum: float = dataclasses.field(
+        default=0.0,
+        metadata={
+            "help": "keep an exponential moving average of the weights with this momentum "
+            "(e.g. 0.995: about the last 200 steps) and evaluate and export the average; "
+            "0: off. The average is saved with the optimizer, so --resume stays exact"
+        },
+    )
     batch_size: int = dataclasses.field(default=64, metadata={"help": "per replica"})
     steps: int = 1000
     time_budget: float = dataclasses.field(
@@ -264,8 +272,18 @@ def build_model(config, vocabulary_size):
         dropout=config.dropout,
         max_sequence_length=max(config.source_length, config.target_length),
     )
+    if not 0.0 <= config.ema_momentum < 1.0:
+        raise ValueError(
+            f"--ema-momentum must be in [0, 1), received {config.ema_momentum}. Use 0 to turn "
+            "the weight average off, or a value such as 0.995."
+        )
     optimizer = keras.optimizers.Adam(
-        learning_rate_schedule(config), beta_1=0.9, beta_2=0.98, epsilon=1e-9
+        learning_rate_schedule(config),
+        beta_1=0.9,
+        beta_2=0.98,
+        epsilon=1e-9,
+        use_ema=config.ema_momentum > 0,
+        ema_momentum=config.ema_momentum or 0.99,
     )
     loss = LabelSmoothedCrossEntropy(config.label_smoothing, pad_token_id=0)
     return model, optimizer, loss

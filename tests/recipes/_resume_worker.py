@@ -1,4 +1,4 @@
-"""Trains a tiny dropout model with recipes.training; run as a subprocess by test_training.py.
+"""Trains a tiny dropout model (weights averaged) with recipes.training; run by test_training.py.
 
 Usage: python _resume_worker.py OUT_DIR TOTAL_STEPS [--resume] [--slow]
 """
@@ -31,7 +31,9 @@ def main(out_dir, total_steps, resume, slow):
     hidden = keras.layers.Dense(16, activation="relu")(inputs)
     hidden = keras.layers.Dropout(0.3)(hidden)
     model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
-    model.compile(optimizer=keras.optimizers.AdamW(1e-2), loss="mse", jit_compile=True)
+    # A weight average (use_ema) is optimizer state too: the resumed run must restore it.
+    optimizer = keras.optimizers.AdamW(1e-2, use_ema=True, ema_momentum=0.8)
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=True)
     train(
         model,
         (x, y),

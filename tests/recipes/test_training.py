@@ -9,7 +9,13 @@ import keras
 import numpy as np
 import pytest
 
-from recipes.training import Checkpointer, bucketed_step_dataset, length_buckets, step_dataset
+from recipes.training import (
+    Checkpointer,
+    bucketed_step_dataset,
+    length_buckets,
+    step_dataset,
+    train,
+)
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_resume_worker.py")
 
@@ -177,3 +183,31 @@ def test_sigkill_and_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     assert expected.files == resumed.files
     for key in expected.files:
         np.testing.assert_array_equal(resumed[key], expected[key])
+
+
+def test_a_weight_average_ends_in_the_model_also_when_a_finished_run_is_resumed(tmp_path):
+    def build():
+        keras.utils.set_random_seed(1)
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+        optimizer = keras.optimizers.Adam(0.05, use_ema=True, ema_momentum=0.9)
+        model.compile(optimizer=optimizer, loss="mse")
+        return model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = rng.normal(size=(64, 2)).astype("float32")
+    model = build()
+    train(model, (x, y), 8, 20, str(tmp_path), checkpoint_every=0, verbose=0)
+    averaged = [np.asarray(v) for v in model.optimizer._model_variables_moving_average]
+    final = model.get_weights()
+    for weight, average in zip(final, averaged):
+        np.testing.assert_array_equal(weight, average)
+    # the checkpoint holds the raw weights (for an exact resume), which differ
+    raw = np.load(tmp_path / "checkpoints" / "ckpt-20.npz")
+    assert not np.allclose(raw[raw.files[0]], final[0])
+    resumed = build()
+    train(resumed, (x, y), 8, 20, str(tmp_path), resume=True, verbose=0)
+    assert int(resumed.optimizer.iterations) == 20
+    for weight, expected in zip(resumed.get_weights(), final):
+        np.testing.assert_array_equal(weight, expected)

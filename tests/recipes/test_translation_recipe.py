@@ -13,6 +13,7 @@ TINY = [
     "--num-layers", "1", "--num-heads", "2", "--hidden-dim", "32", "--intermediate-dim", "64",
     "--source-length", "16", "--target-length", "16", "--checkpoint-every", "12",
     "--eval-limit", "40", "--eval-batch-size", "16", "--strategy", "cpu", "--verbose", "0",
+    "--ema-momentum", "0.9",
 ]  # fmt: skip
 
 
@@ -86,6 +87,21 @@ def test_resume_continues_to_more_steps(run_dir):
     assert main([*TINY, "--out", str(run_dir), "--resume", "--steps", "30", "--no-export"]) == 0
     latest = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
     assert latest["step"] == 30
+
+
+def test_the_weight_average_is_what_the_run_evaluates_and_saves(run_dir):
+    import keras
+
+    model = keras.saving.load_model(run_dir / "model.keras")
+    averages = model.optimizer._model_variables_moving_average
+    assert model.optimizer.use_ema and len(averages) == len(model.trainable_variables)
+    for variable, average in zip(model.trainable_variables, averages):
+        np.testing.assert_array_equal(np.asarray(variable), np.asarray(average))
+
+
+def test_an_invalid_ema_momentum_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="--ema-momentum must be in"):
+        main([*TINY, "--out", str(tmp_path), "--ema-momentum", "1.0"])
 
 
 def test_a_second_run_into_the_same_directory_needs_resume(run_dir):
