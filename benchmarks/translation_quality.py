@@ -74,8 +74,9 @@ SAMPLE = "Я изучаю машинное обучение."
 # favours short outputs) and 32.54 (8 beams). Scale 0.7 with 8 beams reached 34.73 where 0.4
 # reached 32.54 (2,651 and 2,407 steps in 600 s); FF 1024 (34.63, 2,243 steps), d=192 (33.02
 # with 4 beams, 1,724 steps) and label smoothing 0.2 (34.12) did not beat it. A GPU sweep
-# of the same steps (JAX, greedy unless said) then found: the weight average adds 0.3-0.6 in
-# every run it was measured in (momentum 0.99 or 0.995; 0.998 less); 800 warm-up steps at
+# of the same steps (JAX, greedy unless said) then found: the weight average (0.995) adds a
+# median 0.37 over 14 runs whose rate decays to a tenth (-0.25 to +0.83; the three losses in
+# runs that ended far lower), and nothing with a decay to 0; 800 warm-up steps at
 # the same peak reached 32.55 (35.60 averaged, 8 beams) against 31.78 (34.03, 8 beams, last
 # weights) for 400; a lower peak (scale 0.5: 31.03), 200 warm-up steps (28.38), dropout 0.1
 # (27.98), SentencePiece sampling (27.15 and 31.45 at alpha 0.25 and 0.5), length 48 or 64
@@ -84,7 +85,9 @@ SAMPLE = "Я изучаю машинное обучение."
 # run of these settings with 2,700 steps stopped at 2,247 (34.61; the steps took 233 ms
 # there, about 195 ms in the runs above, and the first 50 steps, with one XLA compilation
 # per bucket width, 70-90 s), so the schedule is 2,500 steps: at 233 ms the budget stops it
-# near step 2,400, where the rate is 10.6% of its peak (the floor: 10%).
+# near step 2,400, where the rate is 10.6% of its peak (the floor: 10%). With all 2,500 steps
+# run, the result does not vary: two runs gave 34.79 each. Rescoring that model: 8 beams with
+# length penalty 1.2 34.76, 0.8 34.56; 12 beams 34.74.
 BEST = {
     "vocabulary_size": 4000,
     "source_length": 24,
