@@ -310,10 +310,18 @@ def make_config(args, out):
             "(the shared data folder, ../shared/data from the repository root)."
         )
     settings = {**BEST, **_overrides(args.set)}
-    fixed = {"data", "columns", "direction", "split_rule", "time_budget", "out"} & set(settings)
-    if fixed:
+    fixed = {
+        "data": args.data,
+        "columns": ("en", "ru"),
+        "direction": "ru-en",
+        "split_rule": "crc32-ru-mod10",
+        "time_budget": args.time_budget,
+        "out": out,
+    }
+    clash = sorted(fixed.keys() & settings.keys())
+    if clash:
         raise SystemExit(
-            f"--set cannot change {sorted(fixed)}: they define this benchmark (use --data, "
+            f"--set cannot change {clash}: they define this benchmark (use --data, "
             "--time-budget or --out where there is a flag)."
         )
     run_settings = {
@@ -322,12 +330,7 @@ def make_config(args, out):
         "export": False,
         "verbose": 0,
         **settings,  # --set may override these too, e.g. checkpoint_every=100
-        "data": args.data,
-        "columns": ("en", "ru"),
-        "direction": "ru-en",
-        "split_rule": "crc32-ru-mod10",
-        "time_budget": args.time_budget,
-        "out": out,
+        **fixed,
     }
     return Config(**run_settings), settings
 
