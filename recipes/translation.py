@@ -18,6 +18,7 @@ raw strings to translated strings -> print and save a JSON summary.
 import dataclasses
 import json
 import os
+import re
 import time
 import zlib
 
@@ -83,8 +84,10 @@ class Config:
         metadata={
             "help": "'inverse_sqrt': the paper's warm-up then 1/sqrt(step) decay; 'cosine': the "
             "same warm-up and peak, then cosine decay to a tenth of the peak at --steps (for a "
-            "run whose length is known: it ends on a low learning rate)",
-            "choices": ("inverse_sqrt", "cosine"),
+            "run whose length is known: it ends on a low learning rate); 'cosine_budget': the "
+            "same, ended early when --time-budget runs out before --steps (the rate then "
+            "depends on the machine's speed)",
+            "choices": ("inverse_sqrt", "cosine", "cosine_budget"),
         },
     )
     ema_momentum: float = dataclasses.field(
@@ -129,6 +132,14 @@ class Config:
         metadata={
             "help": "beam search ranks finished beams by sum log p / length^this (0: the plain "
             "sum, which favours short translations)"
+        },
+    )
+    split_sentences: bool = dataclasses.field(
+        default=False,
+        metadata={
+            "help": "when evaluating, translate a text of several sentences sentence by "
+            "sentence and join the translations (a model trained on single sentences of "
+            "--source-length tokens otherwise truncates it)"
         },
     )
     eval_batch_size: int = 256
@@ -239,7 +250,12 @@ def pair_lengths(features, labels):
 
 
 def learning_rate_schedule(config):
-    """The paper's inverse-sqrt schedule, or the same warm-up and peak then cosine decay."""
+    """The paper's inverse-sqrt schedule, or the same warm-up and peak then cosine decay.
+
+    For `cosine_budget`, a `recipes.training.BudgetCosineDecay` callback that sets the
+    optimizer's learning rate before each step (the cosine, ended early when
+    `--time-budget` runs out first); the optimizer then starts from a float rate.
+    """
     from zoo.models.transformer import TransformerSchedule
 
     schedule = TransformerSchedule(
@@ -247,14 +263,24 @@ def learning_rate_schedule(config):
     )
     if config.schedule == "inverse_sqrt":
         return schedule
-    if config.schedule == "cosine":
+    if config.schedule in ("cosine", "cosine_budget"):
         from recipes.common import learning_rate
 
         peak = float(schedule(config.warmup_steps - 1))  # the inverse-sqrt schedule's peak
-        return learning_rate(peak, config.warmup_steps, config.steps)
+        if config.schedule == "cosine":
+            return learning_rate(peak, config.warmup_steps, config.steps)
+        from recipes.training import BudgetCosineDecay
+
+        if not config.time_budget or config.time_budget <= 0:
+            raise ValueError(
+                "--schedule cosine_budget ends the decay when --time-budget runs out; pass "
+                "--time-budget SECONDS (e.g. 600), or use --schedule cosine."
+            )
+        return BudgetCosineDecay(peak, config.warmup_steps, config.steps, config.time_budget)
     raise ValueError(
-        f"Unknown schedule {config.schedule!r}. Expected 'inverse_sqrt' (the paper's) or "
-        "'cosine' (decays to a tenth of the peak at --steps)."
+        f"Unknown schedule {config.schedule!r}. Expected 'inverse_sqrt' (the paper's), "
+        "'cosine' (decays to a tenth of the peak at --steps) or 'cosine_budget' (the same, "
+        "ended early when --time-budget runs out first)."
     )
 
 
@@ -277,8 +303,11 @@ def build_model(config, vocabulary_size):
             f"--ema-momentum must be in [0, 1), received {config.ema_momentum}. Use 0 to turn "
             "the weight average off, or a value such as 0.995."
         )
+    schedule = learning_rate_schedule(config)
+    if isinstance(schedule, keras.callbacks.Callback):
+        schedule = 0.0  # set before each step by the callback (`run` passes it to `train`)
     optimizer = keras.optimizers.Adam(
-        learning_rate_schedule(config),
+        schedule,
         beta_1=0.9,
         beta_2=0.98,
         epsilon=1e-9,
@@ -289,7 +318,54 @@ def build_model(config, vocabulary_size):
     return model, optimizer, loss
 
 
+# Sentence-final punctuation (with any closing quotes or brackets) and the whitespace after it.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u00bb\u201d\u2019)\]]*\s+")
+_SENTENCE_OPENERS = "\"'\u00ab\u201c\u201e([\u2014\u2013- "
+
+
+def split_sentences(text):
+    """The sentences of `text`: it is cut after sentence-final punctuation (., !, ?, an
+    ellipsis) when the next word, behind any opening quote or dash, starts with a capital
+    letter or a digit, and not after a lone "." that ends a word of up to three letters
+    (abbreviations: "Mr. Smith", "г. Москва"; "Go. Now." stays one piece).
+
+    >>> split_sentences("Он не глупый. Он глухой.")
+    ['Он не глупый.', 'Он глухой.']
+    >>> split_sentences("Ты знаешь меня? \u2014 Нет, не знаю.")
+    ['Ты знаешь меня?', '\u2014 Нет, не знаю.']
+    >>> split_sentences("Это т. е. один.")  # no capital after the dots: one sentence
+    ['Это т. е. один.']
+    >>> split_sentences("Mr. Smith is here.")
+    ['Mr. Smith is here.']
+    """
+    sentences, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        following = text[match.end() :].lstrip(_SENTENCE_OPENERS)
+        if not following or not (following[0].isupper() or following[0].isdigit()):
+            continue
+        word = text[start : match.start()].split()[-1:] or [""]
+        if match.group().rstrip() == "." and len(word[0]) <= 3:
+            continue  # an abbreviation, most likely
+        sentences.append(text[start : match.end()].strip())
+        start = match.end()
+    sentences.append(text[start:].strip())
+    return [sentence for sentence in sentences if sentence] or [text]
+
+
 def translate_texts(config, model, tokenizer, texts):
+    """Translate a list of strings; with `config.split_sentences`, sentence by sentence."""
+    if not getattr(config, "split_sentences", False):
+        return _translate_segments(config, model, tokenizer, texts)
+    pieces = [split_sentences(text) for text in texts]
+    flat = _translate_segments(config, model, tokenizer, [p for text in pieces for p in text])
+    outputs, start = [], 0
+    for text in pieces:
+        outputs.append(" ".join(flat[start : start + len(text)]))
+        start += len(text)
+    return outputs
+
+
+def _translate_segments(config, model, tokenizer, texts):
     """Translate a list of strings with cached decoding; fixed batch shape."""
     from zoo.models.generation import translate
 
@@ -360,6 +436,7 @@ def run(config):
         buckets = length_buckets(lengths, full_length, config.length_buckets)
         if config.verbose:
             print(f"length buckets {buckets} (widths of the training batches)")
+    schedule = learning_rate_schedule(config)  # a callback for 'cosine_budget'
     fit_started = time.time()
     train(
         model,
@@ -375,6 +452,7 @@ def run(config):
         time_budget=config.time_budget or None,
         lengths=lengths,
         buckets=buckets,
+        callbacks=[schedule] if isinstance(schedule, keras.callbacks.Callback) else [],
     )
     trained = time.time()
     steps_reached = int(keras.ops.convert_to_numpy(model.optimizer.iterations))

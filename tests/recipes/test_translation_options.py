@@ -97,3 +97,50 @@ def test_unknown_schedule_is_rejected():
 
     with pytest.raises(ValueError, match="schedule 'linear'"):
         learning_rate_schedule(Config(schedule="linear"))
+
+
+def test_the_budget_schedule_is_a_callback_with_the_cosine_peak_and_needs_a_budget():
+    from recipes.training import BudgetCosineDecay
+    from recipes.translation import learning_rate_schedule
+
+    settings = {"hidden_dim": 16, "warmup_steps": 10, "steps": 100, "learning_rate_scale": 0.5}
+    cosine = learning_rate_schedule(Config(**settings, schedule="cosine"))
+    budget = learning_rate_schedule(Config(**settings, schedule="cosine_budget", time_budget=60))
+    assert isinstance(budget, BudgetCosineDecay) and budget.seconds == 60
+    for step in (5, 10, 50, 100):  # a budget that does not bind: the same rates
+        assert budget.rate(step, 0.0) == pytest.approx(float(cosine(step)), rel=1e-5)
+    with pytest.raises(ValueError, match="--time-budget SECONDS"):
+        learning_rate_schedule(Config(**settings, schedule="cosine_budget"))
+
+
+def test_split_sentences():
+    from recipes.translation import split_sentences
+
+    assert split_sentences("Он не глупый. Он глухой.") == ["Он не глупый.", "Он глухой."]
+    assert split_sentences("95 лет! Боже, храни королеву!") == ["95 лет!", "Боже, храни королеву!"]
+    assert split_sentences("«Готово? Я жду». — «Нет».") == ["«Готово?", "Я жду».", "— «Нет»."]
+    assert split_sentences("Wait... What?") == ["Wait...", "What?"]
+    assert split_sentences("Это было в 1990 г. Потом он уехал.") == [
+        "Это было в 1990 г. Потом он уехал."  # "г." is an abbreviation
+    ]
+    assert split_sentences("Mr. Smith left. He was tired.") == ["Mr. Smith left.", "He was tired."]
+    assert split_sentences("one. two") == ["one. two"]  # no capital: one sentence
+    assert split_sentences("") == [""] and split_sentences("  Hi!  ") == ["Hi!"]
+
+
+def test_split_sentences_translates_sentence_by_sentence_in_order(monkeypatch):
+    import recipes.translation as translation
+
+    calls = []
+
+    def fake_segments(config, model, tokenizer, texts):
+        calls.append(list(texts))
+        return [f"<{text}>" for text in texts]
+
+    monkeypatch.setattr(translation, "_translate_segments", fake_segments)
+    texts = ["Он не глупый. Он глухой.", "Привет!", "Первое. Второе. Третье."]
+    split = translation.translate_texts(Config(split_sentences=True), None, None, texts)
+    assert split == ["<Он не глупый.> <Он глухой.>", "<Привет!>", "<Первое.> <Второе.> <Третье.>"]
+    assert len(calls) == 1 and len(calls[0]) == 6  # one batched call for all the pieces
+    whole = translation.translate_texts(Config(), None, None, texts)
+    assert whole == [f"<{text}>" for text in texts]
