@@ -403,7 +403,8 @@ class BudgetCosineDecay(keras.callbacks.Callback):
         return math.acos(min(1.0, max(-1.0, 2.0 * cosine - 1.0))) / math.pi
 
     def rate(self, step, elapsed):
-        """The learning rate of `step` after `elapsed` seconds of this invocation."""
+        """The learning rate of `step` after `elapsed` seconds of this invocation (the first
+        call after the warm-up records where and when the decay began)."""
         if step < self.warmup_steps:
             return self.peak * step / self.warmup_steps
         by_steps = (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
