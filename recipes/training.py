@@ -384,8 +384,9 @@ class BudgetCosineDecay(keras.callbacks.Callback):
         super().__init__()
         if not seconds or seconds <= 0:
             raise ValueError(
-                f"BudgetCosineDecay needs a time budget in seconds > 0, received {seconds!r}: "
-                "pass --time-budget, or use the step-indexed 'cosine' schedule."
+                f"The cosine_budget schedule ends the decay when the time budget runs out, so "
+                f"it needs one in seconds > 0 (received {seconds!r}): pass --time-budget "
+                "SECONDS (e.g. 600), or use --schedule cosine."
             )
         self.peak = float(peak)
         self.warmup_steps = max(0, min(int(warmup_steps), int(total_steps) - 1))
@@ -397,6 +398,10 @@ class BudgetCosineDecay(keras.callbacks.Callback):
         self.step = 0
         self.decay_start = None  # (elapsed seconds, progress) when this invocation's decay began
 
+    def step_progress(self, step):
+        """The share of the decay's steps that `step` has done (below 0 in the warm-up)."""
+        return (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
+
     def progress_of_rate(self, rate):
         """The decay progress in [0, 1] at which the cosine gives `rate` (its inverse)."""
         cosine = (rate / self.peak - self.floor) / (1.0 - self.floor)
@@ -407,7 +412,7 @@ class BudgetCosineDecay(keras.callbacks.Callback):
         call after the warm-up records where and when the decay began)."""
         if step < self.warmup_steps:
             return self.peak * step / self.warmup_steps
-        by_steps = (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
+        by_steps = self.step_progress(step)
         if self.decay_start is None:
             self.decay_start = (elapsed, by_steps)
         began, start_progress = self.decay_start
@@ -430,10 +435,8 @@ class BudgetCosineDecay(keras.callbacks.Callback):
         self.step = int(keras.ops.convert_to_numpy(optimizer.iterations))
         if self.step > self.warmup_steps:  # resumed during the decay: continue from its rate
             restored = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-            by_steps = (self.step - self.warmup_steps) / max(
-                1, self.total_steps - self.warmup_steps
-            )
-            self.decay_start = (0.0, max(by_steps, self.progress_of_rate(restored)))
+            progress = max(self.step_progress(self.step), self.progress_of_rate(restored))
+            self.decay_start = (0.0, progress)
 
     def on_train_batch_begin(self, batch, logs=None):
         # Under JAX, reading `self.model` syncs the training state back first, so the next

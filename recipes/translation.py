@@ -271,11 +271,6 @@ def learning_rate_schedule(config):
             return learning_rate(peak, config.warmup_steps, config.steps)
         from recipes.training import BudgetCosineDecay
 
-        if not config.time_budget or config.time_budget <= 0:
-            raise ValueError(
-                "--schedule cosine_budget ends the decay when --time-budget runs out; pass "
-                "--time-budget SECONDS (e.g. 600), or use --schedule cosine."
-            )
         return BudgetCosineDecay(peak, config.warmup_steps, config.steps, config.time_budget)
     raise ValueError(
         f"Unknown schedule {config.schedule!r}. Expected 'inverse_sqrt' (the paper's), "
