@@ -153,7 +153,13 @@ class PositionEmbedding(keras.layers.Layer):
         )
         shape = ops.shape(inputs)
         table = ops.cast(self.position_embeddings, self.compute_dtype)
-        rows = ops.slice(table, (start_index, 0), (shape[1], shape[-1]))  # (sequence, hidden)
+        if isinstance(inputs.shape[1], int):
+            rows = ops.slice(table, (start_index, 0), (shape[1], shape[-1]))  # (sequence, hidden)
+        else:
+            # Unknown length (a functional model traced symbolically, as under JAX): a
+            # slice would need a size that provably fits the table; a gather does not.
+            positions = ops.arange(shape[1], dtype="int32") + ops.cast(start_index, "int32")
+            rows = ops.take(table, positions, axis=0)
         return ops.broadcast_to(rows, shape)
 
     def compute_output_shape(self, inputs_shape):
