@@ -40,8 +40,18 @@ forward + backward), counted in full also for causal attention. Embedding lookup
 LayerNorm, softmax, dropout and the optimizer are not counted. The peak is measured in
 the same process: a jit-compiled loop of float32 2048x2048 matmuls, best of 5.
 
+Backends: TensorFlow by default; `KERAS_BACKEND=jax` runs both sides under JAX (XLA as
+well). The script sets `TF_CPU_ALLOCATOR_USE_BFC=true` unless it is set: TensorFlow's
+default CPU allocator returned each step's large buffers to the OS and faulted them in
+again (about 200,000 minor page faults and 0.7 s of system time per BERT step on 2
+cores, on both sides), which also made identical models differ by up to 15% between
+processes and favoured the side built first (zoo/keras-hub BERT 1.06-1.18x with zoo built first,
+1.08x with keras-hub first, the same morning). With BFC the faults are gone and the two
+orders agreed within 1.5%; `--build-order` picks the order.
+
 Usage:
     python benchmarks/training.py [--steps 5] [--rounds 5] [--json results/training.json]
+    KERAS_BACKEND=jax python benchmarks/training.py
 
 Prints a table with the zoo / keras-hub ratios and writes JSON. Other processes on the
 machine change the numbers: the 1-minute load average is printed and stored.
@@ -58,6 +68,11 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# TensorFlow's default CPU allocator hands each step's large XLA buffers back to the OS and
+# maps them again on the next step: about 200,000 page faults and 0.7 s of system time per
+# BERT step here (2 cores), the same on both sides, and a source of run-to-run and
+# build-order differences. The BFC allocator keeps the memory (set before TF starts).
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 # Run as a script, this folder is sys.path[0], and benchmarks/tokenizers.py would shadow the
 # HF `tokenizers` package that keras-hub imports: put the repository root there instead.
@@ -68,7 +83,6 @@ sys.path.insert(0, os.path.dirname(HERE))
 import keras
 import keras_hub
 import numpy as np
-import tensorflow as tf
 
 from zoo.models.bert import Bert
 from zoo.models.gpt import GPT
@@ -87,6 +101,12 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=5, help="training steps per timed run")
     parser.add_argument("--rounds", type=int, default=5, help="timed runs per model")
     parser.add_argument("--models", nargs="+", default=["bert", "gpt"], choices=["bert", "gpt"])
+    parser.add_argument(
+        "--build-order",
+        default="zoo_first",
+        choices=["zoo_first", "keras_hub_first"],
+        help="which side is built, compiled and timed first in each round",
+    )
     parser.add_argument("--json", default=None, help="write the results here")
     return parser.parse_args(argv)
 
@@ -101,22 +121,36 @@ def flops_per_token(args):
     return 6 * matmul_params + 12 * layers * n * d
 
 
+def _jit(function):
+    """`function` compiled with XLA by the active Keras backend."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(function)
+    import tensorflow as tf
+
+    return tf.function(function, jit_compile=True)
+
+
 def measure_peak_flops(size=2048, iterations=10, repeats=5):
     """float32 matmul FLOP/s of this machine: a jit-compiled chain of size x size matmuls."""
-    a = tf.random.normal((size, size), stddev=1.0 / np.sqrt(size), seed=0)
-    b = tf.random.normal((size, size), stddev=1.0 / np.sqrt(size), seed=1)
+    rng = np.random.default_rng(0)
+    a, b = (
+        keras.ops.convert_to_tensor(rng.normal(0, size**-0.5, (size, size)).astype("float32"))
+        for _ in range(2)
+    )
 
-    @tf.function(jit_compile=True)
     def chain(x, y):
         for _ in range(iterations):
-            x = tf.matmul(x, y)
+            x = keras.ops.matmul(x, y)
         return x
 
-    chain(a, b).numpy()  # compile
+    chain = _jit(chain)
+    keras.ops.convert_to_numpy(chain(a, b))  # compile
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        chain(a, b).numpy()
+        keras.ops.convert_to_numpy(chain(a, b))
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 * iterations / best
 
@@ -198,8 +232,8 @@ def compiled(family, side, args):
         jit_compile=True,
     )
     features, labels = batch(args, family)
-    features = {key: tf.constant(value) for key, value in features.items()}
-    return model, (features, tf.constant(labels))
+    features = {key: keras.ops.convert_to_tensor(value) for key, value in features.items()}
+    return model, (features, keras.ops.convert_to_tensor(labels))
 
 
 def timed_steps(model, data, steps):
@@ -225,7 +259,10 @@ def run(args):
     per_token = flops_per_token(args)
     rows = []
     for family in args.models:
-        sides = {side: compiled(family, side, args) for side in ("zoo", "keras_hub")}
+        order = ("zoo", "keras_hub")
+        if args.build_order == "keras_hub_first":
+            order = order[::-1]
+        sides = {side: compiled(family, side, args) for side in order}
         for model, data in sides.values():  # compile + warm up
             timed_steps(model, data, 2)
         times = {side: [] for side in sides}
@@ -258,18 +295,26 @@ def run(args):
             "load_average_1min_at_end": os.getloadavg()[0],
             "peak_fp32_matmul_flops": peak,
         },
-        "versions": {
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "keras_hub": keras_hub.__version__,
-        },
+        "keras_backend": keras.backend.backend(),
+        "tf_cpu_allocator_use_bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC"),
+        "versions": _versions(),
         "flops_per_token": per_token,
         "results": rows,
     }
 
 
+def _versions():
+    import importlib.metadata
+
+    names = ["keras", "keras-hub", "tensorflow"]
+    if keras.backend.backend() == "jax":
+        names += ["jax", "jaxlib"]
+    return {name: importlib.metadata.version(name) for name in names}
+
+
 def print_table(report):
     machine = report["machine"]
+    print(f"Keras backend: {report['keras_backend']}; XLA on CPU")
     print(
         f"peak fp32 matmul: {machine['peak_fp32_matmul_flops'] / 1e9:.1f} GFLOP/s; "
         f"FLOPs/token: {report['flops_per_token'] / 1e6:.2f} M; load (1 min) "
