@@ -44,10 +44,10 @@ Backends: TensorFlow by default; `KERAS_BACKEND=jax` runs both sides under JAX (
 well). The script sets `TF_CPU_ALLOCATOR_USE_BFC=true` unless it is set: TensorFlow's
 default CPU allocator returned each step's large buffers to the OS and faulted them in
 again (about 200,000 minor page faults and 0.7 s of system time per BERT step on 2
-cores, on both sides), which also made identical models differ by up to 15% between
-processes and favoured the side built first (zoo/keras-hub BERT 1.06-1.18x with zoo built first,
-1.08x with keras-hub first, the same morning). With BFC the faults are gone and the two
-orders agreed within 1.5%; `--build-order` picks the order.
+cores, on both sides), which also made identical models differ by up to 23% between
+processes and favoured the side built first (zoo/keras-hub BERT 1.06-1.18x with zoo
+built first, 1.08x with keras-hub first, the same morning). With BFC the faults are gone
+and the two orders agreed within 1.5%; `--build-order` picks the order.
 
 Usage:
     python benchmarks/training.py [--steps 5] [--rounds 5] [--json results/training.json]
@@ -68,10 +68,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-# TensorFlow's default CPU allocator hands each step's large XLA buffers back to the OS and
-# maps them again on the next step: about 200,000 page faults and 0.7 s of system time per
-# BERT step here (2 cores), the same on both sides, and a source of run-to-run and
-# build-order differences. The BFC allocator keeps the memory (set before TF starts).
+# The BFC allocator keeps each step's buffers (see "Backends" above); read when TF starts.
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 # Run as a script, this folder is sys.path[0], and benchmarks/tokenizers.py would shadow the
