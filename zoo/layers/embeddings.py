@@ -36,10 +36,10 @@ def _check_max_wavelength(value, name):
         )
 
 
-def _positions(length, start_index):
-    """`start_index, ..., start_index + length - 1` as float32, shaped `(length,)`."""
+def _positions(length, start_index, dtype="float32"):
+    """`start_index, ..., start_index + length - 1` as `dtype`, shaped `(length,)`."""
     positions = ops.arange(length, dtype="int32") + ops.cast(start_index, "int32")
-    return ops.cast(positions, "float32")
+    return ops.cast(positions, dtype)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -158,8 +158,7 @@ class PositionEmbedding(keras.layers.Layer):
         else:
             # Unknown length (a functional model traced symbolically, as under JAX): a
             # slice would need a size that provably fits the table; a gather does not.
-            positions = ops.arange(shape[1], dtype="int32") + ops.cast(start_index, "int32")
-            rows = ops.take(table, positions, axis=0)
+            rows = ops.take(table, _positions(shape[1], start_index, "int32"), axis=0)
         return ops.broadcast_to(rows, shape)
 
     def compute_output_shape(self, inputs_shape):
