@@ -1,5 +1,5 @@
 """`Bert` and `GPT` under the JAX backend: built, loaded with weights saved under
-TensorFlow, same outputs, one XLA training step.
+TensorFlow, same outputs, one XLA training step; the tied projection's CPU gradient.
 
 Keras fixes its backend per process, so the JAX side runs in a subprocess.
 """
@@ -60,6 +60,19 @@ JAX_SCRIPT = textwrap.dedent(
         )
         loss = trainable.train_on_batch(features, inputs["token_ids"])
         results[name + "_loss"] = np.asarray(loss)
+    # The tied projection's CPU gradient layout (zoo.layers.cpu_matmul) under jax.grad.
+    import jax
+    from zoo.layers import cpu_matmul
+
+    def tied_loss(hidden, matrix):
+        logits = cpu_matmul.tied_logits(hidden, matrix, training=True)
+        return (logits * inputs["tied_upstream"]).sum()
+
+    tied_grad = jax.grad(tied_loss, argnums=(0, 1))
+    tied_args = (inputs["tied_hidden"], inputs["tied_matrix"])
+    results["tied_barrier"] = "optimization_barrier" in str(jax.make_jaxpr(tied_grad)(*tied_args))
+    grads = jax.jit(tied_grad)(*tied_args)
+    results["tied_hidden_grad"], results["tied_matrix_grad"] = map(np.asarray, grads)
     np.savez(f"{folder}/jax_outputs.npz", **results)
     """
 )
@@ -71,6 +84,9 @@ def test_bert_and_gpt_match_across_backends(tmp_path):
         "token_ids": rng.integers(1, CONFIG["vocabulary_size"], (3, 10)).astype("int32"),
         "padding_mask": np.array([[1] * 10, [1] * 7 + [0] * 3, [1] * 4 + [0] * 6], "int32"),
         "segment_ids": np.array([[0] * 5 + [1] * 5] * 3, "int32"),
+        "tied_hidden": rng.normal(size=(24, 8)).astype("float32"),
+        "tied_matrix": rng.normal(size=(40, 8)).astype("float32"),
+        "tied_upstream": rng.normal(size=(24, 40)).astype("float32"),
     }
     np.savez(tmp_path / "inputs.npz", **inputs)
     expected = {}
@@ -95,3 +111,11 @@ def test_bert_and_gpt_match_across_backends(tmp_path):
     for name in ("bert", "gpt"):
         np.testing.assert_allclose(got[name], expected[name], atol=1e-5, rtol=1e-5)
         assert np.isfinite(got[name + "_loss"]).all()
+    assert got["tied_barrier"]  # the CPU layout was traced, not the plain product
+    upstream = inputs["tied_upstream"]
+    np.testing.assert_allclose(
+        got["tied_hidden_grad"], upstream @ inputs["tied_matrix"], rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        got["tied_matrix_grad"], upstream.T @ inputs["tied_hidden"], rtol=1e-5, atol=1e-5
+    )

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from zoo.layers.attention import _check_positive_int, _check_rate, _clone_initializer
+from zoo.layers.cpu_matmul import tied_logits
 from zoo.layers.dropout import Dropout
 
 __all__ = [
@@ -397,13 +398,14 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         if reverse:
             matrix = ops.cast(self.embeddings, self.compute_dtype)  # (vocabulary, hidden)
             # One 2-D product `(tokens, hidden) x (vocabulary, hidden)^T`, contracting with
-            # the matrix as stored (no transposed copy). Under XLA on CPU the gradient of a
-            # batched `"abh,vh->abv"` einsum with respect to the matrix ran 2-3x slower
-            # than this flattened form; for a translation model with an 8k vocabulary the
-            # training step took 0.33 s instead of 0.15 s at length 8 (2 cores).
+            # the matrix as stored (`tied_logits` lays out its gradient for CPU). Under XLA
+            # on CPU the gradient of a batched `"abh,vh->abv"` einsum with respect to the
+            # matrix ran 2-3x slower than this flattened form; for a translation model with
+            # an 8k vocabulary the training step took 0.33 s instead of 0.15 s at length 8
+            # (2 cores).
             shape = ops.shape(inputs)
             flat = ops.reshape(inputs, (-1, shape[-1]))
-            logits = ops.einsum("nh,vh->nv", flat, matrix)  # (tokens, vocabulary)
+            logits = tied_logits(flat, matrix, training)  # (tokens, vocabulary)
             return ops.reshape(logits, (*shape[:-1], self.vocabulary_size))
         _check_sequence_length(
             inputs.shape[1], start_index, self.max_sequence_length, type(self).__name__

@@ -1,0 +1,106 @@
+"""The tied projection's CPU gradient layout gives the plain product's values and gradients."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.layers import cpu_matmul
+from zoo.models.gpt import GPT
+
+
+@pytest.fixture
+def plain_products(monkeypatch):
+    """Switch the CPU layout off for the duration of a test."""
+
+    def switch(enabled):
+        monkeypatch.setattr(cpu_matmul, "_ENABLED", enabled)
+
+    return switch
+
+
+def _tied_step(training):
+    @tf.function(jit_compile=True)
+    def step(hidden, matrix, upstream):
+        with tf.GradientTape() as tape:
+            tape.watch([hidden, matrix])
+            logits = cpu_matmul.tied_logits(hidden, matrix, training=training)
+            loss = tf.reduce_sum(logits * upstream)
+        return (logits, *tape.gradient(loss, [hidden, matrix]))
+
+    return step
+
+
+def _arrays(seed=0, tokens=24, hidden=8, vocabulary=40):
+    rng = np.random.default_rng(seed)
+    return [
+        tf.constant(rng.normal(size=shape).astype("float32"))
+        for shape in ((tokens, hidden), (vocabulary, hidden), (tokens, vocabulary))
+    ]
+
+
+def test_tied_logits_values_and_gradients_match_the_plain_product(plain_products):
+    arrays = _arrays()
+    laid_out = [t.numpy() for t in _tied_step(True)(*arrays)]
+    plain_products(False)
+    plain = [t.numpy() for t in _tied_step(True)(*arrays)]
+    for got, expected in zip(laid_out, plain):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    hidden, matrix, upstream = (t.numpy() for t in arrays)
+    np.testing.assert_allclose(laid_out[1], upstream @ matrix, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(laid_out[2], upstream.T @ hidden, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "training, enabled, barriers", [(True, True, True), (False, True, False), (True, False, False)]
+)
+def test_the_layout_is_used_in_training_on_cpu_only(plain_products, training, enabled, barriers):
+    plain_products(enabled)
+    hlo = _tied_step(training).experimental_get_compiler_ir(*_arrays())(stage="hlo")
+    assert ("opt-barrier" in hlo) is barriers
+
+
+def test_eager_calls_use_the_plain_product():
+    hidden, matrix, _ = _arrays()
+    logits = cpu_matmul.tied_logits(hidden, matrix, training=True)
+    np.testing.assert_allclose(logits.numpy(), hidden.numpy() @ matrix.numpy().T, rtol=1e-5)
+
+
+def test_gpt_training_step_is_the_same_with_either_layout(plain_products):
+    config = dict(
+        vocabulary_size=60,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=10,
+        dropout=0.0,
+    )
+    rng = np.random.default_rng(1)
+    features = {
+        "token_ids": rng.integers(1, 60, (4, 10)).astype("int32"),
+        "padding_mask": np.ones((4, 10), "int32"),
+    }
+    labels = rng.integers(0, 60, (4, 10)).astype("int32")
+    weights = None
+    trained = []
+    for enabled in (True, False):
+        plain_products(enabled)
+        keras.utils.set_random_seed(0)
+        model = GPT(**config)
+        if weights is None:
+            weights = model.get_weights()
+        model.set_weights(weights)
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.5),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=True,
+        )
+        model.train_on_batch(features, labels)
+        trained.append(model.get_weights())
+    embedding = model.embeddings.embeddings.path
+    for got, expected in zip(*trained):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # The step moved the tied matrix (both its lookup and its projection gradients).
+    index = [w.path for w in model.weights].index(embedding)
+    assert np.abs(trained[0][index] - weights[index]).max() > 1e-4
