@@ -1,4 +1,7 @@
 import dataclasses
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -51,3 +54,24 @@ def test_dispatcher_lists_recipes_and_rejects_unknown_ones(capsys):
     assert "Unknown recipe 'no_such_recipe'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="Available recipes"):
         load_recipe("no_such_recipe")
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "true"), ("false", "false")])
+def test_dispatcher_turns_on_the_bfc_cpu_allocator_unless_set(preset, expected):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    if preset is not None:
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = preset
+    script = "import os, runpy, sys; sys.argv = ['recipes', '--help']\n"
+    script += "try:\n    runpy.run_module('recipes', run_name='__main__')\n"
+    script += "except SystemExit:\n    pass\n"
+    script += "print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])"
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip().splitlines()[-1] == expected
