@@ -1,6 +1,7 @@
 """Keras layers of the zoo: attention, embeddings, feed-forward, Transformer blocks, masks.
 
-Every layer computes with `keras.ops` only, honours its dtype policy (softmax and
+Every layer computes with `keras.ops` (the tied projection's CPU training gradient adds
+one backend call, see `zoo.layers.cpu_matmul`), honours its dtype policy (softmax and
 LayerNorm statistics in float32 under `mixed_bfloat16`), compiles with XLA and is
 registered for `.keras` saving under the package name `"zoo"`.
 """
