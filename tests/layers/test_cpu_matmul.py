@@ -61,6 +61,7 @@ def test_the_layout_is_used_in_training_on_cpu_only(plain_products, training, en
 
 
 def test_eager_calls_use_the_plain_product():
+    assert not cpu_matmul._cpu_only_compiled()  # outside tf.function: no barrier
     hidden, matrix, _ = _arrays()
     logits = cpu_matmul.tied_logits(hidden, matrix, training=True)
     np.testing.assert_allclose(logits.numpy(), hidden.numpy() @ matrix.numpy().T, rtol=1e-5)
