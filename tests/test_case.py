@@ -11,6 +11,7 @@
 - the `mixed_bfloat16` policy: variables stay float32, float outputs are bfloat16.
 
 `run_saving_test` saves a model as `.keras`, loads it back and checks equal outputs.
+`REPO_ROOT` is the checkout, for tests that start Python in a subprocess.
 
 String-in layers (preprocessing, tokenizers) use the same function with
 `run_training_check=False, run_precision_check=False`.
@@ -23,7 +24,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["assert_all_close", "run_layer_test", "run_saving_test", "to_numpy"]
+__all__ = ["REPO_ROOT", "assert_all_close", "run_layer_test", "run_saving_test", "to_numpy"]
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def to_numpy(x):

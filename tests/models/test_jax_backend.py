@@ -13,6 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.test_case import REPO_ROOT
 from zoo.models.bert import Bert
 from zoo.models.gpt import GPT
 
@@ -97,8 +98,7 @@ def test_bert_and_gpt_match_across_backends(tmp_path):
         expected[name] = np.asarray(outputs["sequence_output"] if name == "bert" else outputs)
 
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_ROOT, env.get("PYTHONPATH")]))
     completed = subprocess.run(
         [sys.executable, "-c", JAX_SCRIPT, str(tmp_path), json.dumps(CONFIG)],
         env=env,

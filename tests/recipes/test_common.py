@@ -8,6 +8,7 @@ import pytest
 from recipes import available_recipes, load_recipe
 from recipes.__main__ import main
 from recipes.common import load_config, parse_config, save_config
+from tests.test_case import REPO_ROOT
 
 
 @dataclasses.dataclass
@@ -68,7 +69,7 @@ def test_dispatcher_turns_on_the_bfc_cpu_allocator_unless_set(preset, expected):
     completed = subprocess.run(
         [sys.executable, "-c", script],
         env=env,
-        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=120,
