@@ -33,7 +33,7 @@ _ENABLED = True
 
 def tied_logits(hidden, matrix, training=None):
     """`hidden @ matrix^T`: `(tokens, hidden)` by a `(vocabulary, hidden)` matrix as stored."""
-    if training and _cpu_only_compiled():
+    if training and _ENABLED and _cpu_only_compiled():
         return _tied_logits(hidden, matrix)
     return ops.einsum("nh,vh->nv", hidden, matrix)
 
@@ -62,8 +62,6 @@ def _optimization_barrier(x):
 
 def _cpu_only_compiled():
     """Whether the layers run compiled on CPU only, under TensorFlow or JAX."""
-    if not _ENABLED:
-        return False
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
