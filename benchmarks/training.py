@@ -17,7 +17,9 @@ sides, and the larger the vocabulary, the larger its share of the step.
 Timed runs alternate between the sides (zoo, keras-hub, zoo, keras-hub, ...) after a
 compile/warm-up run of each; the median of `--rounds` runs is reported, and the fastest run
 beside it (the least disturbed by other processes) (DESIGN.md, "Timing": build order alone
-moved identical models by up to 46%).
+moved identical models by up to 46%). A third ratio pairs the two runs of each round
+(keras-hub's time / zoo's time) and takes the median over rounds: a slow spell of the
+machine that spans a round then slows both sides of that pair.
 
 Where zoo saves time (TF 2.21, XLA on CPU; both sides drop out at the same places with the
 same rate): `zoo.layers.Dropout` makes its masks with a counter-based integer hash (one fused
@@ -281,6 +283,11 @@ def run(args):
         zoo, hub = result["zoo"], result["keras_hub"]
         result["ratio"] = zoo["tokens_per_second"] / hub["tokens_per_second"]
         result["best_ratio"] = zoo["best_tokens_per_second"] / hub["best_tokens_per_second"]
+        # Each round's keras-hub run over the zoo run beside it: a disturbance that lasts
+        # longer than a round slows both, so the pairs vary less than the runs.
+        paired = [h / z for z, h in zip(times["zoo"], times["keras_hub"])]
+        result["paired_ratios"] = paired
+        result["median_paired_ratio"] = statistics.median(paired)
         rows.append(result)
         del sides
     return {
@@ -321,7 +328,7 @@ def print_table(report):
     )
     header = (
         f"{'model':<6} {'side':<10} {'tokens/s':>10} {'MFU':>7} {'best tok/s':>11} "
-        f"{'params':>11} {'zoo/hub':>8} {'best':>6}"
+        f"{'params':>11} {'zoo/hub':>8} {'best':>6} {'paired':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -330,12 +337,16 @@ def print_table(report):
             entry = row[side]
             ratio = f"{row['ratio']:.2f}x" if side == "zoo" else ""
             best = f"{row['best_ratio']:.2f}x" if side == "zoo" else ""
+            paired = f"{row['median_paired_ratio']:.2f}x" if side == "zoo" else ""
             print(
                 f"{row['family']:<6} {side:<10} {entry['tokens_per_second']:>10.0f} "
                 f"{entry['mfu']:>6.1%} {entry['best_tokens_per_second']:>11.0f} "
-                f"{entry['parameters']:>11,} {ratio:>8} {best:>6}"
+                f"{entry['parameters']:>11,} {ratio:>8} {best:>6} {paired:>7}"
             )
-    print("tokens/s and MFU: median of the timed runs; best: the fastest run (least disturbed).")
+    print(
+        "tokens/s and MFU: median of the timed runs; best: the fastest runs (least disturbed);"
+        " paired: median over rounds of keras-hub's time / zoo's time in the same round."
+    )
 
 
 def main(argv=None):
