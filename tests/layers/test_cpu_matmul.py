@@ -60,6 +60,25 @@ def test_the_layout_is_used_in_training_on_cpu_only(plain_products, training, en
     assert ("opt-barrier" in hlo) is barriers
 
 
+@pytest.mark.parametrize("jit_compile", [False, None])
+def test_graphs_without_xla_use_the_plain_product(jit_compile):
+    @tf.function(jit_compile=jit_compile)
+    def step(hidden, matrix, upstream):
+        with tf.GradientTape() as tape:
+            tape.watch(matrix)
+            logits = cpu_matmul.tied_logits(hidden, matrix, training=True)
+        return logits, tape.gradient(logits, matrix, output_gradients=upstream)
+
+    arrays = _arrays()
+    graph = step.get_concrete_function(*arrays).graph.as_graph_def()
+    ops = {node.op for node in graph.node}
+    ops |= {node.op for function in graph.library.function for node in function.node_def}
+    assert "XlaOptimizationBarrier" not in ops and "MatMul" in ops
+    _, matrix_gradient = step(*arrays)
+    hidden, _, upstream = (t.numpy() for t in arrays)
+    np.testing.assert_allclose(matrix_gradient.numpy(), upstream.T @ hidden, rtol=1e-5, atol=1e-5)
+
+
 def test_eager_calls_use_the_plain_product():
     assert not cpu_matmul._cpu_only_compiled()  # outside tf.function: no barrier
     hidden, matrix, _ = _arrays()
@@ -67,7 +86,7 @@ def test_eager_calls_use_the_plain_product():
     np.testing.assert_allclose(logits.numpy(), hidden.numpy() @ matrix.numpy().T, rtol=1e-5)
 
 
-def test_gpt_training_step_is_the_same_with_either_layout(plain_products):
+def test_gpt_training_step_is_the_same_with_either_layout(plain_products, monkeypatch):
     config = dict(
         vocabulary_size=60,
         num_layers=1,
@@ -83,10 +102,16 @@ def test_gpt_training_step_is_the_same_with_either_layout(plain_products):
         "padding_mask": np.ones((4, 10), "int32"),
     }
     labels = rng.integers(0, 60, (4, 10)).astype("int32")
+    traced = []  # Keras's XLA-compiled train step takes the CPU layout
+    laid_out = cpu_matmul._tied_logits
+    monkeypatch.setattr(
+        cpu_matmul, "_tied_logits", lambda *args: traced.append(1) or laid_out(*args)
+    )
     weights = None
     trained = []
     for enabled in (True, False):
         plain_products(enabled)
+        traced.clear()
         keras.utils.set_random_seed(0)
         model = GPT(**config)
         if weights is None:
@@ -99,6 +124,7 @@ def test_gpt_training_step_is_the_same_with_either_layout(plain_products):
         )
         model.train_on_batch(features, labels)
         trained.append(model.get_weights())
+        assert bool(traced) is enabled
     embedding = model.embeddings.embeddings.path
     for got, expected in zip(*trained):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
