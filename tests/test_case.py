@@ -11,22 +11,46 @@
 - the `mixed_bfloat16` policy: variables stay float32, float outputs are bfloat16.
 
 `run_saving_test` saves a model as `.keras`, loads it back and checks equal outputs.
-`REPO_ROOT` is the checkout, for tests that start Python in a subprocess.
+`REPO_ROOT` is the checkout, for tests that start Python in a subprocess;
+`load_benchmark(name)` imports the script `benchmarks/<name>.py` as a module.
 
 String-in layers (preprocessing, tokenizers) use the same function with
 `run_training_check=False, run_precision_check=False`.
 """
 
+import importlib.util
 import os
+import sys
 import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["REPO_ROOT", "assert_all_close", "run_layer_test", "run_saving_test", "to_numpy"]
+__all__ = [
+    "REPO_ROOT",
+    "assert_all_close",
+    "load_benchmark",
+    "run_layer_test",
+    "run_saving_test",
+    "to_numpy",
+]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_benchmark(name):
+    """The script `benchmarks/<name>.py` as a module, `sys.path` left as it was."""
+    path = list(sys.path)
+    spec = importlib.util.spec_from_file_location(
+        f"{name}_benchmark", os.path.join(REPO_ROOT, "benchmarks", f"{name}.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = path  # the scripts put the repository root first
+    return module
 
 
 def to_numpy(x):

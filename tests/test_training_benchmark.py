@@ -1,13 +1,9 @@
 """The training benchmark's BERT head options, FLOP count and report, on a tiny config."""
 
-import importlib.util
-import os
-import sys
-
 import numpy as np
 import pytest
 
-PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks", "training.py")
+from tests.test_case import load_benchmark
 
 TINY = ["--num-layers", "1", "--hidden-dim", "16", "--num-heads", "2",
         "--intermediate-dim", "32", "--vocabulary-size", "64", "--sequence-length", "16",
@@ -16,14 +12,7 @@ TINY = ["--num-layers", "1", "--hidden-dim", "16", "--num-heads", "2",
 
 @pytest.fixture(scope="module")
 def training_benchmark():
-    path = list(sys.path)
-    spec = importlib.util.spec_from_file_location("training_benchmark", PATH)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = path  # the script puts the repository root first
-    return module
+    return load_benchmark("training")
 
 
 @pytest.mark.parametrize("positions", ["-1", "17"])

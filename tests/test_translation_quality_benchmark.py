@@ -1,26 +1,13 @@
 """The Tatoeba benchmark's settings: its defaults and `--set` overrides reach the recipe."""
 
-import importlib.util
-import os
-import sys
-
 import pytest
 
-PATH = os.path.join(
-    os.path.dirname(os.path.dirname(__file__)), "benchmarks", "translation_quality.py"
-)
+from tests.test_case import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def quality_benchmark():  # not `benchmark`: pytest-benchmark owns that fixture name
-    path = list(sys.path)
-    spec = importlib.util.spec_from_file_location("translation_quality_benchmark", PATH)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = path  # the script puts the repository root first
-    return module
+    return load_benchmark("translation_quality")
 
 
 @pytest.fixture
