@@ -74,16 +74,17 @@ def _cpu_only_compiled():
         return False
     import tensorflow as tf
 
-    if tf.executing_eagerly() or not _in_xla_function(tf):
-        return False
+    if not _in_xla_function(tf):
+        return False  # eager, or a graph run without XLA
     return not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
 
 
 def _in_xla_function(tf):
     """Whether TensorFlow is tracing a function that XLA compiles (`jit_compile=True`).
 
-    TensorFlow marks such a trace with an XLA control-flow context; the query is not
-    public API, so where it is missing the answer is no (the plain product).
+    TensorFlow marks such a trace with an XLA control-flow context (eager code has none);
+    the query is not public API, so where it is missing the answer is no (the plain
+    product).
     """
     try:
         from tensorflow.python.ops import control_flow_util
