@@ -40,8 +40,10 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_benchmark(name):
-    """The script `benchmarks/<name>.py` as a module, `sys.path` left as it was."""
-    path = list(sys.path)
+    """The script `benchmarks/<name>.py` as a module, `sys.path` and `os.environ` left as
+    they were (the scripts put the repository root first and set defaults for TensorFlow,
+    which the other tests' subprocesses would inherit)."""
+    path, environ = list(sys.path), dict(os.environ)
     spec = importlib.util.spec_from_file_location(
         f"{name}_benchmark", os.path.join(REPO_ROOT, "benchmarks", f"{name}.py")
     )
@@ -49,7 +51,9 @@ def load_benchmark(name):
     try:
         spec.loader.exec_module(module)
     finally:
-        sys.path[:] = path  # the scripts put the repository root first
+        sys.path[:] = path
+        os.environ.clear()
+        os.environ.update(environ)
     return module
 
 
