@@ -19,8 +19,8 @@ def plain_products(monkeypatch):
     return switch
 
 
-def _tied_step(training):
-    @tf.function(jit_compile=True)
+def _tied_step(training, jit_compile=True):
+    @tf.function(jit_compile=jit_compile)
     def step(hidden, matrix, upstream):
         with tf.GradientTape() as tape:
             tape.watch([hidden, matrix])
@@ -62,19 +62,13 @@ def test_the_layout_is_used_in_training_on_cpu_only(plain_products, training, en
 
 @pytest.mark.parametrize("jit_compile", [False, None])
 def test_graphs_without_xla_use_the_plain_product(jit_compile):
-    @tf.function(jit_compile=jit_compile)
-    def step(hidden, matrix, upstream):
-        with tf.GradientTape() as tape:
-            tape.watch(matrix)
-            logits = cpu_matmul.tied_logits(hidden, matrix, training=True)
-        return logits, tape.gradient(logits, matrix, output_gradients=upstream)
-
+    step = _tied_step(True, jit_compile=jit_compile)
     arrays = _arrays()
     graph = step.get_concrete_function(*arrays).graph.as_graph_def()
     ops = {node.op for node in graph.node}
     ops |= {node.op for function in graph.library.function for node in function.node_def}
     assert "XlaOptimizationBarrier" not in ops and "MatMul" in ops
-    _, matrix_gradient = step(*arrays)
+    _, _, matrix_gradient = step(*arrays)
     hidden, _, upstream = (t.numpy() for t in arrays)
     np.testing.assert_allclose(matrix_gradient.numpy(), upstream.T @ hidden, rtol=1e-5, atol=1e-5)
 
