@@ -9,6 +9,9 @@
   `Seq2SeqGenerator`, samplers (greedy, top-k, top-p, beam).
 
 `Bert.from_keras_hub(backbone)` and `GPT.from_keras_hub(backbone)` copy keras-hub weights.
+`Bert.layout_map(mesh)`, `GPT.layout_map(mesh)` and `Transformer.layout_map(mesh)` give
+Megatron-style `keras.distribution.LayoutMap`s for `ModelParallel` under JAX;
+`build_layout_map(mesh, rules)` builds one, with the same checks, for other models.
 """
 
 from zoo.models.bert import Bert, BertClassifier, BertMaskedLMHead, BertPretrainer
@@ -26,6 +29,7 @@ from zoo.models.generation import (
     translate,
 )
 from zoo.models.gpt import GPT
+from zoo.models.layout import build_layout_map
 from zoo.models.transformer import (
     LabelSmoothedCrossEntropy,
     Transformer,
@@ -51,6 +55,7 @@ __all__ = [
     "Transformer",
     "TransformerSchedule",
     "Word2Vec",
+    "build_layout_map",
     "generate",
     "generate_seq2seq",
     "get_sampler",

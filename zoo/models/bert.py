@@ -18,6 +18,12 @@ from zoo.layers.efficient_attention import check_attention_options
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS
 from zoo.layers.transformer import TransformerEncoderBlock
+from zoo.models.layout import (
+    _block_rules,
+    _check_model_parallel,
+    _token_embedding_rule,
+    build_layout_map,
+)
 from zoo.models.transformer import (
     _check_model_arguments,
     _check_positive_int,
@@ -125,6 +131,14 @@ class Bert(_FunctionalModel):
         block_attention_options = dict(attention_options)
         if attention == "linformer":  # projections sized for the longest input
             block_attention_options.setdefault("sequence_length", max_sequence_length)
+        _check_model_parallel(
+            type(self).__name__,
+            {"embeddings": ("vocabulary_size", vocabulary_size)},
+            [(f"transformer_layer_{i}", False) for i in range(num_layers)],
+            hidden_dim,
+            num_heads,
+            intermediate_dim,
+        )
 
         # === Layers ===
         self.embeddings = TokenAndPositionEmbedding(
@@ -210,6 +224,63 @@ class Bert(_FunctionalModel):
         from zoo.models.interop import bert_from_keras_hub
 
         return bert_from_keras_hub(cls, backbone, **kwargs)
+
+    @classmethod
+    def layout_map(cls, device_mesh, model_axis="model", batch_axis="batch"):
+        """A Megatron-style `keras.distribution.LayoutMap` for `ModelParallel` (JAX).
+
+        Splits over `model_axis`, and replicates over `batch_axis`:
+
+        - `embeddings/token_embedding/embeddings` `(vocabulary, hidden)`: `(model, None)`,
+          also the MLM head's tied projection, which reuses that matrix;
+        - in every `transformer_layer_<i>/self_attention`: the `query` / `key` / `value`
+          kernels `(hidden, heads, head_dim)` as `(None, model, None)` and biases
+          `(heads, head_dim)` as `(model, None)` (column-parallel), the `attention_output`
+          kernel `(heads, head_dim, hidden)` as `(model, None, None)` (row-parallel);
+        - in every `transformer_layer_<i>/feed_forward`: `intermediate_dense` kernel
+          `(None, model)` and bias `(model,)`, `output_dense` kernel `(model, None)`.
+
+        Everything else is replicated: LayerNorms, position and segment embeddings, the
+        row-parallel layers' output biases, `pooled_dense`, and the heads of
+        `BertPretrainer` / `BertClassifier` (the map applies to them as they are, their
+        backbone variables keep these paths). With an efficient attention
+        (`attention="linformer"`, ...) the standard `query` / `key` / `value` /
+        `attention_output` kernels are split the same way and the attention's own
+        variables (e.g. Linformer's `key_projection`) are replicated.
+
+        `vocabulary_size`, `num_heads` and `intermediate_dim` must be divisible by the
+        size of `model_axis`; building a `Bert` under a `ModelParallel` with this map
+        raises a ValueError naming the argument otherwise (pad the vocabulary).
+
+        Args:
+            device_mesh: a `keras.distribution.DeviceMesh` with axes `batch_axis` and
+                `model_axis`, e.g. shape `(2, 4)` and axes `("batch", "model")`.
+            model_axis: name of the mesh axis the weights are split over.
+            batch_axis: name of the data-parallel mesh axis (checked to exist); None
+                for a mesh with `model_axis` only.
+
+        Returns:
+            A `keras.distribution.LayoutMap`; keys are regexes over `variable.path`.
+
+        Example:
+
+        >>> import keras
+        >>> devices = keras.distribution.list_devices()[:1]  # a TPU v2-8: all 8, (2, 4)
+        >>> mesh = keras.distribution.DeviceMesh((1, 1), ("batch", "model"), devices)
+        >>> layout_map = Bert.layout_map(mesh)
+        >>> layout_map["transformer_layer_0/self_attention/query/kernel"].axes
+        (None, 'model', None)
+        >>> distribution = keras.distribution.ModelParallel(
+        ...     layout_map=layout_map, batch_dim_name="batch")
+        >>> with distribution.scope():  # under JAX, the variables are made split
+        ...     model = Bert(vocabulary_size=64, num_layers=2, num_heads=4,
+        ...                  hidden_dim=16, intermediate_dim=32)
+        """
+        rules = [
+            _token_embedding_rule("embeddings", model_axis),
+            *_block_rules(r"transformer_layer_\d+", model_axis),
+        ]
+        return build_layout_map(device_mesh, rules, model_axis, batch_axis)
 
     def get_config(self):
         config = self._base_config()

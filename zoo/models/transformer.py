@@ -22,6 +22,13 @@ from keras import ops
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
+from zoo.models.layout import (
+    _PREFIX,
+    _block_rules,
+    _check_model_parallel,
+    _token_embedding_rule,
+    build_layout_map,
+)
 
 __all__ = [
     "LabelSmoothedCrossEntropy",
@@ -275,6 +282,18 @@ class Transformer(_FunctionalModel):
             source_vocabulary_size=source_vocabulary_size,
             target_vocabulary_size=target_vocabulary_size,
         )
+        self._check_model_parallel(
+            vocabulary_size,
+            source_vocabulary_size,
+            target_vocabulary_size,
+            share_embeddings,
+            tie_embeddings,
+            num_encoder_layers,
+            num_decoder_layers,
+            num_heads,
+            hidden_dim,
+            intermediate_dim,
+        )
 
         # === Layers ===
         def embedding(vocabulary, name):
@@ -392,6 +411,101 @@ class Transformer(_FunctionalModel):
                 "Use a shared bilingual tokenizer, or share_embeddings=False."
             )
         return source_size, target_size, share_embeddings
+
+    @staticmethod
+    def _check_model_parallel(
+        vocabulary_size,
+        source_size,
+        target_size,
+        share_embeddings,
+        tie_embeddings,
+        num_encoder_layers,
+        num_decoder_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+    ):
+        """Under `ModelParallel`: split sizes divisible by the mesh (`zoo.models.layout`)."""
+        shared = vocabulary_size is not None
+        source = ("vocabulary_size" if shared else "source_vocabulary_size", source_size)
+        target = ("vocabulary_size" if shared else "target_vocabulary_size", target_size)
+        if share_embeddings:
+            vocabularies = {"token_embedding": source}
+        else:
+            vocabularies = {"encoder_token_embedding": source, "decoder_token_embedding": target}
+        extra = ()
+        if not tie_embeddings:
+            extra = (
+                ("output_dense/kernel", (("hidden_dim", hidden_dim), target)),
+                ("output_dense/bias", (target,)),
+            )
+        blocks = [(f"encoder_layer_{i}", False) for i in range(num_encoder_layers)]
+        blocks += [(f"decoder_layer_{i}", True) for i in range(num_decoder_layers)]
+        _check_model_parallel(
+            "Transformer", vocabularies, blocks, hidden_dim, num_heads, intermediate_dim, extra
+        )
+
+    @classmethod
+    def layout_map(cls, device_mesh, model_axis="model", batch_axis="batch"):
+        """A Megatron-style `keras.distribution.LayoutMap` for `ModelParallel` (JAX).
+
+        Splits over `model_axis`, and replicates over `batch_axis`:
+
+        - the token embedding matrices `(vocabulary, hidden)`, shared
+          (`token_embedding/token_embedding/embeddings`) or separate
+          (`encoder_token_embedding/...`, `decoder_token_embedding/...`): `(model, None)`;
+          the tied output projection reuses the target matrix, so the logits come out
+          split over the vocabulary. An untied projection (`tie_embeddings=False`),
+          `output_dense`, is column-parallel too: kernel `(None, model)`, bias `(model,)`;
+        - in every `encoder_layer_<i>` and `decoder_layer_<i>`, for `self_attention` and
+          the decoder's `cross_attention`: the `query` / `key` / `value` kernels
+          `(hidden, heads, head_dim)` as `(None, model, None)` and biases
+          `(heads, head_dim)` as `(model, None)` (column-parallel), the
+          `attention_output` kernel `(heads, head_dim, hidden)` as `(model, None, None)`
+          (row-parallel);
+        - in every block's `feed_forward`: `intermediate_dense` kernel `(None, model)`
+          and bias `(model,)`, `output_dense` kernel `(model, None)`.
+
+        Everything else is replicated: LayerNorms, the row-parallel layers' output
+        biases (the positions are sinusoidal, not variables).
+
+        The vocabulary sizes, `num_heads` and `intermediate_dim` must be divisible by the
+        size of `model_axis`; building a `Transformer` under a `ModelParallel` with this
+        map raises a ValueError naming the argument otherwise (pad the vocabulary).
+
+        Args:
+            device_mesh: a `keras.distribution.DeviceMesh` with axes `batch_axis` and
+                `model_axis`, e.g. shape `(2, 4)` and axes `("batch", "model")`.
+            model_axis: name of the mesh axis the weights are split over.
+            batch_axis: name of the data-parallel mesh axis (checked to exist); None
+                for a mesh with `model_axis` only.
+
+        Returns:
+            A `keras.distribution.LayoutMap`; keys are regexes over `variable.path`.
+
+        Example:
+
+        >>> import keras
+        >>> devices = keras.distribution.list_devices()[:1]  # a TPU v2-8: all 8, (2, 4)
+        >>> mesh = keras.distribution.DeviceMesh((1, 1), ("batch", "model"), devices)
+        >>> layout_map = Transformer.layout_map(mesh)
+        >>> layout_map["decoder_layer_0/cross_attention/attention_output/kernel"].axes
+        ('model', None, None)
+        >>> distribution = keras.distribution.ModelParallel(
+        ...     layout_map=layout_map, batch_dim_name="batch")
+        >>> with distribution.scope():  # under JAX, the variables are made split
+        ...     model = Transformer(vocabulary_size=64, num_layers=2, num_heads=4,
+        ...                         hidden_dim=16, intermediate_dim=32)
+        """
+        # The model's own `output_dense`, not the blocks' `feed_forward/output_dense`.
+        output_dense = rf"{_PREFIX}(?<!feed_forward/)output_dense"
+        rules = [
+            _token_embedding_rule(r"(?:encoder_|decoder_)?token_embedding", model_axis),
+            *_block_rules(r"(?:encoder|decoder)_layer_\d+", model_axis),
+            (rf"{output_dense}/kernel", (None, model_axis)),
+            (rf"{output_dense}/bias", (model_axis,)),
+        ]
+        return build_layout_map(device_mesh, rules, model_axis, batch_axis)
 
     def _encode(self, token_ids, padding_mask, training=None):
         x = self.encoder_embedding(token_ids, training=training)  # (batch, source, hidden)
