@@ -32,6 +32,12 @@ expected gradient equals word2vec's per-pair negatives; center i uses pool entri
 i .. i + num_negatives - 1. Plain SGD with word2vec's linearly decaying learning rate
 (0.025 -> 0.0001 over the run).
 
+Under KERAS_BACKEND=jax the same pipeline feeds the same SGD written in jax.numpy (a
+jitted step per chunk, the matrices donated, tiles strided over the chunk); with a
+`keras.distribution` set (e.g. `DataParallel` over a TPU's 8 cores) each chunk's
+centers are sharded over the mesh's batch axis and the matrices replicated, with the
+same results as on one device (see "JAX train step" below).
+
 References:
 - Mikolov et al. 2013, "Efficient Estimation of Word Representations in Vector
   Space", arXiv:1301.3781 (skip-gram, CBOW).
@@ -611,6 +617,188 @@ def _compiled_step(mode, jit_compile):
     return _COMPILED_STEPS[key]
 
 
+# -------------------------------------------------------------------- JAX train step
+# Under KERAS_BACKEND=jax the same SGD runs as a jitted JAX function (jax.numpy, `.at[].add`)
+# over the same tf.data chunks (as numpy). Its tiles are strided rather than contiguous: a
+# chunk of `batch` centers is read as `tile` rows of `batch // tile` consecutive centers,
+# and tile t takes center t of every row (centers t, t + steps, t + 2 steps, ...). Each
+# center brings its own context and negative ids, so a tile needs no halo. Under a
+# `keras.distribution` the centers are sharded over the mesh's batch axis in contiguous
+# blocks, which are whole groups of rows: every device works on its share of every tile,
+# and the tile's sparse updates (row ids and row steps, not the dense matrices) are
+# gathered onto every device, which adds them to its replicated copy of the matrices. The
+# tiles do not depend on the number of devices, so 1 and 8 devices compute the same
+# updates (up to the order of float additions).
+_JAX_KEYS = ("center_ids", "context_ids", "context_weights", "negative_ids")
+
+
+def _jax_tile_size(batch_size, shards=1):
+    """Centers per JAX tile: the largest divisor of batch_size in [_TILE // 4, _TILE] that
+    is a multiple of `shards` (the devices of the batch axis), else the whole chunk."""
+    if batch_size <= _TILE:
+        return batch_size
+    for size in range(_TILE, _TILE // 4 - 1, -1):
+        if batch_size % size == 0 and size % shards == 0:
+            return size
+    return batch_size
+
+
+def _jax_chunk(batch, window, num_negatives):
+    """Per-center numpy arrays of one pipeline element (leading axis: the chunk's centers)."""
+    weights = batch["context_weights"]
+    size = weights.shape[0]
+    negatives = np.lib.stride_tricks.sliding_window_view(batch["negative_ids"], num_negatives)
+    return {
+        "center_ids": batch["token_ids"][window : window + size],  # (batch,)
+        "context_ids": batch["context_ids"],  # (batch, 2w)
+        "context_weights": weights,  # (batch, 2w)
+        "negative_ids": np.ascontiguousarray(negatives[:size]),  # (batch, k)
+    }
+
+
+def _jax_sgns(inputs, targets, weights, signs, lr):
+    """`_sgns` in jax.numpy, per center: loss, SGD scale of each slot, step of the inputs.
+
+    inputs (tile, dim), targets (tile, slots, dim), weights (tile, slots), signs (slots,).
+    Returns loss (tile,), scale (tile, slots) (lr * dlog-likelihood/dscore; the step of
+    slot s's row is `scale[:, s] * inputs`) and the step of the inputs (tile, dim).
+    Products are multiply-and-sum (float32 on any device), not matmuls.
+    """
+    import jax
+
+    scores = (inputs[:, None, :] * targets).sum(-1)  # (tile, slots)
+    loss = -(weights * jax.nn.log_sigmoid(signs * scores)).sum(-1)
+    scale = lr * weights * signs * jax.nn.sigmoid(-signs * scores)
+    return loss, scale, (scale[:, :, None] * targets).sum(1)
+
+
+# A tile returns its loss and number of terms per center, and its updates of the two
+# matrices in factored form `(ids, scales, vectors)`: row `ids[i, s]` gets
+# `scales[i, s] * vectors[i]`. Under a mesh only these small factors travel between
+# devices; every device forms the (tile, slots, dim) rows itself.
+def _jax_skipgram_tile(embeddings, context_vectors, x, lr, signs):
+    import jax.numpy as jnp
+
+    weights, centers = x["context_weights"], x["center_ids"]
+    tile, num_negatives = weights.shape[0], x["negative_ids"].shape[1]
+    pairs = weights.sum(-1, keepdims=True)  # (tile, 1) contexts per center
+    # A center's negatives stand in for each of its pairs' negatives: weight = pairs.
+    slot_weights = jnp.concatenate([weights, jnp.broadcast_to(pairs, (tile, num_negatives))], 1)
+    output_ids = jnp.concatenate([x["context_ids"], x["negative_ids"]], 1)  # (tile, slots)
+    inputs = embeddings[centers]  # (tile, dim)
+    loss, scale, step_inputs = _jax_sgns(
+        inputs, context_vectors[output_ids], slot_weights, signs, lr
+    )
+    ones = jnp.ones((tile, 1), scale.dtype)
+    return loss, pairs[:, 0], (centers[:, None], ones, step_inputs), (output_ids, scale, inputs)
+
+
+def _jax_cbow_tile(embeddings, context_vectors, x, lr, signs):
+    import jax.numpy as jnp
+
+    weights, context_ids = x["context_weights"], x["context_ids"]
+    tile, num_negatives = weights.shape[0], x["negative_ids"].shape[1]
+    pairs = weights.sum(-1, keepdims=True)
+    hidden = (weights[:, :, None] * embeddings[context_ids]).sum(1) / jnp.maximum(pairs, 1.0)
+    active = (pairs > 0).astype(hidden.dtype)  # (tile, 1) centers with a context
+    output_ids = jnp.concatenate([x["center_ids"][:, None], x["negative_ids"]], 1)
+    loss, scale, step_hidden = _jax_sgns(
+        hidden,
+        context_vectors[output_ids],
+        jnp.broadcast_to(active, (tile, 1 + num_negatives)),
+        signs,
+        lr,
+    )
+    # Every context token gets the whole hidden-layer step (as word2vec.c does).
+    return loss, active[:, 0], (context_ids, weights, step_hidden), (output_ids, scale, hidden)
+
+
+# (mode, tile, mesh, batch axis) -> jitted step, shared by all models.
+_JAX_STEPS = {}
+
+
+def _jax_train_step(mode, tile, mesh=None, axis=None):
+    """The jitted JAX step: `(embeddings, context_vectors, chunk, progress, learning_rate,
+    min_learning_rate) -> (embeddings, context_vectors, summed loss, number of terms)`.
+
+    The two matrices are donated (updated in place). `chunk` holds the `_JAX_KEYS` arrays
+    of `_jax_chunk`; with a `mesh` (a `jax.sharding.Mesh`) they are sharded over `axis`
+    and the matrices are replicated.
+    """
+    key = (mode, tile, mesh, axis)
+    if key in _JAX_STEPS:
+        return _JAX_STEPS[key]
+    import jax
+    import jax.numpy as jnp
+
+    run_tile = _jax_skipgram_tile if mode == "skipgram" else _jax_cbow_tile
+    if mesh is not None:
+        spec = jax.sharding.PartitionSpec
+        replicated = jax.sharding.NamedSharding(mesh, spec())
+        by_tile = jax.sharding.NamedSharding(mesh, spec(None, axis))
+
+    def add(matrix, update):  # matrix[ids[i, s]] += scales[i, s] * vectors[i]
+        if mesh is not None:  # the tile's factors, gathered onto every device
+            update = jax.lax.with_sharding_constraint(update, replicated)
+        ids, scales, vectors = update
+        return matrix.at[ids].add(scales[:, :, None] * vectors[:, None, :])
+
+    def step(embeddings, context_vectors, chunk, progress, learning_rate, min_learning_rate):
+        weights = chunk["context_weights"]  # (batch, 2w)
+        batch, slots = weights.shape
+        num_negatives = chunk["negative_ids"].shape[1]
+        steps = batch // tile
+        lr = learning_rate + (min_learning_rate - learning_rate) * jnp.clip(progress, 0.0, 1.0)
+        if mode == "skipgram":
+            signs = jnp.array([1.0] * slots + [-1.0] * num_negatives, weights.dtype)
+        else:
+            signs = jnp.array([1.0] + [-1.0] * num_negatives, weights.dtype)
+
+        def tiles(x):  # (batch, ...) -> (steps, tile, ...): tile t = centers t + i * steps
+            x = jnp.swapaxes(x.reshape((tile, steps) + x.shape[1:]), 0, 1)
+            return x if mesh is None else jax.lax.with_sharding_constraint(x, by_tile)
+
+        def body(matrices, x):
+            embeddings, context_vectors = matrices
+            loss, count, input_update, output_update = run_tile(
+                embeddings, context_vectors, x, lr, signs
+            )
+            matrices = add(embeddings, input_update), add(context_vectors, output_update)
+            return matrices, (loss, count)
+
+        xs = {key: tiles(chunk[key]) for key in _JAX_KEYS}
+        (embeddings, context_vectors), (loss, count) = jax.lax.scan(
+            body, (embeddings, context_vectors), xs
+        )
+        return embeddings, context_vectors, loss.sum(), count.sum()
+
+    options = {"donate_argnums": (0, 1)}
+    if mesh is not None:
+        options["out_shardings"] = (replicated, replicated, replicated, replicated)
+    _JAX_STEPS[key] = jax.jit(step, **options)
+    return _JAX_STEPS[key]
+
+
+def _jax_batch_axis(batch_size):
+    """(jax mesh, batch axis name, devices on it) of the current `keras.distribution`,
+    (None, None, 1) when none is set. Raises when batch_size does not split evenly."""
+    distribution = keras.distribution.distribution()
+    if distribution is None:
+        return None, None, 1
+    device_mesh = distribution.device_mesh
+    axis = getattr(distribution, "batch_dim_name", None) or device_mesh.axis_names[0]
+    shards = int(device_mesh.shape[list(device_mesh.axis_names).index(axis)])
+    if batch_size % shards:
+        lower = batch_size - batch_size % shards
+        options = [str(size) for size in (lower, lower + shards) if size > 0]
+        raise ValueError(
+            f"Word2Vec.train() received batch_size={batch_size}, which cannot be split over "
+            f"the {shards} devices of the distribution's {axis!r} axis. Pass a multiple of "
+            f"{shards}, e.g. batch_size={' or '.join(options)}."
+        )
+    return device_mesh.backend_mesh, axis, shards
+
+
 # ----------------------------------------------------------------------------- model
 @keras.saving.register_keras_serializable(package="zoo")
 class Word2Vec(keras.Model):
@@ -619,7 +807,8 @@ class Word2Vec(keras.Model):
     The model holds two matrices of shape (vocabulary_size, hidden_dim): the word
     vectors (`token_embedding`, what `embeddings` returns) and the context vectors
     (`context_embedding`, word2vec's `syn1neg`). `train()` fits them on text with the
-    tf.data pipeline of `word2vec_dataset` and an XLA-compiled SGD step; calling the
+    tf.data pipeline of `word2vec_dataset` and an XLA-compiled SGD step (a jitted JAX
+    step under KERAS_BACKEND=jax, data-parallel under a `keras.distribution`); calling the
     model on token ids returns their word vectors, so a trained Word2Vec drops into
     other Keras models as a (frozen or fine-tuned) embedding.
 
@@ -756,6 +945,8 @@ class Word2Vec(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         if isinstance(config.get("tokenizer"), dict):
+            import zoo.text.tokenizers  # noqa: F401  registers the tokenizer classes
+
             config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
         return cls(**config)
 
@@ -801,14 +992,16 @@ class Word2Vec(keras.Model):
             tokenizer: a zoo tokenizer; defaults to the model's. When the model has
                 none, this one is attached (and saved with the model).
             epochs: passes over the corpus.
-            batch_size: center tokens per SGD step.
+            batch_size: center tokens per SGD step. Under JAX with a
+                `keras.distribution`, a multiple of the devices on its batch axis.
             learning_rate, min_learning_rate: the SGD step size decays linearly from
                 the first to the second over the run (word2vec's schedule).
             sample: subsampling threshold for frequent tokens (0 disables it).
             min_count: tokens seen fewer times are left out (and not trained).
             dynamic_window: draw each center's window in [1, window] (word2vec).
             seed: int seed of the data pipeline (subsampling, windows, negatives).
-            jit_compile: compile the SGD step with XLA.
+            jit_compile: compile the SGD step with XLA (TensorFlow backend; under JAX
+                the step is always jitted).
             verbose: 0 silent, 1 one line per epoch.
 
         Returns:
@@ -831,6 +1024,10 @@ class Word2Vec(keras.Model):
                 f"model of vocabulary_size={self.vocabulary_size}. Build the model with "
                 "Word2Vec(tokenizer=tokenizer) so the sizes match."
             )
+        jax_batch_axis = None  # (mesh, axis, devices) under the JAX backend
+        if keras.backend.backend() == "jax":
+            batch_size = _check_int(owner, "batch_size", batch_size, 1)
+            jax_batch_axis = _jax_batch_axis(batch_size)
         if tokenizer is not None and self.tokenizer is None:
             self.tokenizer = tokenizer
         tokenizer = tokenizer or self.tokenizer
@@ -852,18 +1049,29 @@ class Word2Vec(keras.Model):
             dynamic_window=dynamic_window,
             seed=seed,
         )
-        step = self._make_train_step(learning_rate, min_learning_rate, jit_compile)
-        losses = [[] for _ in range(epochs)]
-        start = time.perf_counter()
-        epoch_start, current = start, 0
-        for batch in dataset:
-            epoch = int(batch["epoch"])
-            if epoch != current:
-                self._log_epoch(verbose, current, epochs, losses, epoch_start)
-                current, epoch_start = epoch, time.perf_counter()
-            losses[epoch].append(step(batch))
-        self._log_epoch(verbose, current, epochs, losses, epoch_start)
-        seconds = time.perf_counter() - start
+        if jax_batch_axis is not None:
+            losses, seconds = self._train_jax(
+                dataset,
+                epochs,
+                batch_size,
+                jax_batch_axis,
+                learning_rate,
+                min_learning_rate,
+                verbose,
+            )
+        else:
+            step = self._make_train_step(learning_rate, min_learning_rate, jit_compile)
+            losses = [[] for _ in range(epochs)]
+            start = time.perf_counter()
+            epoch_start, current = start, 0
+            for batch in dataset:
+                epoch = int(batch["epoch"])
+                if epoch != current:
+                    self._log_epoch(verbose, current, epochs, losses, epoch_start)
+                    current, epoch_start = epoch, time.perf_counter()
+                losses[epoch].append(step(batch))
+            self._log_epoch(verbose, current, epochs, losses, epoch_start)
+            seconds = time.perf_counter() - start
         counts = np.where(info["keep_probabilities"] > 0, info["counts"], 0)
         self.token_counts.assign(self.token_counts + counts.astype(np.float32))
         return {
@@ -874,6 +1082,56 @@ class Word2Vec(keras.Model):
             "tokenize_seconds": tokenize_seconds,
             "words_per_second": info["num_tokens"] * epochs / max(seconds, 1e-9),
         }
+
+    def _train_jax(
+        self, dataset, epochs, batch_size, batch_axis, learning_rate, min_learning_rate, verbose
+    ):
+        """The JAX backend's loop: the chunks as numpy, one jitted step each (donating
+        the matrices); the vectors go back into the Keras variables at the end, also when
+        training stops early (an exception, Ctrl-C). Returns (losses, seconds)."""
+        import jax
+        import jax.numpy as jnp
+
+        mesh, axis, shards = batch_axis
+        step = _jax_train_step(self.mode, _jax_tile_size(batch_size, shards), mesh, axis)
+        variables = (self.token_embedding.embeddings, self.context_embedding.embeddings)
+        if mesh is None:
+            place = None
+            matrices = [jnp.array(variable.value, copy=True) for variable in variables]
+        else:
+            spec = jax.sharding.PartitionSpec
+            by_center = jax.sharding.NamedSharding(mesh, spec(axis))
+            copy = jax.jit(jnp.copy, out_shardings=jax.sharding.NamedSharding(mesh, spec()))
+            matrices = [copy(variable.value) for variable in variables]
+
+            def place(array):  # every process holds the whole chunk and places its shards
+                return jax.make_array_from_callback(
+                    array.shape, by_center, lambda index: array[index]
+                )
+
+        rates = (np.float32(learning_rate), np.float32(min_learning_rate))
+        losses = [[] for _ in range(epochs)]
+        start = time.perf_counter()
+        epoch_start, current = start, 0
+        try:
+            for batch in dataset.as_numpy_iterator():
+                epoch = int(batch["epoch"])
+                if epoch != current:
+                    self._log_epoch(verbose, current, epochs, losses, epoch_start)
+                    current, epoch_start = epoch, time.perf_counter()
+                chunk = _jax_chunk(batch, self.window, self.num_negatives)
+                if place is not None:
+                    chunk = {key: place(value) for key, value in chunk.items()}
+                *matrices, loss, count = step(*matrices, chunk, batch["progress"], *rates)
+                losses[epoch].append((loss, count))
+            jax.block_until_ready(matrices)
+            self._log_epoch(verbose, current, epochs, losses, epoch_start)
+            seconds = time.perf_counter() - start
+        finally:  # (not when a failed step consumed the donated matrices)
+            if not any(value.is_deleted() for value in matrices):
+                for variable, value in zip(variables, matrices):
+                    variable.assign(value)
+        return losses, seconds
 
     def _make_train_step(self, learning_rate, min_learning_rate, jit_compile):
         compiled = _compiled_step(self.mode, jit_compile)

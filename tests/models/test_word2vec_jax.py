@@ -1,0 +1,244 @@
+"""`Word2Vec.train` under the JAX backend: the jitted step's updates against word2vec's
+rule, and (in a subprocess, as Keras fixes its backend per process) training on one
+device and on an 8-device `keras.distribution.DataParallel` mesh of simulated CPU devices.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from tests.test_case import REPO_ROOT
+from zoo.models.word2vec import (
+    Word2Vec,
+    _jax_chunk,
+    _jax_tile_size,
+    _jax_train_step,
+    word2vec_dataset,
+)
+
+pytest.importorskip("jax", reason="the JAX backend is tested where jax is installed ([test] extra)")
+
+
+# ------------------------------------------------------------------ the step itself
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _reference(mode, embeddings, contexts, chunk, lr, tile):
+    """word2vec's SGD per center, tile after tile; tile t holds centers t, t + steps, ..."""
+    e, c = embeddings.astype(np.float64), contexts.astype(np.float64)
+    centers, context_ids = chunk["center_ids"], chunk["context_ids"]
+    weights, negatives = chunk["context_weights"], chunk["negative_ids"]
+    steps = len(centers) // tile
+    for t in range(steps):
+        new_e, new_c = e.copy(), c.copy()
+        for i in range(t, len(centers), steps):
+            pairs = weights[i].sum()
+            if mode == "skipgram":
+                v = e[centers[i]]
+                targets = list(zip(context_ids[i], weights[i], [1.0] * len(weights[i])))
+                targets += [(n, pairs, -1.0) for n in negatives[i]]
+                for token, weight, sign in targets:
+                    scale = lr * weight * sign * _sigmoid(-sign * v @ c[token])
+                    new_e[centers[i]] += scale * c[token]
+                    new_c[token] += scale * v
+            else:
+                hidden = (weights[i][:, None] * e[context_ids[i]]).sum(0) / max(pairs, 1.0)
+                active = float(pairs > 0)
+                step = np.zeros_like(hidden)
+                targets = [(centers[i], 1.0)] + [(n, -1.0) for n in negatives[i]]
+                for token, sign in targets:
+                    scale = lr * active * sign * _sigmoid(-sign * hidden @ c[token])
+                    step += scale * c[token]
+                    new_c[token] += scale * hidden
+                for token, weight in zip(context_ids[i], weights[i]):
+                    new_e[token] += weight * step
+        e, c = new_e, new_c
+    return e, c
+
+
+@pytest.mark.parametrize("mode, tile", [("skipgram", 8), ("cbow", 8), ("skipgram", 32)])
+def test_jax_step_matches_word2vec_updates(mode, tile):
+    rng = np.random.default_rng(0)
+    vocabulary, dim, window, k, batch = 12, 6, 2, 3, 32
+    ids = rng.integers(2, vocabulary, 300).astype(np.int32)
+    dataset, _ = word2vec_dataset(
+        ids, [0, 150, 300], vocabulary, window=window, num_negatives=k, batch_size=batch
+    )
+    element = next(dataset.as_numpy_iterator())
+    chunk = _jax_chunk(element, window, k)
+    np.testing.assert_array_equal(
+        chunk["negative_ids"][5], element["negative_ids"][5 : 5 + k]
+    )  # center i's negatives: pool entries i .. i + k - 1, as the TensorFlow step reads them
+    embeddings = rng.normal(0, 0.3, (vocabulary, dim)).astype("float32")
+    contexts = rng.normal(0, 0.3, (vocabulary, dim)).astype("float32")
+    # progress 0.5: the learning rate is half way from 0.2 to 0.1
+    new_e, new_c, loss, count = _jax_train_step(mode, tile)(
+        embeddings.copy(), contexts.copy(), chunk, np.float32(0.5), np.float32(0.2), 0.1
+    )
+    expected_e, expected_c = _reference(mode, embeddings, contexts, chunk, 0.15, tile)
+    np.testing.assert_allclose(np.asarray(new_e), expected_e, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(new_c), expected_c, atol=1e-5)
+    weights = chunk["context_weights"]
+    terms = weights.sum() if mode == "skipgram" else (weights.sum(1) > 0).sum()
+    assert float(count) == terms and float(loss) > 0
+
+
+def test_jax_tile_sizes():
+    assert _jax_tile_size(8192) == _jax_tile_size(8192, 8) == 256
+    assert _jax_tile_size(100) == 100
+    assert _jax_tile_size(1000) == 250 and _jax_tile_size(1000, 8) == 200
+    assert _jax_tile_size(8 * 127, 8) == 8 * 127  # no multiple of 8 in [64, 256]: one tile
+
+
+# -------------------------------------------------------- training under KERAS_BACKEND=jax
+JAX_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    import numpy as np
+    import keras
+    import jax
+    from recipes.word2vec import write_projector
+    from zoo.data.corpus import load_text
+    from zoo.models.word2vec import Word2Vec
+    from zoo.text.tokenizers import WordTokenizer
+
+    folder, related = sys.argv[1], json.loads(sys.argv[2])
+    assert keras.backend.backend() == "jax" and len(jax.devices()) == 8, jax.devices()
+    results = {}
+    texts = load_text("ru") + load_text("en")
+    tokenizer = WordTokenizer.train(texts, vocabulary_size=4000, verbose=False)
+
+    def model(mode="skipgram"):
+        keras.utils.set_random_seed(0)
+        return Word2Vec(hidden_dim=48, window=4, mode=mode, tokenizer=tokenizer)
+
+    # One device (no distribution): learns what the TensorFlow test checks.
+    trained = model()
+    history = trained.train(texts, epochs=3, min_count=3, seed=0, verbose=0)
+    results["loss"] = history["loss"]
+    unit = trained._unit_embeddings()
+    results["related"] = [
+        float(unit[trained._ids_of(a)[0]] @ unit[trained._ids_of(b)[0]]) for a, b in related
+    ]
+    counted = np.flatnonzero(np.asarray(trained.token_counts) > 0)
+    pairs = np.random.default_rng(0).choice(counted, (400, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    results["random"] = float(np.mean([unit[a] @ unit[b] for a, b in pairs]))
+    results["neighbours"] = trained.most_similar("брат", k=5)
+    results["by_vector"] = trained.most_similar(trained.vector("брат"), k=2)
+    results["analogy"] = trained.analogy("brother", "he", "she", k=5)
+    direction = trained.direction([("он", "она"), ("брат", "сестра"), ("he", "she")])
+    results["male"] = trained.project(["сын", "папа", "son", "dad"], direction).tolist()
+    results["female"] = trained.project(["дочь", "мама", "daughter", "mom"], direction).tolist()
+    results["encode"] = trained.encode(texts[:3], frequency_weighting=True).tolist()
+    trained.save(os.path.join(folder, "jax.keras"))
+    loaded = Word2Vec.load(os.path.join(folder, "jax.keras"))
+    results["reloaded_equal"] = bool(np.array_equal(loaded.embeddings, trained.embeddings))
+    results["projector_rows"] = write_projector(trained, folder, 500)
+    np.save(os.path.join(folder, "jax_embeddings.npy"), trained.embeddings)
+
+    # 8 devices against 1: the same updates (one epoch on a share of the corpus).
+    small = texts[::8]
+    for mode in ("skipgram", "cbow"):
+        keras.distribution.set_distribution(None)
+        one = model(mode)
+        initial = one.get_weights()
+        one_history = one.train(small, epochs=1, batch_size=2048, seed=1, verbose=0)
+        keras.distribution.set_distribution(keras.distribution.DataParallel())
+        eight = model(mode)
+        eight.set_weights(initial)
+        eight_history = eight.train(small, epochs=1, batch_size=2048, seed=1, verbose=0)
+        sharding = eight.token_embedding.embeddings.value.sharding
+        results[mode] = {
+            "difference": float(np.abs(one.embeddings - eight.embeddings).max()),
+            "context_difference": float(
+                np.abs(
+                    keras.ops.convert_to_numpy(one.context_embedding.embeddings)
+                    - keras.ops.convert_to_numpy(eight.context_embedding.embeddings)
+                ).max()
+            ),
+            "loss_1": one_history["loss"],
+            "loss_8": eight_history["loss"],
+            "devices": len(sharding.device_set),
+            "replicated": bool(sharding.is_fully_replicated),
+        }
+    try:
+        eight.train(small, epochs=1, batch_size=1001, verbose=0)
+        results["error"] = None
+    except ValueError as error:
+        results["error"] = str(error)
+    with open(os.path.join(folder, "results.json"), "w", encoding="utf-8") as file:
+        json.dump(results, file, ensure_ascii=False)
+    """
+)
+
+RELATED = [
+    ("брат", "сестра"),
+    ("мама", "папа"),
+    ("сын", "дочь"),
+    ("он", "она"),
+    ("собака", "кошка"),
+    ("brother", "sister"),
+    ("mom", "dad"),
+    ("he", "she"),
+    ("dog", "cat"),
+    ("red", "blue"),
+    ("twenty", "thirty"),
+]
+
+
+def test_trains_under_jax_on_one_and_eight_devices(tmp_path):
+    env = dict(
+        os.environ,
+        KERAS_BACKEND="jax",
+        JAX_PLATFORMS="cpu",
+        CUDA_VISIBLE_DEVICES="",
+        XLA_FLAGS="--xla_force_host_platform_device_count=8",
+    )
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_ROOT, env.get("PYTHONPATH")]))
+    completed = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT, str(tmp_path), json.dumps(RELATED)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    with open(tmp_path / "results.json", encoding="utf-8") as file:
+        results = json.load(file)
+
+    # It learns: the loss falls and related words end nearer than random pairs.
+    assert results["loss"][-1] < results["loss"][0], results["loss"]
+    related = np.array(results["related"])
+    assert related.mean() > results["random"] + 0.3, (related, results["random"])
+    assert np.mean(related > results["random"]) >= 0.8
+    # The similarity API answers as under TensorFlow.
+    words = [word for word, _ in results["neighbours"]]
+    assert len(words) == 5 and "брат" not in words and not any(w.startswith("[") for w in words)
+    assert results["by_vector"][0][0] == "брат"
+    assert not {"brother", "he", "she"} & {word for word, _ in results["analogy"]}
+    assert np.mean(results["male"]) > np.mean(results["female"])
+    encoded = np.array(results["encode"])
+    assert encoded.shape == (3, 48) and np.isfinite(encoded).all()
+    assert results["reloaded_equal"] and results["projector_rows"] == 500
+    with open(tmp_path / "vectors.tsv", encoding="utf-8") as file:
+        assert len(file.readlines()) == 500
+    # The .keras file written under JAX loads under TensorFlow with the same vectors.
+    loaded = Word2Vec.load(str(tmp_path / "jax.keras"))
+    np.testing.assert_array_equal(loaded.embeddings, np.load(tmp_path / "jax_embeddings.npy"))
+    assert [w for w, _ in loaded.most_similar("брат", k=5)] == words
+
+    # 8 devices and 1 device: the same vectors; the 8-device ones stay replicated.
+    for mode in ("skipgram", "cbow"):
+        run = results[mode]
+        assert run["devices"] == 8 and run["replicated"], run
+        assert run["difference"] < 1e-4 and run["context_difference"] < 1e-4, run
+        np.testing.assert_allclose(run["loss_8"], run["loss_1"], rtol=1e-5)
+    assert "batch_size=1001" in results["error"] and "8 devices" in results["error"]
+    assert "batch_size=1000 or 1008" in results["error"]
