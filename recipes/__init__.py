@@ -9,7 +9,7 @@ import pkgutil
 
 __all__ = ["available_recipes"]
 
-_NOT_RECIPES = {"common", "training"}
+_NOT_RECIPES = {"common", "export", "training"}
 
 
 def available_recipes():

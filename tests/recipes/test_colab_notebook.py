@@ -78,3 +78,24 @@ def test_the_training_command_parses_for_every_recipe_it_offers(notebook):
         config = parse_config(load_recipe(name).Config, shlex.split(flags))
         assert config.strategy == "tpu"
         assert config.out == "runs/run"
+
+
+def test_the_training_command_writes_the_saved_model_with_no_second_step(notebook):
+    """Under JAX too the run exports itself (`recipes.export`): no cell re-runs the recipe
+    or exports with KERAS_BACKEND=tensorflow, and the serving cell reads the run's export."""
+    commands = [
+        line.strip()
+        for source in _code_cells(notebook)
+        for line in source.splitlines()
+        if line.strip().startswith("!") and "-m recipes" in line and "--help" not in line
+    ]
+    assert commands == ["!python -m recipes {RECIPE} --strategy tpu --out runs/{RECIPE} {FLAGS}"]
+    everything = "".join("".join(cell["source"]) for cell in notebook["cells"])
+    assert "KERAS_BACKEND=tensorflow" not in everything
+    assert "only the TensorFlow" not in everything
+    markdown = " ".join(
+        " ".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown"
+    )
+    assert "writes its SavedModel itself" in " ".join(markdown.split())
+    serving = 'tf.saved_model.load(f"runs/{RECIPE}/saved_model")'
+    assert any(serving in source for source in _code_cells(notebook))
