@@ -1,4 +1,8 @@
-"""`python -m recipes <name> [--flags]`: run a recipe; `python -m recipes --help` lists them."""
+"""`python -m recipes <name> [--flags]`: run a recipe; `python -m recipes --help` lists them.
+
+A user error (a bad flag value, a missing file, a mesh or host setting that cannot work)
+ends the run with one `error: ...` line and exit code 2; `--debug` shows the traceback.
+"""
 
 import os
 import sys
@@ -12,9 +16,14 @@ os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 from recipes import available_recipes, load_recipe
 
+# What a user can cause and fix from the command line: bad flags, files, mesh or hosts.
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError)
+
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [argument for argument in argv if argument != "--debug"]
     names = available_recipes()
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: python -m recipes <name> [--flags]   (python -m recipes <name> --help)")
@@ -25,7 +34,14 @@ def main(argv=None):
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    return recipe.main(argv[1:]) or 0
+    try:
+        return recipe.main(argv[1:]) or 0
+    except USER_ERRORS as error:
+        if debug:
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

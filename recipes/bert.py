@@ -27,11 +27,21 @@ import time
 
 import numpy as np
 
-from recipes.common import can_export, learning_rate, parse_config, run_tokenizer, start_run
+import tpu
+from recipes.common import (
+    ScaleOut,
+    is_chief,
+    learning_rate,
+    model_vocabulary_size,
+    parse_config,
+    run_facts,
+    run_tokenizer,
+    start_run,
+)
 
 
 @dataclasses.dataclass
-class Config:
+class Config(ScaleOut):
     """Pretrain BERT (MLM + NSP), fine-tune a classifier, evaluate and export."""
 
     data: str = dataclasses.field(
@@ -303,7 +313,7 @@ def compile_pretrainer(model, optimizer, settings):
 
 def pretraining_accuracy(config, model, features, labels, weights, cross_language):
     """MLM accuracy (masked positions) and NSP accuracy (all, and cross-language pairs)."""
-    outputs = model.predict(features, batch_size=config.eval_batch_size, verbose=0)
+    outputs = tpu.predict(model, features, config.eval_batch_size)
     mlm_hits = np.argmax(outputs["mlm_logits"], axis=-1) == labels["mlm_logits"]
     mlm_weights = weights["mlm_logits"]
     nsp_hits = np.argmax(outputs["nsp_logits"], axis=-1) == labels["nsp_logits"]
@@ -362,7 +372,7 @@ def fine_tune(config, strategy, settings, backbone, tokenizer):
         checkpoint_every=config.checkpoint_every,
         verbose=config.verbose,
     )
-    logits = classifier.predict(test_features, batch_size=config.eval_batch_size, verbose=0)
+    logits = tpu.predict(classifier, test_features, config.eval_batch_size)
     accuracy = float((np.argmax(logits, axis=-1) == test_labels).mean())
     return classifier, {
         "task": "is this English sentence (final punctuation removed) a question?",
@@ -377,13 +387,16 @@ def fine_tune(config, strategy, settings, backbone, tokenizer):
 
 
 def run(config):
+    import keras
     import tensorflow as tf
 
-    from recipes.training import train
-    from zoo.export import BertModule, export_bert
+    from recipes.export import export_run
+    from recipes.training import save_model, train
+    from zoo.export import BertModule
+    from zoo.models import Bert
 
     started = time.time()
-    strategy, settings = start_run(config)
+    strategy, settings = start_run(config, layout_map=Bert.layout_map)
 
     train_documents = load_documents(config, "train")
     test_documents = load_documents(config, "test")
@@ -401,9 +414,11 @@ def run(config):
         )
 
     with strategy.scope():
-        pretrainer, optimizer = build_pretrainer(config, tokenizer.vocabulary_size())
+        pretrainer, optimizer = build_pretrainer(
+            config, model_vocabulary_size(tokenizer, strategy)
+        )
         compile_pretrainer(pretrainer, optimizer, settings)
-    train(
+    _, _, final_loss = train(
         pretrainer,
         (features, labels, weights),
         batch_size=settings.global_batch_size,
@@ -426,18 +441,25 @@ def run(config):
         classifier, classification = fine_tune(
             config, strategy, settings, pretrainer.backbone, tokenizer
         )
-        classifier.save(os.path.join(config.out, "classifier.keras"))
+        save_model(classifier, os.path.join(config.out, "classifier.keras"))
     finetuned = time.time()
 
-    pretrainer.save(os.path.join(config.out, "model.keras"))
+    chief = is_chief()  # process 0 of a multi-host run writes; the others only train
     export_path = None
-    if config.export and can_export("bert", verbose=bool(config.verbose)):
-        export_path = os.path.join(config.out, "saved_model")
-        module = export_bert(pretrainer, tokenizer, export_path, config.sequence_length)
-    else:
+    save_model(pretrainer, os.path.join(config.out, "model.keras"))  # every process
+    if chief and config.export:
+        export_path = export_run("bert", config.out, verbose=bool(config.verbose))
+    fill_mask = None
+    if keras.backend.backend() == "tensorflow":
         module = BertModule(pretrainer, tokenizer, config.sequence_length)
-    filled = module.fill_mask(tf.constant(FILL_MASK_EXAMPLES)).numpy()
-    fill_mask = {t: f.decode("utf-8") for t, f in zip(FILL_MASK_EXAMPLES, filled)}
+        filled = module.fill_mask(tf.constant(FILL_MASK_EXAMPLES)).numpy()
+    elif export_path:  # the TensorFlow graph cannot call a JAX model: ask the export
+        signature = tf.saved_model.load(export_path).signatures["fill_mask"]
+        filled = signature(text=tf.constant(FILL_MASK_EXAMPLES))["text"].numpy()
+    else:
+        filled = None
+    if filled is not None:
+        fill_mask = {t: f.decode("utf-8") for t, f in zip(FILL_MASK_EXAMPLES, filled)}
 
     summary = {
         "data": config.data,
@@ -448,11 +470,14 @@ def run(config):
         "classification": classification,
         "fill_mask": fill_mask,
         "strategy": strategy.reason,
+        **run_facts(strategy, final_loss),
         "pretrain_seconds": round(pretrained - started, 1),
         "finetune_seconds": round(finetuned - pretrained, 1),
         "total_seconds": round(time.time() - started, 1),
         "saved_model": export_path,
     }
+    if not chief:
+        return summary
     with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
         json.dump(summary, file, indent=2, ensure_ascii=False)
     if config.verbose:
@@ -465,8 +490,13 @@ def run(config):
             print(f"NSP accuracy on cross-language pairs {scores['nsp_accuracy_cross_language']}")
         if classification:
             print(f"fine-tuned question classifier: accuracy {classification['accuracy']}")
-        for text, result in fill_mask.items():
+        for text, result in (fill_mask or {}).items():
             print(f"  {text}  ->  {result}")
+        if fill_mask is None:
+            print(
+                f"fill-mask examples: under {keras.backend.backend()} they come from the "
+                "SavedModel, and this run wrote none (--no-export)"
+            )
         if export_path:
             print(f"SavedModel: {export_path} (signatures 'encode', 'fill_mask')")
         print(f"summary: {os.path.join(config.out, 'summary.json')}")

@@ -6,7 +6,17 @@ import json
 import os
 import typing
 
-__all__ = ["can_export", "load_config", "parse_config", "save_config"]
+__all__ = [
+    "ScaleOut",
+    "can_export",
+    "is_chief",
+    "load_config",
+    "model_vocabulary_size",
+    "parse_config",
+    "run_facts",
+    "save_config",
+    "start_run",
+]
 
 
 def _flag(name):
@@ -108,10 +118,10 @@ def load_config(config_cls, path):
 
 
 def can_export(recipe, verbose=True):
-    """Whether this process can write the SavedModel: only the TensorFlow backend can.
-
-    Under another backend (JAX on a TPU) the recipe still saves `model.keras` and its
-    checkpoints; the message says how to export from them with TensorFlow.
+    """Whether this process can call `zoo.export` on its in-memory model: only under the
+    TensorFlow backend. Kept for older callers; the recipes call
+    `recipes.export.export_run`, which exports under any backend (it runs a TensorFlow
+    subprocess from `model.keras` when this process runs JAX).
     """
     import keras
 
@@ -120,30 +130,101 @@ def can_export(recipe, verbose=True):
         return True
     if verbose:
         print(
-            f"SavedModel export skipped: it needs the TensorFlow backend, and this run used "
-            f"{backend!r}. Export from the last checkpoint with the same flags plus --resume:\n"
-            f"  KERAS_BACKEND=tensorflow python -m recipes {recipe} <same flags> --resume"
+            f"SavedModel export skipped here: zoo.export needs the TensorFlow backend, and "
+            f"this process runs {backend!r}. Export the finished run from its model.keras "
+            f"(any backend):\n  python -m recipes.export {recipe} --run <the run's --out>"
         )
     return False
 
 
-def start_run(config):
-    """Seed everything, pick the strategy and apply the TPU defaults for a recipe's run.
+@dataclasses.dataclass
+class ScaleOut:
+    """The flags of every recipe that spread a run over devices and hosts (JAX backend)."""
 
-    Returns `(strategy, settings)` from `tpu.get_strategy` and `tpu.training_settings`
-    (`config.batch_size` is per replica; `config.steps_per_execution` 0 means the
-    strategy's default).
+    model_parallel: int = dataclasses.field(
+        default=1,
+        metadata={
+            "help": "devices per model replica (JAX): a ('batch', 'model') mesh of shape "
+            "(devices / N, N), the model family's Megatron-style layout map"
+        },
+    )
+    coordinator_address: str = dataclasses.field(
+        default="",
+        metadata={"help": "HOST:PORT of process 0 for a multi-host JAX run (none on a TPU pod)"},
+    )
+    num_processes: int = dataclasses.field(
+        default=1, metadata={"help": "processes (hosts) in a multi-host JAX run"}
+    )
+    process_id: int = dataclasses.field(
+        default=0, metadata={"help": "this process, 0 .. num-processes - 1"}
+    )
+    coordinator_timeout: int = dataclasses.field(
+        default=300, metadata={"help": "seconds to wait for the coordinator and every process"}
+    )
+
+
+def start_run(config, layout_map=None):
+    """Join the hosts, seed everything, pick the strategy and apply the TPU defaults.
+
+    Args:
+        config: the recipe's config (a `ScaleOut` with `seed`, `strategy`,
+            `batch_size` per replica and `steps_per_execution`, 0 meaning the
+            strategy's default).
+        layout_map: the model family's `layout_map(device_mesh)`, used with
+            `--model-parallel` above 1.
+
+    Returns `(strategy, settings)` from `tpu.get_strategy` and `tpu.training_settings`.
     """
     import keras
 
     import tpu
 
+    tpu.initialize_processes(
+        config.coordinator_address,
+        config.num_processes,
+        config.process_id,
+        config.coordinator_timeout,
+        verbose=bool(config.verbose),
+    )
     keras.utils.set_random_seed(config.seed)
-    strategy = tpu.get_strategy(config.strategy, verbose=bool(config.verbose))
+    strategy = tpu.get_strategy(
+        config.strategy,
+        verbose=bool(config.verbose),
+        model_parallel=config.model_parallel,
+        layout_map=layout_map,
+    )
     settings = tpu.training_settings(
         strategy, config.batch_size, steps_per_execution=config.steps_per_execution or None
     )
+    tpu.check_batch_size(settings.global_batch_size, replicas=strategy.num_replicas)
     return strategy, settings
+
+
+def model_vocabulary_size(tokenizer, strategy):
+    """The model's vocabulary: the tokenizer's, rounded up to a multiple of the mesh's
+    model axis when the embedding is split over it (`--model-parallel`). The extra ids
+    are never inputs or labels; training pushes their logits down like any unseen id."""
+    size = tokenizer.vocabulary_size()
+    parts = strategy.mesh.get("model", 1)
+    return -(-size // parts) * parts
+
+
+def is_chief():
+    """Whether this process writes the run's files: process 0 of a multi-host run."""
+    import tpu
+
+    return tpu.process_shard()[0] == 0
+
+
+def run_facts(strategy, final_loss):
+    """What `summary.json` says of every run's devices: `final_loss` (the training loss of
+    the last step, None when no step ran), `devices`, `mesh` (axis sizes), `processes`."""
+    return {
+        "final_loss": None if final_loss is None else float(final_loss),
+        "devices": strategy.num_devices,
+        "mesh": dict(strategy.mesh),
+        "processes": strategy.processes,
+    }
 
 
 def run_tokenizer(config, train_tokenizer, data):
@@ -155,7 +236,8 @@ def run_tokenizer(config, train_tokenizer, data):
     if config.resume and os.path.exists(directory):
         return load_tokenizer(directory)
     tokenizer = train_tokenizer(config, data)
-    tokenizer.save(directory)
+    if is_chief():  # every process trains the same one; process 0 writes it
+        tokenizer.save(directory)
     return tokenizer
 
 

@@ -23,11 +23,21 @@ import time
 
 import numpy as np
 
-from recipes.common import can_export, learning_rate, parse_config, run_tokenizer, start_run
+import tpu
+from recipes.common import (
+    ScaleOut,
+    is_chief,
+    learning_rate,
+    model_vocabulary_size,
+    parse_config,
+    run_facts,
+    run_tokenizer,
+    start_run,
+)
 
 
 @dataclasses.dataclass
-class Config:
+class Config(ScaleOut):
     """Pretrain a GPT language model, evaluate perplexity, sample and export."""
 
     data: str = dataclasses.field(
@@ -182,7 +192,11 @@ def compile_model(model, optimizer, settings):
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        # Weighted, so an evaluation padded to the device mesh counts real tokens only.
+        weighted_metrics=[
+            keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="cross_entropy"),
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        ],
         jit_compile=settings.jit_compile,
         steps_per_execution=settings.steps_per_execution,
     )
@@ -227,11 +241,12 @@ def sample(config, model, tokenizer, prompts, seed):
 
 def run(config):
 
-    from recipes.training import train
-    from zoo.export import export_gpt
+    from recipes.export import export_run
+    from recipes.training import save_model, train
+    from zoo.models import GPT
 
     started = time.time()
-    strategy, settings = start_run(config)
+    strategy, settings = start_run(config, layout_map=GPT.layout_map)
 
     train_texts = load_texts(config, "train")
     test_texts = load_texts(config, "test")
@@ -247,9 +262,9 @@ def run(config):
         )
 
     with strategy.scope():
-        model, optimizer = build_model(config, tokenizer.vocabulary_size())
+        model, optimizer = build_model(config, model_vocabulary_size(tokenizer, strategy))
         compile_model(model, optimizer, settings)
-    train(
+    _, _, final_loss = train(
         model,
         (features, labels),
         batch_size=settings.global_batch_size,
@@ -263,29 +278,17 @@ def run(config):
     )
     trained = time.time()
 
-    evaluation = model.evaluate(
-        test_features,
-        test_labels,
-        batch_size=min(config.eval_batch_size, len(test_labels)),
-        verbose=0,
-        return_dict=True,
-    )
-    perplexity = math.exp(evaluation["loss"])
+    evaluation = tpu.evaluate(model, test_features, test_labels, config.eval_batch_size)
+    perplexity = math.exp(evaluation["cross_entropy"])
     reference = unigram_perplexity(labels, test_labels, tokenizer.vocabulary_size())
     samples = sample(config, model, tokenizer, config.prompts, seed=config.seed)
     evaluated = time.time()
 
-    model.save(os.path.join(config.out, "model.keras"))
+    chief = is_chief()  # process 0 of a multi-host run writes; the others only train
     export_path = None
-    if config.export and can_export("gpt", verbose=bool(config.verbose)):
-        export_path = os.path.join(config.out, "saved_model")
-        export_gpt(
-            model,
-            tokenizer,
-            export_path,
-            prompt_length=config.prompt_length,
-            max_new_tokens=config.max_new_tokens,
-        )
+    save_model(model, os.path.join(config.out, "model.keras"))  # every process calls it
+    if chief and config.export:
+        export_path = export_run("gpt", config.out, verbose=bool(config.verbose))
 
     summary = {
         "data": config.data,
@@ -297,11 +300,14 @@ def run(config):
         "samples": samples,
         "sampler": {"name": config.sampler, "temperature": config.temperature, "p": config.top_p},
         "strategy": strategy.reason,
+        **run_facts(strategy, final_loss),
         "train_seconds": round(trained - started, 1),
         "eval_seconds": round(evaluated - trained, 1),
         "total_seconds": round(time.time() - started, 1),
         "saved_model": export_path,
     }
+    if not chief:
+        return summary
     with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
         json.dump(summary, file, indent=2, ensure_ascii=False)
     if config.verbose:

@@ -27,7 +27,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from recipes.common import save_config
+import tpu
+from recipes.common import is_chief, save_config
 
 __all__ = [
     "CheckpointCallback",
@@ -35,6 +36,7 @@ __all__ = [
     "TimeBudget",
     "bucketed_step_dataset",
     "length_buckets",
+    "save_model",
     "step_dataset",
     "train",
 ]
@@ -43,7 +45,19 @@ __all__ = [
 # Data ------------------------------------------------------------------------------------
 
 
-def step_dataset(arrays, batch_size, seed, start_step, total_steps):
+def _process_rows(batch_size, shard):
+    """`(first row, rows)` of a global batch that process `shard = (index, count)` feeds."""
+    index, count = shard if shard is not None else tpu.process_shard()
+    if batch_size % count:
+        raise ValueError(
+            f"A global batch of {batch_size} cannot be split evenly between {count} "
+            f"processes; pass a --batch-size that makes it a multiple of {count}."
+        )
+    rows = batch_size // count
+    return index * rows, rows
+
+
+def step_dataset(arrays, batch_size, seed, start_step, total_steps, shard=None):
     """A dataset whose element number `i` is the batch of step `start_step + i`.
 
     Args:
@@ -52,9 +66,13 @@ def step_dataset(arrays, batch_size, seed, start_step, total_steps):
         seed: int; the order of every epoch derives from it.
         start_step: first step to produce (0, or the step a run resumes at).
         total_steps: one past the last step.
+        shard: `(process index, process count)`: produce only that process's rows of
+            each global batch (the `index`-th of `count` equal slices). Default: this
+            process's place in a multi-host JAX run (`tpu.process_shard()`), `(0, 1)`
+            otherwise. The global batch stays a function of the step alone.
 
     Returns:
-        `tf.data.Dataset` of batches with static shapes.
+        `tf.data.Dataset` of batches (of `batch_size / count` rows) with static shapes.
     """
     leaves = tf.nest.flatten(arrays)
     num_examples = int(leaves[0].shape[0])
@@ -67,10 +85,11 @@ def step_dataset(arrays, batch_size, seed, start_step, total_steps):
         )
     steps_per_epoch = num_examples // batch_size
     tensors = tf.nest.map_structure(tf.constant, arrays)
+    first, rows = _process_rows(batch_size, shard)
 
     def batch_of(step):
         epoch = step // steps_per_epoch
-        positions = (step % steps_per_epoch) * batch_size + tf.range(batch_size, dtype=tf.int64)
+        positions = (step % steps_per_epoch) * batch_size + first + tf.range(rows, dtype=tf.int64)
         indices = tf.random.experimental.index_shuffle(
             positions,
             seed=tf.stack([tf.constant(seed, tf.int64), epoch]),
@@ -108,7 +127,7 @@ def length_buckets(lengths, full_length, count=4, multiple=4):
 
 
 def bucketed_step_dataset(
-    arrays, lengths, buckets, batch_size, seed, start_step, total_steps, pool=32
+    arrays, lengths, buckets, batch_size, seed, start_step, total_steps, pool=32, shard=None
 ):
     """`step_dataset` with length bucketing: batches of similar lengths, cropped to a bucket.
 
@@ -129,6 +148,8 @@ def bucketed_step_dataset(
             `max(lengths)`.
         batch_size, seed, start_step, total_steps: as in `step_dataset`.
         pool: batches per sorting pool; larger pools pad less and mix lengths less.
+        shard: as in `step_dataset`; the bucket is chosen from the whole global batch,
+            so every process crops its rows to the same width.
 
     Returns:
         `tf.data.Dataset` of batches whose axis 1 is one of `buckets` (shape `None` in
@@ -157,6 +178,7 @@ def bucketed_step_dataset(
     steps_per_epoch = num_examples // batch_size
     edges = np.asarray(buckets)
     cache = {}
+    first, rows = _process_rows(batch_size, shard)
 
     def epoch_batches(epoch):
         if epoch not in cache:
@@ -175,12 +197,13 @@ def bucketed_step_dataset(
         for step in range(start_step, total_steps):
             indices = epoch_batches(step // steps_per_epoch)[step % steps_per_epoch]
             width = int(edges[np.searchsorted(edges, lengths[indices].max())])
+            indices = indices[first : first + rows]
             batch = [leaf[indices, :width] if leaf.ndim >= 2 else leaf[indices] for leaf in leaves]
             yield tuple(batch)
 
     signature = tuple(
         tf.TensorSpec(
-            (batch_size, None, *leaf.shape[2:]) if leaf.ndim >= 2 else (batch_size,),
+            (rows, None, *leaf.shape[2:]) if leaf.ndim >= 2 else (rows,),
             tf.as_dtype(leaf.dtype),
         )
         for leaf in leaves
@@ -217,17 +240,24 @@ class Checkpointer:
                 self.optimizer.build(self.model.trainable_variables)
         return list(self.model.variables) + list(self.optimizer.variables)
 
-    def save(self, step):
-        """Write checkpoint `step`; returns its path."""
+    def save(self, step, loss=None):
+        """Write checkpoint `step`; returns its path.
+
+        In a multi-host run every process must call it (a variable spread over hosts is
+        gathered first); process 0 alone writes.
+        """
         path = os.path.join(self.directory, f"ckpt-{step}.npz")
         values = {
-            f"v{index}": keras.ops.convert_to_numpy(variable)
-            for index, variable in enumerate(self._variables())
+            f"v{index}": _host_value(variable) for index, variable in enumerate(self._variables())
         }
+        if tpu.process_shard()[0] != 0:
+            return path
         _atomic_write(path, lambda file: np.savez(file, **values), binary=True)
         if self.config is not None:
             save_config(self.config, os.path.join(self.directory, f"ckpt-{step}.config.json"))
         state = {"step": int(step), "file": os.path.basename(path), "time": time.time()}
+        if loss is not None:
+            state["loss"] = float(loss)
         _atomic_write(
             os.path.join(self.directory, "latest.json"),
             lambda file: file.write(json.dumps(state)),
@@ -237,11 +267,17 @@ class Checkpointer:
 
     def latest_step(self):
         """The step of the newest complete checkpoint, or None."""
+        state = self.latest_state()
+        return None if state is None else int(state["step"])
+
+    def latest_state(self):
+        """`latest.json` of the newest checkpoint (step, file, time, and the training loss
+        of that step when it was known), or None."""
         state_path = os.path.join(self.directory, "latest.json")
         if not os.path.exists(state_path):
             return None
         with open(state_path, encoding="utf-8") as file:
-            return int(json.load(file)["step"])
+            return json.load(file)
 
     def restore(self, step=None):
         """Load checkpoint `step` (default: the newest) into the model and optimizer.
@@ -282,6 +318,40 @@ class Checkpointer:
                     os.remove(path)
 
 
+def save_model(model, path):
+    """`model.save(path)` from process 0, also in a multi-host JAX run.
+
+    There every process must call it: each variable's value is gathered from the hosts
+    that hold its shards (a collective), and process 0 writes a copy of the model built
+    off the mesh (Keras creates variables as it saves, and under a multi-host
+    distribution creating one is a collective too).
+    """
+    if tpu.process_shard()[1] == 1:
+        model.save(path)
+        return
+    values = [_host_value(variable) for variable in model.weights]
+    if not is_chief():
+        return
+    distribution = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        copy = model.__class__.from_config(model.get_config())
+        copy.set_weights(values)
+        copy.save(path)
+    finally:
+        keras.distribution.set_distribution(distribution)
+
+
+def _host_value(variable):
+    """A variable's whole value as numpy, also when its shards live on several hosts."""
+    value = variable.value
+    if keras.backend.backend() == "jax" and not getattr(value, "is_fully_addressable", True):
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(value, tiled=True))
+    return keras.ops.convert_to_numpy(value)
+
+
 def _atomic_write(path, write, binary=False):
     temporary = f"{path}.tmp-{os.getpid()}"
     with open(temporary, "wb" if binary else "w", encoding=None if binary else "utf-8") as file:
@@ -292,7 +362,14 @@ def _atomic_write(path, write, binary=False):
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """Saves a checkpoint every `every` steps and at the end of training."""
+    """Saves a checkpoint every `every` steps and at the end of training.
+
+    It also keeps `loss`, the training loss of the last step that ran (None before the
+    first), and stores it with each checkpoint. Keras logs the running mean of the
+    epoch's losses, `m_k` after `k` steps, so the last step's loss is
+    `k * m_k - (k - 1) * m_(k-1)` (with `steps_per_execution > 1`: the mean of the last
+    execution's steps), exact up to float32 rounding of the means.
+    """
 
     def __init__(self, checkpointer, every, start_step, total_steps):
         super().__init__()
@@ -302,13 +379,20 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.total_steps = total_steps
         self.last_saved = start_step
         self.step = start_step
+        self.loss = None
+        self._mean = (0, 0.0)  # (steps, running mean of the loss) at the last batch end
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.start_step + batch + 1
         self.step = step
+        if logs and "loss" in logs:
+            done, mean = step - self.start_step, float(logs["loss"])
+            seen, previous = self._mean
+            self.loss = (done * mean - seen * previous) / (done - seen)
+            self._mean = (done, mean)
         if self.every and step // self.every > self.last_saved // self.every:
             self.model  # noqa: B018 (under JAX, reading .model syncs the training state back)
-            self.checkpointer.save(step)
+            self.checkpointer.save(step, self.loss)
             self.last_saved = step
 
     def on_epoch_end(self, epoch, logs=None):
@@ -319,7 +403,7 @@ class CheckpointCallback(keras.callbacks.Callback):
         step = self.step
         if step > self.last_saved:
             self.model  # noqa: B018 (syncs the JAX training state back, as above)
-            self.checkpointer.save(step)
+            self.checkpointer.save(step, self.loss)
             self.last_saved = step
 
 
@@ -492,10 +576,15 @@ def train(
             full length (`step_dataset`), the only choice for a TPU.
 
     Returns:
-        (history or None, first step of this invocation).
+        `(history or None, first step of this invocation, final loss)`: the final loss is
+        the training loss of the run's last step (`CheckpointCallback.loss`; for a run
+        resumed after its last step, the one its checkpoint recorded, or None).
+
+    In a multi-host JAX run every process calls `train` alike; each feeds its own rows
+    of every step's batch, and process 0 alone writes files (config, checkpoints, logs).
     """
     os.makedirs(out_dir, exist_ok=True)
-    if config is not None:
+    if config is not None and is_chief():
         save_config(config, os.path.join(out_dir, "config.json"))
     checkpointer = Checkpointer(
         os.path.join(out_dir, "checkpoints"), model, model.optimizer, config
@@ -514,18 +603,19 @@ def train(
         # `fit` ends by moving an optimizer's weight average (`use_ema`) into the model; a
         # run resumed after its last step restored the raw weights, so do the same here.
         model.optimizer.finalize_variable_values(model.trainable_variables)
-        return None, start_step
+        return None, start_step, (checkpointer.latest_state() or {}).get("loss")
     if buckets and len(buckets) > 1:
         dataset = bucketed_step_dataset(
             arrays, lengths, buckets, batch_size, seed, start_step, total_steps
         )
     else:
         dataset = step_dataset(arrays, batch_size, seed, start_step, total_steps)
-    all_callbacks = [
-        CheckpointCallback(checkpointer, checkpoint_every, start_step, total_steps),
-        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq=50),
-        *callbacks,
-    ]
+    saver = CheckpointCallback(checkpointer, checkpoint_every, start_step, total_steps)
+    all_callbacks = [saver, *callbacks]
+    if is_chief():
+        all_callbacks.insert(
+            1, keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq=50)
+        )
     if time_budget:
         all_callbacks.append(TimeBudget(time_budget))
     history = model.fit(
@@ -534,6 +624,6 @@ def train(
         steps_per_epoch=total_steps - start_step,
         shuffle=False,  # the order is step-indexed already
         callbacks=all_callbacks,
-        verbose=verbose,
+        verbose=verbose if is_chief() else 0,
     )
-    return history, start_step
+    return history, start_step, saver.loss

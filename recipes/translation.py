@@ -24,13 +24,21 @@ import zlib
 
 import numpy as np
 
-from recipes.common import can_export, parse_config, run_tokenizer, start_run
+from recipes.common import (
+    ScaleOut,
+    is_chief,
+    model_vocabulary_size,
+    parse_config,
+    run_facts,
+    run_tokenizer,
+    start_run,
+)
 
 SPLIT_RULES = ("hash", "crc32-ru-mod10")
 
 
 @dataclasses.dataclass
-class Config:
+class Config(ScaleOut):
     """Train, evaluate and export a Transformer translation model."""
 
     data: str = dataclasses.field(
@@ -401,8 +409,11 @@ def score(hypotheses, references):
 def run(config):
     import keras
 
+    from recipes.export import export_run
+    from zoo.models import Transformer
+
     started = time.time()
-    strategy, settings = start_run(config)
+    strategy, settings = start_run(config, layout_map=Transformer.layout_map)
 
     train_pairs = load_pairs(config, "train")
     test_pairs = load_pairs(config, "test")
@@ -416,14 +427,16 @@ def run(config):
         )
 
     with strategy.scope():
-        model, optimizer, loss = build_model(config, tokenizer.vocabulary_size())
+        model, optimizer, loss = build_model(
+            config, model_vocabulary_size(tokenizer, strategy)
+        )
         model.compile(
             optimizer=optimizer,
             loss=loss,
             jit_compile=settings.jit_compile,
             steps_per_execution=settings.steps_per_execution,
         )
-    from recipes.training import length_buckets, train
+    from recipes.training import length_buckets, save_model, train
 
     lengths, buckets = pair_lengths(features, labels), None
     if config.length_buckets > 1 and strategy.kind != "tpu" and settings.steps_per_execution == 1:
@@ -433,7 +446,7 @@ def run(config):
             print(f"length buckets {buckets} (widths of the training batches)")
     schedule = learning_rate_schedule(config)  # a callback for 'cosine_budget'
     fit_started = time.time()
-    train(
+    _, _, final_loss = train(
         model,
         (features, labels),
         batch_size=settings.global_batch_size,
@@ -456,36 +469,29 @@ def run(config):
         test_pairs = test_pairs[: config.eval_limit]
     hypotheses = translate_texts(config, model, tokenizer, [source for source, _ in test_pairs])
     scores = score(hypotheses, [target for _, target in test_pairs])
-    os.makedirs(config.out, exist_ok=True)
-    with open(os.path.join(config.out, "test_translations.tsv"), "w", encoding="utf-8") as file:
-        for (source, target), hypothesis in zip(test_pairs, hypotheses):
-            cells = (
-                text.replace("\t", " ").replace("\n", " ") for text in (source, target, hypothesis)
-            )
-            file.write("\t".join(cells) + "\n")
+    chief = is_chief()  # process 0 of a multi-host run writes; the others only train
+    if chief:
+        os.makedirs(config.out, exist_ok=True)
+        with open(
+            os.path.join(config.out, "test_translations.tsv"), "w", encoding="utf-8"
+        ) as file:
+            for (source, target), hypothesis in zip(test_pairs, hypotheses):
+                cells = (
+                    text.replace("\t", " ").replace("\n", " ")
+                    for text in (source, target, hypothesis)
+                )
+                file.write("\t".join(cells) + "\n")
     samples = SAMPLE_SENTENCES[config.direction]
     sample_translations = dict(zip(samples, translate_texts(config, model, tokenizer, samples)))
     evaluated = time.time()
 
-    model.save(os.path.join(config.out, "model.keras"))
     export_path = None
-    if config.export and can_export("translation", verbose=bool(config.verbose)):
-        from zoo.export import export_translator
-
-        export_path = os.path.join(config.out, "saved_model")
-        export_translator(
-            model,
-            tokenizer,
-            export_path,
-            source_length=config.source_length,
-            max_length=config.target_length,
-            sampler=config.sampler,
-            num_beams=config.num_beams,
-            length_penalty=config.length_penalty,
-        )
+    save_model(model, os.path.join(config.out, "model.keras"))  # every process calls it
+    if chief and config.export:
+        export_path = export_run("translation", config.out, verbose=bool(config.verbose))
 
     attention_plots = []
-    if config.plot_attention:
+    if config.plot_attention and chief:
         from zoo.plots import plot_model_attention
 
         attention_plots = plot_model_attention(
@@ -509,6 +515,7 @@ def run(config):
         ],
         "steps": steps_reached,
         "strategy": strategy.reason,
+        **run_facts(strategy, final_loss),
         "train_seconds": round(trained - started, 1),  # with the tokenizer and encoding
         "fit_seconds": round(trained - fit_started, 1),  # training steps and checkpoints only
         "eval_seconds": round(evaluated - trained, 1),
@@ -517,6 +524,8 @@ def run(config):
         "saved_model": export_path,
         "attention_plots": attention_plots,
     }
+    if not chief:
+        return summary
     with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
         json.dump(summary, file, indent=2, ensure_ascii=False)
     if config.verbose:

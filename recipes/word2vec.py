@@ -23,13 +23,13 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np
 
-from recipes.common import parse_config, save_config
+from recipes.common import ScaleOut, is_chief, parse_config, run_facts, save_config
 
 TOKENIZERS = ("word", "wordpiece", "bpe", "sentencepiece", "character")
 
 
 @dataclasses.dataclass
-class Config:
+class Config(ScaleOut):
     """Train Word2Vec and write nearest neighbours, an analogy, projector files and a PCA plot."""
 
     text: str = dataclasses.field(
@@ -103,6 +103,16 @@ class Config:
         default=10000, metadata={"help": "most frequent tokens written to vectors.tsv"}
     )
     out: str = dataclasses.field(default="runs/word2vec", metadata={"help": "output folder"})
+    strategy: str = dataclasses.field(
+        default="auto",
+        metadata={
+            "help": "devices: under KERAS_BACKEND=jax a keras.distribution.DataParallel mesh "
+            "over the JAX devices of this kind (the centers of a step split over it); "
+            "under TensorFlow one device",
+            "choices": ("auto", "tpu", "gpu", "cpu"),
+        },
+    )
+    verbose: int = 1
 
 
 # --------------------------------------------------------------------------- helpers
@@ -201,6 +211,43 @@ def write_projector(model, directory, max_tokens):
     return len(order)
 
 
+def start_mesh(config):
+    """The devices Word2Vec trains on: a JAX mesh (`tpu.get_strategy`), else one device.
+
+    Word2Vec keeps its two embedding matrices whole on every device (its sparse updates
+    touch a few rows of each), so `--model-parallel` above 1 has nothing to split.
+    """
+    import keras
+
+    import tpu
+
+    keras.utils.set_random_seed(config.seed)
+    if config.model_parallel != 1:
+        raise ValueError(
+            f"word2vec keeps its embedding matrices whole on every device and splits the "
+            f"centers of a step over the mesh; received --model-parallel "
+            f"{config.model_parallel}, pass 1."
+        )
+    tpu.initialize_processes(
+        config.coordinator_address,
+        config.num_processes,
+        config.process_id,
+        config.coordinator_timeout,
+        verbose=bool(config.verbose),
+    )
+    if keras.backend.backend() != "jax":
+        if config.strategy not in ("auto", "cpu"):
+            raise ValueError(
+                f"word2vec trains with its own loop on one device under TensorFlow; received "
+                f"--strategy {config.strategy}. Run with KERAS_BACKEND=jax for a device mesh, "
+                "or pass --strategy auto."
+            )
+        return tpu.Strategy("cpu", None, 1, True, "one device (Word2Vec's TensorFlow loop)")
+    strategy = tpu.get_strategy(config.strategy, verbose=bool(config.verbose))
+    tpu.check_batch_size(config.batch_size, strategy.num_replicas)
+    return strategy
+
+
 # ------------------------------------------------------------------------------ main
 def main(argv=None):
     config = parse_config(Config, argv)
@@ -208,8 +255,10 @@ def main(argv=None):
         raise SystemExit(f"--analogy takes three words a b c, received {config.analogy}")
     if len(config.direction) % 2:
         raise SystemExit(f"--direction takes word pairs, received {config.direction}")
+    strategy = start_mesh(config)
     os.makedirs(config.out, exist_ok=True)
-    save_config(config, os.path.join(config.out, "config.json"))
+    if is_chief():
+        save_config(config, os.path.join(config.out, "config.json"))
 
     from zoo.models.word2vec import Word2Vec
 
@@ -233,6 +282,12 @@ def main(argv=None):
         sample=config.sample,
         seed=config.seed,
     )
+
+    from recipes.training import save_model
+
+    save_model(model, os.path.join(config.out, "model.keras"))  # every process calls it
+    if not is_chief():  # process 0 of a multi-host run reports and writes the rest
+        return 0
 
     print("\nnearest neighbours (cosine):")
     neighbours = {}
@@ -267,7 +322,6 @@ def main(argv=None):
             os.path.join(config.out, "pca.png"),
             f"Word2Vec ({config.mode}, {config.text}): PCA of word vectors",
         )
-    model.save(os.path.join(config.out, "model.keras"))
     tokenizer.save(os.path.join(config.out, "tokenizer"))
     summary = {
         "text": config.text,
@@ -276,6 +330,9 @@ def main(argv=None):
         "vocabulary_size": model.vocabulary_size,
         "trained_tokens": int(np.count_nonzero(np.asarray(model.token_counts))),
         "loss": history["loss"],
+        "strategy": strategy.reason,
+        # Word2Vec's own loop reports a loss per epoch: the last epoch's mean stands here.
+        **run_facts(strategy, history["loss"][-1] if history["loss"] else None),
         "words_per_second": history["words_per_second"],
         "train_seconds": history["seconds"],
         "total_seconds": time.perf_counter() - start,

@@ -7,12 +7,22 @@
 ...     model = ...  # build and compile with jit_compile=settings.jit_compile
 """
 
+from tpu.batches import (
+    batch_shards,
+    check_batch_size,
+    evaluate,
+    local_rows,
+    pad_examples,
+    predict,
+    process_shard,
+)
 from tpu.strategy import (
     STRATEGY_NAMES,
     TPU_DEFAULT_STEPS_PER_EXECUTION,
     Strategy,
     TrainingSettings,
     get_strategy,
+    initialize_processes,
     training_settings,
 )
 
@@ -21,6 +31,14 @@ __all__ = [
     "TPU_DEFAULT_STEPS_PER_EXECUTION",
     "Strategy",
     "TrainingSettings",
+    "batch_shards",
+    "check_batch_size",
+    "evaluate",
     "get_strategy",
+    "initialize_processes",
+    "local_rows",
+    "pad_examples",
+    "predict",
+    "process_shard",
     "training_settings",
 ]

@@ -16,9 +16,11 @@ import json
 import os
 import socket
 import sys
+import threading
 import urllib.parse
 
 import keras
+import numpy as np
 
 STRATEGY_NAMES = ("auto", "tpu", "gpu", "cpu", "multi_worker")
 TPU_DEFAULT_STEPS_PER_EXECUTION = 32
@@ -32,9 +34,14 @@ class Strategy:
         kind: one of "tpu", "gpu", "cpu", "multi_worker".
         distribution: the `tf.distribute.Strategy` (TensorFlow backend) or the
             `keras.distribution.Distribution` (JAX backend).
-        num_replicas: replicas that each take `per_replica_batch_size` examples a step.
+        num_replicas: replicas that each take `per_replica_batch_size` examples a step
+            (under JAX: the size of the device mesh's batch axis).
         jit_compile: whether `model.compile(jit_compile=...)` may use XLA here.
         reason: one sentence: what was chosen and why.
+        mesh: `{axis name: size}` of the devices: `{"batch": 8}` for data parallelism
+            over 8 JAX devices, `{"batch": 2, "model": 4}` with `--model-parallel 4`,
+            `{"replica": n}` for a TensorFlow strategy's n replicas.
+        processes: processes (hosts) taking part; each feeds its own rows of a batch.
     """
 
     kind: str
@@ -42,6 +49,17 @@ class Strategy:
     num_replicas: int
     jit_compile: bool
     reason: str
+    mesh: dict = None
+    processes: int = 1
+
+    def __post_init__(self):
+        if self.mesh is None:
+            self.mesh = {"replica": self.num_replicas}
+
+    @property
+    def num_devices(self):
+        """Devices the run uses (over every process)."""
+        return int(np.prod(list(self.mesh.values())))
 
     def scope(self):
         """Context manager under which models and optimizers are created."""
@@ -54,7 +72,7 @@ class Strategy:
         return keras.backend.backend()
 
 
-def get_strategy(name="auto", tpu=None, verbose=True):
+def get_strategy(name="auto", tpu=None, verbose=True, model_parallel=1, layout_map=None):
     """Resolve a strategy name to a `Strategy` and say what was chosen and why.
 
     Args:
@@ -66,6 +84,13 @@ def get_strategy(name="auto", tpu=None, verbose=True):
             on a Cloud TPU VM. By default Colab's `COLAB_TPU_ADDR` / `TPU_NAME` or a
             local TPU VM is used.
         verbose: print the reason.
+        model_parallel: devices that hold one model replica (JAX backend only). Above
+            1: `keras.distribution.ModelParallel` over a `DeviceMesh` of shape
+            `(devices / model_parallel, model_parallel)`, axes `("batch", "model")`,
+            with the variables laid out by `layout_map`.
+        layout_map: `layout_map(device_mesh) -> keras.distribution.LayoutMap`, the model
+            family's sharding (e.g. `zoo.models.GPT.layout_map`); required when
+            `model_parallel > 1`.
 
     Returns:
         A `Strategy`.
@@ -82,9 +107,23 @@ def get_strategy(name="auto", tpu=None, verbose=True):
             f"Unknown strategy name {name!r}. Expected one of {', '.join(STRATEGY_NAMES)}, "
             'e.g. get_strategy("auto").'
         )
+    if isinstance(model_parallel, bool) or not isinstance(model_parallel, int) or (
+        model_parallel < 1
+    ):
+        raise ValueError(
+            f"model_parallel must be a positive int (devices per model replica), received "
+            f"{model_parallel!r}; e.g. --model-parallel 4 on 8 devices, or 1 for none."
+        )
     if keras.backend.backend() == "jax":
-        strategy = _jax_strategy(name)
+        strategy = _jax_strategy(name, model_parallel, layout_map)
     else:
+        if model_parallel > 1:
+            raise ValueError(
+                f"--model-parallel {model_parallel} needs the JAX backend (keras.distribution."
+                "ModelParallel); this process runs Keras on "
+                f"{keras.backend.backend()!r}. Run with KERAS_BACKEND=jax, or pass "
+                "--model-parallel 1."
+            )
         strategy = _tensorflow_strategy(name, tpu)
     if verbose:
         print(f"[tpu] {strategy.reason}", file=sys.stderr)
@@ -225,6 +264,7 @@ def _multi_worker_strategy():
         jit_compile=bool(tf.config.list_logical_devices("GPU")),
         reason=f"MultiWorkerMirroredStrategy, worker {index} of {len(workers)}, "
         f"{distribution.num_replicas_in_sync} replicas in sync",
+        processes=len(workers),
     )
 
 
@@ -256,13 +296,14 @@ def _reduce_leaf_by_leaf(distribution):
 # JAX backend -----------------------------------------------------------------------------
 
 
-def _jax_strategy(name):
+def _jax_strategy(name, model_parallel=1, layout_map=None):
     import jax
 
     if name == "multi_worker":
         raise ValueError(
-            "multi_worker is a TensorFlow strategy. Under KERAS_BACKEND=jax call "
-            "jax.distributed.initialize() on every host, then use get_strategy('auto')."
+            "multi_worker is a TensorFlow strategy. Under KERAS_BACKEND=jax pass "
+            "--coordinator-address HOST:PORT --num-processes P --process-id I on every host "
+            "(nothing on a TPU pod), with --strategy auto."
         )
     platform = {"tpu": "tpu", "gpu": "gpu", "cpu": "cpu"}.get(name)
     if platform is None:  # auto: the best platform JAX has
@@ -275,16 +316,159 @@ def _jax_strategy(name):
                 f"Asked for {name}, but JAX has no {platform} devices ({error}). "
                 "Install the matching jax build or use --strategy auto."
             ) from None
-    distribution = keras.distribution.DataParallel(devices=devices)
-    keras.distribution.set_distribution(distribution)
     kind = devices[0].platform
+    count = len(devices)
+    processes = jax.process_count()
+    where = f"{count} JAX {kind} device(s)" + (
+        f" in {processes} processes" if processes > 1 else ""
+    )
+    if count % model_parallel:
+        working = ", ".join(str(size) for size in range(1, count + 1) if count % size == 0)
+        raise ValueError(
+            f"--model-parallel {model_parallel} does not divide the {count} JAX devices; "
+            f"pass one of {working}."
+        )
+    local = jax.local_device_count()
+    if model_parallel > 1 and processes > 1 and local % model_parallel:
+        raise ValueError(
+            f"--model-parallel {model_parallel} would split a model replica across hosts "
+            f"({local} devices each); pass a divisor of {local}."
+        )
+    # Each process feeds only its own rows of the step's global batch (the recipes'
+    # step datasets cut them), so Keras must not shard the dataset again.
+    if model_parallel == 1:
+        distribution = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
+        mesh = {"batch": count}
+        reason = f"keras.distribution.DataParallel over {where}"
+    else:
+        if layout_map is None:
+            raise ValueError(
+                "model_parallel > 1 needs the model family's layout_map (e.g. "
+                "zoo.models.GPT.layout_map) to know how to shard its variables."
+            )
+        device_mesh = keras.distribution.DeviceMesh(
+            (count // model_parallel, model_parallel), ("batch", "model"), devices
+        )
+        distribution = keras.distribution.ModelParallel(
+            layout_map=layout_map(device_mesh), batch_dim_name="batch", auto_shard_dataset=False
+        )
+        mesh = {"batch": count // model_parallel, "model": model_parallel}
+        reason = (
+            f"keras.distribution.ModelParallel over {where}: mesh batch {mesh['batch']} x "
+            f"model {model_parallel}"
+        )
+    keras.distribution.set_distribution(distribution)
     return Strategy(
         kind,
         distribution,
-        len(devices),
+        mesh["batch"],
         jit_compile=True,
-        reason=f"keras.distribution.DataParallel over {len(devices)} JAX {kind} device(s)",
+        reason=reason,
+        mesh=mesh,
+        processes=processes,
     )
+
+
+# Several hosts ---------------------------------------------------------------------------
+
+
+def initialize_processes(
+    coordinator_address="", num_processes=1, process_id=0, timeout=300, verbose=True
+):
+    """Join a run of several JAX processes (hosts) with `jax.distributed.initialize`.
+
+    Call it first, before anything asks JAX for its devices. One process
+    (`num_processes=1`, no address) needs nothing, except on a TPU pod slice: there
+    `jax.distributed.initialize()` finds the other hosts by itself, and is called when
+    the TPU runtime names several workers (`TPU_WORKER_HOSTNAMES`). Elsewhere every process
+    names the same coordinator (process 0 listens there) and its own id. On CPU the
+    processes' collectives go through gloo.
+
+    Args:
+        coordinator_address: "HOST:PORT" of process 0; "" for one process or a TPU pod.
+        num_processes: processes in the run.
+        process_id: this process, 0 to `num_processes - 1`.
+        timeout: seconds to wait for the coordinator and every process to join.
+        verbose: say what was joined.
+
+    Returns:
+        `(process_id, num_processes)` as JAX sees them.
+
+    Raises:
+        ValueError: a bad address, count or id, another backend than JAX, or a
+            coordinator that did not answer within `timeout` (one line each).
+    """
+    for name, value, low in (("num-processes", num_processes, 1), ("process-id", process_id, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"--{name} must be an int >= {low}, received {value!r}.")
+    if process_id >= num_processes:
+        raise ValueError(
+            f"--process-id {process_id} is out of range for --num-processes {num_processes}; "
+            f"pass 0 to {num_processes - 1}."
+        )
+    if not timeout or timeout <= 0:
+        raise ValueError(f"--coordinator-timeout must be > 0 seconds, received {timeout!r}.")
+    pod = "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")
+    if num_processes == 1 and not coordinator_address and not pod:
+        return 0, 1
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            "--coordinator-address / --num-processes start a multi-host JAX run, but Keras "
+            f"runs on {keras.backend.backend()!r}: set KERAS_BACKEND=jax, or use "
+            "--strategy multi_worker with TF_CONFIG under TensorFlow."
+        )
+    import jax
+
+    if jax.distributed.is_initialized():
+        return jax.process_index(), jax.process_count()
+    if coordinator_address or num_processes > 1:
+        host, _, port = coordinator_address.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f"--coordinator-address must be HOST:PORT (process 0's address, the same "
+                f"on every process), received {coordinator_address!r}; e.g. 10.0.0.2:8476."
+            )
+        arguments = {
+            "coordinator_address": coordinator_address,
+            "num_processes": num_processes,
+            "process_id": process_id,
+        }
+    else:
+        arguments = {}  # a TPU pod: JAX reads the hosts from the TPU runtime
+    # Only the CPU client reads this; TPU and GPU hosts have their own interconnect.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    failure = (
+        f"Could not join the run at {coordinator_address or 'the TPU pod'} as process "
+        f"{process_id} of {num_processes} within {timeout} s"
+    )
+    advice = (
+        "Start process 0 on the coordinator's host, give every process the same "
+        "--coordinator-address and --num-processes, and a distinct --process-id."
+    )
+    # JAX's coordination client aborts the whole process (a C++ check failure) when its
+    # own timeout runs out; this watchdog ends it first, with one line that says why.
+    watchdog = threading.Timer(timeout, _give_up, args=(f"{failure}. {advice}",))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        jax.distributed.initialize(**arguments, initialization_timeout=int(timeout) + 30)
+    except Exception as error:  # jax raises XlaRuntimeError / RuntimeError subclasses
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{failure} ({first}). {advice}") from None
+    finally:
+        watchdog.cancel()
+    if verbose:
+        print(
+            f"[tpu] process {jax.process_index()} of {jax.process_count()} joined "
+            f"({jax.local_device_count()} local devices)",
+            file=sys.stderr,
+        )
+    return jax.process_index(), jax.process_count()
+
+
+def _give_up(message):
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    os._exit(2)
 
 
 # Training defaults -----------------------------------------------------------------------
