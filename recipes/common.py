@@ -10,6 +10,7 @@ __all__ = [
     "ScaleOut",
     "can_export",
     "is_chief",
+    "join_hosts",
     "load_config",
     "model_vocabulary_size",
     "parse_config",
@@ -163,6 +164,19 @@ class ScaleOut:
     )
 
 
+def join_hosts(config):
+    """`tpu.initialize_processes` with a `ScaleOut` config's flags (nothing for one host)."""
+    import tpu
+
+    return tpu.initialize_processes(
+        config.coordinator_address,
+        config.num_processes,
+        config.process_id,
+        config.coordinator_timeout,
+        verbose=bool(config.verbose),
+    )
+
+
 def start_run(config, layout_map=None):
     """Join the hosts, seed everything, pick the strategy and apply the TPU defaults.
 
@@ -179,13 +193,7 @@ def start_run(config, layout_map=None):
 
     import tpu
 
-    tpu.initialize_processes(
-        config.coordinator_address,
-        config.num_processes,
-        config.process_id,
-        config.coordinator_timeout,
-        verbose=bool(config.verbose),
-    )
+    join_hosts(config)
     keras.utils.set_random_seed(config.seed)
     strategy = tpu.get_strategy(
         config.strategy,

@@ -23,7 +23,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np
 
-from recipes.common import ScaleOut, is_chief, parse_config, run_facts, save_config
+from recipes.common import ScaleOut, is_chief, join_hosts, parse_config, run_facts, save_config
 
 TOKENIZERS = ("word", "wordpiece", "bpe", "sentencepiece", "character")
 
@@ -228,13 +228,7 @@ def start_mesh(config):
             f"centers of a step over the mesh; received --model-parallel "
             f"{config.model_parallel}, pass 1."
         )
-    tpu.initialize_processes(
-        config.coordinator_address,
-        config.num_processes,
-        config.process_id,
-        config.coordinator_timeout,
-        verbose=bool(config.verbose),
-    )
+    join_hosts(config)
     if keras.backend.backend() != "jax":
         if config.strategy not in ("auto", "cpu"):
             raise ValueError(
