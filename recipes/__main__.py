@@ -4,6 +4,7 @@ A user error (a bad flag value, a missing file, a mesh or host setting that cann
 ends the run with one `error: ...` line and exit code 2; `--debug` shows the traceback.
 """
 
+import glob
 import os
 import sys
 
@@ -14,7 +15,37 @@ import sys
 # 32.9, 33.5 s with it, 33.8, 35.9, 45.9 s without (alternating runs, same machine).
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
-from recipes import available_recipes, load_recipe
+
+def _quiet_tensorflow():
+    """Load TensorFlow without its C++ start-up log, unless the user set its log level.
+
+    TensorFlow reads `TF_CPP_MIN_LOG_LEVEL` when it loads: 2 hides its info and warning
+    lines, and on a machine without an NVIDIA device 3 also hides the error-level CUDA
+    probe ("failed call to cuInit"). A few lines come before absl reads any level, so
+    standard error is closed while TensorFlow and tensorflow-text load; an import error
+    is raised again afterwards, by the recipe's own import, with its message.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    has_gpu = bool(glob.glob("/dev/nvidia[0-9]*"))
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2" if has_gpu else "3"
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+        import tensorflow_text  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_quiet_tensorflow()
+
+from recipes import available_recipes, load_recipe  # noqa: E402 (after the environment)
 
 # What a user can cause and fix from the command line: bad flags, files, mesh or hosts.
 USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError)

@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 import json
 import os
+import time
 import typing
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "load_config",
     "model_vocabulary_size",
     "parse_config",
+    "resume_history",
     "run_facts",
     "save_config",
     "start_run",
@@ -89,20 +91,136 @@ def parse_config(config_cls, argv=None, description=None):
         if origin is tuple and value is not None:
             value = tuple(value)
         values[field.name] = value
-    return config_cls(**values)
+    config = config_cls(**values)
+    check_config(config)
+    return config
 
 
-def save_config(config, path):
-    """Write a dataclass config as JSON (beside each checkpoint and in the run folder)."""
+# The least value of each count a recipe takes; checked when the flags are read, before
+# any work starts (a field a recipe does not have is not checked).
+MINIMUM = {
+    **dict.fromkeys(
+        (
+            "steps", "batch_size", "eval_batch_size", "epochs", "vocabulary_size",
+            "sequence_length", "source_length", "target_length", "prompt_length",
+            "max_new_tokens", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+            "num_beams", "dupe_factor", "window", "num_negatives", "model_parallel",
+            "num_processes", "coordinator_timeout", "max_projector_tokens",
+        ),
+        1,
+    ),
+    **dict.fromkeys(
+        (
+            "warmup_steps", "checkpoint_every", "steps_per_execution", "finetune_steps",
+            "eval_limit", "length_buckets", "process_id", "time_budget", "min_count",
+            "neighbours", "learning_rate", "finetune_learning_rate", "weight_decay",
+            "learning_rate_scale", "sample",
+        ),
+        0,
+    ),
+}  # fmt: skip
+# Fractions: at least 0 and below 1.
+FRACTIONS = ("dropout", "label_smoothing", "ema_momentum")
+
+
+def check_config(config):
+    """Refuse counts below their least value and fractions outside [0, 1), naming the flag.
+
+    Raises:
+        ValueError: one line: the flag, what it received, what it takes.
+    """
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        least = MINIMUM.get(field.name)
+        if least is not None and value < least:
+            raise ValueError(
+                f"{_flag(field.name)} {value} is out of range: it takes a number >= {least}"
+                f" (default {field.default})."
+            )
+        if field.name in FRACTIONS and not 0 <= value < 1:
+            raise ValueError(
+                f"{_flag(field.name)} {value} is out of range: it takes a fraction in [0, 1) "
+                f"(default {field.default})."
+            )
+
+
+def save_config(config, path, history=None):
+    """Write a dataclass config as JSON (beside each checkpoint and in the run folder);
+    `history`, a list of the run's invocations, is kept under the key "history"."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    values = dataclasses.asdict(config)
+    if history is not None:
+        values["history"] = history
     with open(path, "w", encoding="utf-8") as file:
-        json.dump(dataclasses.asdict(config), file, indent=2, ensure_ascii=False)
+        json.dump(values, file, indent=2, ensure_ascii=False)
+
+
+# Fields a resumed run may change: they decide how long to train, where and how to run
+# and what to report, not what a step computes. Any other difference is refused. The
+# per-replica batch may change with the mesh; the global batch may not.
+RESUME_MAY_CHANGE = frozenset(
+    (
+        "steps", "resume", "verbose", "export", "checkpoint_every", "time_budget", "strategy",
+        "steps_per_execution", "model_parallel", "coordinator_address", "num_processes",
+        "process_id", "coordinator_timeout", "batch_size", "eval_batch_size", "eval_limit",
+        "prompts", "plot_attention", "split_sentences", "sampler", "num_beams",
+        "length_penalty", "top_p", "temperature", "download", "out",
+    )
+)  # fmt: skip
+
+
+def resume_history(config, path, global_batch_size, start_step):
+    """Check a resumed run's config against the one saved at `path`; return its history.
+
+    Args:
+        config: this invocation's config.
+        path: the run's `config.json`.
+        global_batch_size: this invocation's global batch (per-replica batch x replicas).
+        start_step: the step it resumes at.
+
+    Returns:
+        The run's history with this invocation appended: each entry records when it
+        started, at which step, its global batch and the fields it changed.
+
+    Raises:
+        ValueError: the fields that would change what a step computes, with both values.
+    """
+    with open(path, encoding="utf-8") as file:
+        saved = json.load(file)
+    history = list(saved.pop("history", []))
+    saved_batch = history[-1]["global_batch_size"] if history else None
+    changed, refused = {}, []
+    for field in dataclasses.fields(config):
+        if field.name not in saved:
+            continue
+        old, new = saved[field.name], getattr(config, field.name)
+        if isinstance(new, tuple):
+            new = list(new)
+        if old == new:
+            continue
+        changed[field.name] = [old, new]
+        if field.name not in RESUME_MAY_CHANGE:
+            refused.append(f"{_flag(field.name)} {old!r} -> {new!r}")
+    if saved_batch is not None and saved_batch != global_batch_size:
+        refused.append(f"global batch {saved_batch} -> {global_batch_size}")
+    if refused:
+        raise ValueError(
+            f"--resume would change what the run in {os.path.dirname(path) or '.'} computes: "
+            f"{'; '.join(refused)}. Resume with the saved values (see its config.json), or "
+            "start a new run with another --out."
+        )
+    entry = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": int(start_step)}
+    entry.update(global_batch_size=int(global_batch_size), changed=changed)
+    return [*history, entry]
 
 
 def load_config(config_cls, path):
     """Read a config written by `save_config`; unknown keys are an error."""
     with open(path, encoding="utf-8") as file:
         values = json.load(file)
+    values.pop("history", None)  # the run's invocations (`resume_history`), not a field
     names = {field.name for field in dataclasses.fields(config_cls)}
     unknown = sorted(set(values) - names)
     if unknown:

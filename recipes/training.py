@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 import tpu
-from recipes.common import is_chief, save_config
+from recipes.common import is_chief, resume_history, save_config
 
 __all__ = [
     "CheckpointCallback",
@@ -584,21 +584,32 @@ def train(
     of every step's batch, and process 0 alone writes files (config, checkpoints, logs).
     """
     os.makedirs(out_dir, exist_ok=True)
-    if config is not None and is_chief():
-        save_config(config, os.path.join(out_dir, "config.json"))
     checkpointer = Checkpointer(
         os.path.join(out_dir, "checkpoints"), model, model.optimizer, config
     )
+    config_path = os.path.join(out_dir, "config.json")
     start_step = 0
-    if resume:
-        start_step = checkpointer.restore()
-        if verbose:
-            print(f"Resumed from step {start_step} in {checkpointer.directory}.")
-    elif checkpointer.latest_step() is not None:
+    if not resume and checkpointer.latest_step() is not None:
         raise ValueError(
             f"{out_dir} already holds checkpoints (step {checkpointer.latest_step()}). Pass "
             "--resume to continue that run, or choose another --out."
         )
+    history = None
+    if config is not None:
+        # A resumed run may change only what does not change a step; the run's config.json
+        # holds this invocation's values and a history of every invocation and its changes.
+        history = [{"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": 0}]
+        history[0].update(global_batch_size=int(batch_size), changed={})
+        if resume and os.path.exists(config_path):
+            history = resume_history(
+                config, config_path, batch_size, checkpointer.latest_step() or 0
+            )
+    if resume:
+        start_step = checkpointer.restore()
+        if verbose:
+            print(f"Resumed from step {start_step} in {checkpointer.directory}.")
+    if config is not None and is_chief():
+        save_config(config, config_path, history)
     if start_step >= total_steps:
         # `fit` ends by moving an optimizer's weight average (`use_ema`) into the model; a
         # run resumed after its last step restored the raw weights, so do the same here.
