@@ -362,6 +362,12 @@ def run_tokenizer(config, train_tokenizer, data):
     if config.resume and os.path.exists(directory):
         return load_tokenizer(directory)
     tokenizer = train_tokenizer(config, data)
+    got, asked = tokenizer.vocabulary_size(), getattr(config, "vocabulary_size", None)
+    if asked and got < asked and getattr(config, "verbose", 1):
+        print(
+            f"vocabulary {got} of the {asked} asked: the {type(tokenizer).__name__} trainer "
+            "found no more pieces worth a place in this training text"
+        )
     if is_chief():  # every process trains the same one; process 0 writes it
         tokenizer.save(directory)
     return tokenizer

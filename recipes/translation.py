@@ -443,7 +443,12 @@ def run(config):
         full_length = max(config.source_length, config.target_length)
         buckets = length_buckets(lengths, full_length, config.length_buckets)
         if config.verbose:
-            print(f"length buckets {buckets} (widths of the training batches)")
+            fewer = (
+                f"; {config.length_buckets} asked, but length quantiles coincide"
+                if len(buckets) < config.length_buckets
+                else ""
+            )
+            print(f"length buckets {buckets} (widths of the training batches{fewer})")
     schedule = learning_rate_schedule(config)  # a callback for 'cosine_budget'
     fit_started = time.time()
     _, _, final_loss = train(
