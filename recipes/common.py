@@ -10,6 +10,7 @@ import typing
 __all__ = [
     "ScaleOut",
     "can_export",
+    "check_out",
     "is_chief",
     "join_hosts",
     "load_config",
@@ -282,6 +283,26 @@ class ScaleOut:
     )
 
 
+def check_out(out):
+    """Make the run directory `out` now, and refuse one that cannot be written.
+
+    Raises:
+        ValueError: one line naming the directory and why (a file in its path, no
+            permission, a read-only disk), before any work starts.
+    """
+    probe = os.path.join(out, f".write-test-{os.getpid()}")
+    try:
+        os.makedirs(out, exist_ok=True)
+        with open(probe, "w", encoding="utf-8") as file:
+            file.write("ok")
+        os.remove(probe)
+    except OSError as error:
+        raise ValueError(
+            f"--out {out}: cannot write there ({error.strerror or error}); pass a directory "
+            "you can write, e.g. --out runs/mine."
+        ) from None
+
+
 def join_hosts(config):
     """`tpu.initialize_processes` with a `ScaleOut` config's flags (nothing for one host)."""
     import tpu
@@ -311,6 +332,7 @@ def start_run(config, layout_map=None):
 
     import tpu
 
+    check_out(config.out)
     join_hosts(config)
     keras.utils.set_random_seed(config.seed)
     strategy = tpu.get_strategy(

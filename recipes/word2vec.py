@@ -23,7 +23,15 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np
 
-from recipes.common import ScaleOut, is_chief, join_hosts, parse_config, run_facts, save_config
+from recipes.common import (
+    ScaleOut,
+    check_out,
+    is_chief,
+    join_hosts,
+    parse_config,
+    run_facts,
+    save_config,
+)
 
 TOKENIZERS = ("word", "wordpiece", "bpe", "sentencepiece", "character")
 
@@ -169,24 +177,10 @@ def pca_2d(vectors):
 
 
 def plot_pca(words, vectors, path, title):
-    import matplotlib
+    """`zoo.plots.plot_pca`: labels that never overlap, a legend per language (Russian/English)."""
+    from zoo.plots import plot_pca as draw
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    points = pca_2d(vectors)
-    plt.rcParams["font.family"] = "DejaVu Sans"  # ships with matplotlib, has Cyrillic
-    figure, axes = plt.subplots(figsize=(8, 6), dpi=120)
-    axes.scatter(points[:, 0], points[:, 1], s=18, color="tab:blue")
-    for word, (x, y) in zip(words, points):
-        axes.annotate(word, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=10)
-    axes.set_title(title)
-    axes.set_xlabel("PC 1")
-    axes.set_ylabel("PC 2")
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    return draw(words, vectors, path, title=title)
 
 
 def write_projector(model, directory, max_tokens):
@@ -221,6 +215,7 @@ def start_mesh(config):
 
     import tpu
 
+    check_out(config.out)
     keras.utils.set_random_seed(config.seed)
     if config.model_parallel != 1:
         raise ValueError(

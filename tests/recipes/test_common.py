@@ -7,7 +7,7 @@ import pytest
 
 from recipes import available_recipes, load_recipe
 from recipes.__main__ import main
-from recipes.common import load_config, parse_config, resume_history, save_config
+from recipes.common import check_out, load_config, parse_config, resume_history, save_config
 from tests.test_case import REPO_ROOT
 
 
@@ -128,3 +128,12 @@ def test_resume_refuses_what_changes_a_step_and_records_the_rest(tmp_path):
     assert history[1]["changed"] == {
         "steps": [10, 20], "batch_size": [8, 2], "eval_batch_size": [32, 7], "resume": [False, True]
     }  # fmt: skip
+
+
+def test_an_unwritable_out_is_refused_in_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match=r"--out .*file/run: cannot write there \(Not a directory"):
+        check_out(str(blocker / "run"))
+    check_out(str(tmp_path / "new" / "run"))
+    assert os.listdir(tmp_path / "new" / "run") == []  # made, and the probe removed
