@@ -238,3 +238,113 @@ def test_bad_inputs_raise_helpful_errors(transformer, tokenizer, tmp_path):
         plots.plot_attention(np.ones((1, 2, 3)), ["a", "b"], ["a"], str(tmp_path / "x.png"))
     with pytest.raises(ValueError, match="no tokens"):
         plots.attention_weights(transformer, tokenizer, "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Readable pictures: a colour bar, tick labels inside the figure, labels that do not overlap
+# ---------------------------------------------------------------------------------------------
+
+
+def _extent(artist, renderer):
+    box = artist.get_window_extent(renderer)
+    return box.x0, box.y0, box.x1, box.y1
+
+
+def _inside_figure(box, figure):
+    frame = figure.bbox
+    return (
+        box[0] >= frame.x0 - 0.5
+        and box[1] >= frame.y0 - 0.5
+        and box[2] <= frame.x1 + 0.5
+        and box[3] <= frame.y1 + 0.5
+    )
+
+
+def _overlap(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_attention_figure_has_a_colorbar_and_unclipped_tick_labels():
+    tokens = ["[BOS]", "▁", "изуч", "▁машинное", "обучение", "internationalization", "[EOS]"]
+    weights = np.random.default_rng(0).dirichlet(np.ones(7), size=(3, 7)).astype("float32")
+    title = "cross-attention (decoder queries, encoder keys), layer 0: " + SENTENCE * 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        figure = plots.attention_figure(weights, tokens, tokens, title=title)
+        figure.draw_without_rendering()
+    assert not [w for w in caught if "missing from" in str(w.message)]  # every glyph renders
+    colorbars = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
+    assert len(colorbars) == 1
+    renderer = figure.canvas.get_renderer()
+    labels = [
+        label
+        for ax in figure.axes
+        for label in ax.get_xticklabels() + ax.get_yticklabels()
+        if label.get_visible() and label.get_text()
+    ]
+    assert len(labels) >= 3 * 2 * 7
+    for label in [*labels, figure._suptitle]:
+        assert _inside_figure(_extent(label, renderer), figure), label.get_text()
+    heads = [ax for ax in figure.axes if ax.get_title().startswith("head")]
+    shown = [label.get_text() for label in heads[0].get_xticklabels()]
+    assert shown[1] == "␣" and shown[3] == "␣машинное"  # SentencePiece's ▁, visible
+
+
+def _crowded_vectors(count=20, seed=0):
+    """18 words within 0.01 of each other and two far away: a tight cluster in the picture."""
+    vectors = np.random.default_rng(seed).normal(size=(count, 16)) * 0.01
+    vectors[0, 0] += 1.0
+    vectors[count // 2, 1] += 1.0
+    return vectors
+
+
+@pytest.mark.parametrize("case", ["tight_cluster", "two_languages", "spread"])
+def test_pca_labels_do_not_overlap(case, tmp_path):
+    from recipes.word2vec import Config
+
+    words = list(Config().words)  # the recipe's default: 10 Russian, 10 English words
+    if case == "tight_cluster":
+        vectors = _crowded_vectors(len(words))
+    elif case == "two_languages":  # each language a tight cluster, far from the other
+        vectors = np.random.default_rng(1).normal(size=(len(words), 8)) * 0.01
+        vectors[:10, 0] += 1.0
+    else:
+        vectors = np.random.default_rng(2).normal(size=(len(words), 32))
+    figure = plots.pca_figure(words, vectors, title="Word2Vec: PCA of word vectors")
+    figure.draw_without_rendering()
+    renderer = figure.canvas.get_renderer()
+    axes = figure.axes[0]
+    texts = [text for text in axes.texts if text.get_text() in words]
+    assert sorted(text.get_text() for text in texts) == sorted(words)
+    boxes = [_extent(text, renderer) for text in texts]
+    legend = axes.get_legend()
+    legend_box = _extent(legend, renderer)
+    for i, box in enumerate(boxes):
+        assert _inside_figure(box, figure), texts[i].get_text()
+        assert not _overlap(box, legend_box), texts[i].get_text()
+        for j in range(i):
+            assert not _overlap(box, boxes[j]), (texts[i].get_text(), texts[j].get_text())
+    assert [t.get_text() for t in legend.get_texts()] == ["Russian (10)", "English (10)"]
+    if case != "spread":
+        assert axes.lines  # labels moved away from a crowded point get a leader line
+    path = plots.plot_pca(words, vectors, str(tmp_path / "out" / "pca.png"))
+    assert (tmp_path / "out" / "pca.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.endswith("pca.png")
+
+
+def test_pca_groups_from_the_caller_and_errors(tmp_path):
+    words = ["брат", "сестра", "brother", "sister", "dog"]
+    vectors = np.random.default_rng(3).normal(size=(5, 4))
+    groups = {"family": ["брат", "сестра", "brother", "sister"], "animals": ["dog"]}
+    figure = plots.pca_figure(words, vectors, groups=groups)
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["family (4)", "animals (1)"]
+    assert plots.script_groups(words) == ["Russian", "Russian", "English", "English", "English"]
+    with pytest.raises(ValueError, match=r"not for \['dog'\]"):
+        plots.pca_figure(words, vectors, groups={"family": words[:4]})
+    with pytest.raises(ValueError, match="3 group names for 5 words"):
+        plots.pca_figure(words, vectors, groups=["a", "b", "c"])
+    with pytest.raises(ValueError, match="at least 2 words"):
+        plots.plot_pca(words, vectors[:4], str(tmp_path / "x.png"))
+    with pytest.raises(ValueError, match="NaN"):
+        plots.plot_pca(words, vectors * np.nan, str(tmp_path / "x.png"))

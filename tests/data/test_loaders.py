@@ -1,12 +1,21 @@
 """Tests of zoo.data.loaders: local TSV/text files, TFDS (mocked, offline), errors."""
 
 import gzip
+import random
+import re
+import warnings
 import zlib
 
 import pytest
 import tensorflow as tf
 
-from zoo.data.loaders import hash_split, load_text_dataset, load_translation_pairs
+from zoo.data.loaders import (
+    BadRowsWarning,
+    FileReport,
+    hash_split,
+    load_text_dataset,
+    load_translation_pairs,
+)
 
 ENGLISH = [f"sentence number {i}" for i in range(300)]
 RUSSIAN = [f"предложение номер {i}" for i in range(300)]
@@ -68,7 +77,7 @@ def test_tsv_hash_split_is_deterministic_and_disjoint(tsv_path):
     assert decoded(by_target) == [(ru, en) for en, ru in decoded(by_source)]
 
 
-def test_tsv_malformed_lines_are_skipped_with_a_count(tmp_path):
+def test_tsv_bad_rows_are_skipped_with_a_count_when_allowed(tmp_path):
     path = tmp_path / "messy.tsv.gz"
     content = (
         "\ufeffhello\tпривет\n"
@@ -81,9 +90,129 @@ def test_tsv_malformed_lines_are_skipped_with_a_count(tmp_path):
     data = content.encode("utf-8").replace("\xff".encode(), b"\xff")
     with gzip.open(path, "wb") as file:
         file.write(data)
-    with pytest.warns(UserWarning, match=r"Skipped 2 malformed line\(s\).*\[2, 4\]"):
-        pairs = decoded(load_translation_pairs(path, "all"))
-    assert pairs == [("hello", "привет"), ("bye", "пока"), ("bad bytes \ufffd", "плохие")]
+    with pytest.raises(ValueError, match=r"3 of 5 rows are bad \(first: line 2, 1 column where 2"):
+        load_translation_pairs(path, "all")
+    report = []
+    with pytest.warns(BadRowsWarning, match=r"skipped 3 bad of 5 rows \(first: line 2"):
+        pairs = decoded(load_translation_pairs(path, "all", max_bad_rows=3, report=report))
+    assert pairs == [("hello", "привет"), ("bye", "пока")]
+    assert report == [FileReport(str(path), 5, 3, 2, "1 column where 2 are expected")]
+
+
+def _write_pairs(path, rows):
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def random_bytes(size, seed=0):
+    """`size` bytes like /dev/urandom's, the same on every run."""
+    return random.Random(seed).randbytes(size)
+
+
+def test_random_bytes_are_refused_whatever_max_bad_rows(tmp_path):
+    noise = tmp_path / "pairs.tsv"
+    noise.write_bytes(random_bytes(20_000))  # was read as 28 "sentence pairs"
+    for allowed in (0, 10**9):
+        with pytest.raises(ValueError, match=r"pairs\.tsv: contains NUL bytes.*not UTF-8"):
+            load_translation_pairs(noise, "all", max_bad_rows=allowed)
+        with pytest.raises(ValueError, match="contains NUL bytes"):
+            load_text_dataset(noise, "all", max_bad_rows=allowed)
+    # Without NUL bytes it is still not text: ~44% of the bytes are not UTF-8.
+    no_nul = tmp_path / "noise.txt.gz"
+    with gzip.open(no_nul, "wb") as file:
+        file.write(random_bytes(20_000).replace(b"\x00", b""))
+    pattern = r"noise\.txt\.gz: [\d,]+ of [\d,]+ bytes \(4\d\.\d%\) are not valid UTF-8"
+    with pytest.raises(ValueError, match=pattern):
+        load_text_dataset(no_nul, "all", max_bad_rows=10**9)
+    with pytest.raises(ValueError, match="not valid UTF-8"):
+        load_translation_pairs(no_nul, "all", max_bad_rows=10**9)
+    # Another encoding: Russian in cp1251 is all invalid UTF-8.
+    cp1251 = tmp_path / "cp1251.tsv"
+    cp1251.write_bytes("hello\tпривет, как дела?\n".encode("cp1251") * 50)
+    with pytest.raises(ValueError, match=r"not valid UTF-8.*cp1251"):
+        load_translation_pairs(cp1251, "all", max_bad_rows=10**9)
+    utf16 = tmp_path / "utf16.tsv"
+    utf16.write_bytes("hello\tпривет\n".encode("utf-16"))
+    with pytest.raises(ValueError, match="NUL bytes .*UTF-16"):
+        load_translation_pairs(utf16, "all")
+
+
+def test_wrong_column_count_names_the_line_and_the_count(tmp_path):
+    rows = [f"sentence {i}\tпредложение {i}" for i in range(2000)]
+    bad_lines = [12, *range(100, 1500, 100), 1999]  # 1-based line numbers
+    for number in bad_lines:
+        rows[number - 1] = f"only one column {number}"
+    rows[1499] = "one\ttwo\tthree"  # a stray tab: 3 columns where the file has 2
+    path = _write_pairs(tmp_path / "pairs.tsv", rows)
+    assert len(bad_lines) == 16
+    message = (
+        r"pairs\.tsv: 17 of 2,000 rows are bad \(first: line 12, 1 column where 2 are expected; "
+        r"bad lines: 12, 100, 200, .*\)\. Fix the file, or pass max_bad_rows=17 "
+        r"\(recipes: --max-bad-rows 17\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        load_translation_pairs(path, "all")
+    with pytest.raises(ValueError, match=r"17 of 2,000 rows are bad \(max_bad_rows=16\)"):
+        load_translation_pairs(path, "all", max_bad_rows=16)
+    report = []
+    with pytest.warns(BadRowsWarning) as caught:
+        pairs = decoded(load_translation_pairs(path, "all", max_bad_rows=17, report=report))
+    assert len(pairs) == 1983 and ("sentence 0", "предложение 0") in pairs
+    assert report == [FileReport(str(path), 2000, 17, 12, "1 column where 2 are expected")]
+    assert caught[0].message.report == report[0]
+    assert "skipped 17 bad of 2,000 rows (first: line 12" in str(caught[0].message)
+    only_stray = _write_pairs(tmp_path / "stray.tsv", ["a\tб", "b\tв", "c\tг\tд", "d\tе"])
+    with pytest.raises(ValueError, match="1 of 4 rows are bad .*line 3, 3 columns where 2 are"):
+        load_translation_pairs(only_stray, "all")
+
+
+def test_empty_fields_are_bad_rows(tmp_path):
+    path = _write_pairs(tmp_path / "pairs.tsv", ["hello\tпривет", "bye\t  ", "\tпока"])
+    with pytest.raises(ValueError, match=r"line 2, empty target field \(column 2, ru\)"):
+        load_translation_pairs(path, "all", "en-ru", columns=("en", "ru"))
+    with pytest.raises(ValueError, match=r"2 of 3 rows .*line 2, empty source field \(column 2"):
+        load_translation_pairs(path, "all", "ru-en", columns=("en", "ru"))
+    with pytest.warns(BadRowsWarning):
+        pairs = load_translation_pairs(path, "all", columns=("en", "ru"), max_bad_rows=2)
+    assert decoded(pairs) == [("привет", "hello")]
+    control = _write_pairs(tmp_path / "control.txt", ["fine", "beep \x07 here", "fine too"])
+    with pytest.raises(ValueError, match=r"line 2, control character U\+0007"):
+        load_text_dataset(control, "all")
+
+
+def test_empty_and_one_column_files_give_clear_errors(tmp_path):
+    for content in (b"", b"\n\n  \r\n", b"\xef\xbb\xbf"):
+        path = tmp_path / "empty.tsv"
+        path.write_bytes(content)
+        with pytest.raises(ValueError, match=r"empty\.tsv: the file is empty"):
+            load_translation_pairs(path, "all", max_bad_rows=10)
+        with pytest.raises(ValueError, match="the file is empty"):
+            load_text_dataset([path], "all")
+    header_only = _write_pairs(tmp_path / "header.tsv", ["en\tru"])
+    with pytest.raises(ValueError, match="no rows after the header"):
+        load_translation_pairs(header_only, "all", skip_header=True)
+    one_column = _write_pairs(tmp_path / "one.tsv", ["hello, привет", "bye, пока"])
+    with pytest.raises(ValueError, match=r"none of its 2 rows has a tab; it has 1 column where"):
+        load_translation_pairs(one_column, "all", max_bad_rows=10**9)
+    with pytest.raises(ValueError, match="max_bad_rows=-1"):
+        load_translation_pairs(one_column, max_bad_rows=-1)
+    with pytest.raises(ValueError, match="max_bad_rows=True"):
+        load_text_dataset(one_column, max_bad_rows=True)
+
+
+def test_good_files_load_as_before_without_warnings(tsv_path, tmp_path):
+    report = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pairs = decoded(
+            load_translation_pairs(tsv_path, "all", "ru-en", columns=("en", "ru"), report=report)
+        )
+        text = tmp_path / "text.txt"
+        text.write_text("\ufeff" + "\n".join(RUSSIAN) + "\n\n", encoding="utf-8")
+        lines = decoded(load_text_dataset(text, "all", report=report))
+    assert pairs == list(zip(RUSSIAN, ENGLISH)) and lines == RUSSIAN
+    assert [(r.rows, r.bad_rows, r.first_bad_line) for r in report] == [(300, 0, None)] * 2
+    assert re.fullmatch(r".*pairs\.tsv: 300 rows, none bad", str(report[0]))
 
 
 def test_split_files_dict_and_header(tmp_path):
@@ -101,9 +230,16 @@ def test_text_files(tmp_path):
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     first.write_bytes("line one\n\n   \nстрока два\r\n".encode() + b"broken \xfe\n")
     second.write_text("third\u2028still third\n", encoding="utf-8")
-    assert decoded(load_text_dataset(first, "all")) == ["line one", "строка два", "broken \ufffd"]
-    lines = decoded(load_text_dataset([first, str(second)], "all"))
-    assert lines[-1] == "third\u2028still third" and len(lines) == 4
+    with pytest.raises(ValueError, match=r"1 of 3 lines are bad \(first: line 5, invalid UTF-8"):
+        load_text_dataset(first, "all")
+    with pytest.warns(BadRowsWarning, match="skipped 1 bad of 3 rows"):
+        assert decoded(load_text_dataset(first, "all", max_bad_rows=1)) == [
+            "line one",
+            "строка два",
+        ]
+        lines = decoded(load_text_dataset([first, str(second)], "all", max_bad_rows=1))
+    assert lines[-1] == "third\u2028still third" and len(lines) == 3
+    first.write_bytes("line one\n\n   \nстрока два\r\nfixed\n".encode())
     many = tmp_path / "many.txt"
     many.write_text("\n".join(ENGLISH), encoding="utf-8")
     splits = [decoded(load_text_dataset(many, split)) for split in ("train", "validation", "test")]
@@ -111,6 +247,8 @@ def test_text_files(tmp_path):
     assert splits[2] == [line for line in ENGLISH if hash_split(line) == "test"]
     dataset = load_text_dataset({"train": [first, second], "test": many}, "train")
     assert len(decoded(dataset)) == 4
+    with_blanks = decoded(load_text_dataset(first, "all", skip_empty=False))
+    assert with_blanks == ["line one", "", "   ", "строка два", "fixed", ""]
     assert dataset.element_spec == tf.TensorSpec([], tf.string)
 
 
@@ -131,7 +269,7 @@ def test_errors_say_what_was_received(tmp_path, tsv_path):
         load_translation_pairs(tsv_path, split_fractions=(0.5, 0.5, 0.5))
     with pytest.raises(ValueError, match="split_key"):
         load_translation_pairs(tsv_path, split_key="english")
-    with pytest.raises(ValueError, match="at least 5 columns"), pytest.warns(UserWarning):
+    with pytest.raises(ValueError, match="source_column=4 .* need at least 5 columns"):
         load_translation_pairs(tsv_path, "all", source_column=4)
     with pytest.raises(ValueError, match="'bundled:ru' or 'bundled:en'"):
         load_text_dataset("bundled")
@@ -200,3 +338,11 @@ def test_shared_tsv_corpus(shared_data_dir):
         return any("а" <= c <= "я" for c in text.numpy().decode().lower())
 
     assert cyrillic(russian) and not cyrillic(english)
+    # The real corpora have no bad rows: the default max_bad_rows=0 loads all of them.
+    for name, columns in (
+        ("ntrex128-eng-rus.tsv", ("en", "ru")),
+        ("tico19-test-eng-rus.tsv", None),
+    ):
+        report = []
+        load_translation_pairs(f"{shared_data_dir}/{name}", "all", columns=columns, report=report)
+        assert report[0].bad_rows == 0 and report[0].rows > 1900

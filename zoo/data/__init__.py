@@ -3,7 +3,9 @@
 - `zoo.data.corpus`: the generated parallel corpus (pure Python, no TensorFlow):
   `generate_pairs`, `load_pairs`, `load_text`, `write_corpus`.
 - `zoo.data.loaders`: `load_translation_pairs` / `load_text_dataset` from the bundled
-  corpus, local TSV/text files or TFDS names.
+  corpus, local TSV/text files or TFDS names. Local files are checked: bad rows (not UTF-8,
+  wrong column count, empty field) beyond `max_bad_rows` (default 0) are a `ValueError`;
+  skipped ones give a `BadRowsWarning` and a `FileReport` in `report=`.
 - `zoo.data.pipelines`: tokenize, pad to static shapes, batch with `drop_remainder`:
   `language_model_dataset`, `translation_dataset`, `classification_dataset`.
 
@@ -23,6 +25,9 @@ _EXPORTS = {
     "loaders": (
         "DEFAULT_SPLIT_FRACTIONS",
         "FILE_SPLITS",
+        "MAX_INVALID_BYTE_FRACTION",
+        "BadRowsWarning",
+        "FileReport",
         "hash_split",
         "load_text_dataset",
         "load_translation_pairs",

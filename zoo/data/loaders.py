@@ -9,12 +9,21 @@ Three kinds of source, one call:
 - TensorFlow Datasets by name (`"ted_hrlr_translate/ru_to_en"`, `"wmt19_translate/ru-en"`,
   `"lm1b"`, ...), read from `data_dir`; nothing is downloaded unless `download=True`.
 
-Local files are read once in Python (decoded as UTF-8 with invalid bytes replaced by U+FFFD)
-and held in memory. A file carries no split of its own, so `split="train" | "validation" |
-"test"` selects lines by a stable hash (`zlib.crc32` of the source side by default): the same
-line always lands in the same split, on every machine and every run, and duplicated sources
-never leak across splits. `split="all"` takes every line; a `{split: path}` dict names
-files that are already split.
+Local files are read once in Python, checked, and held in memory. A file must be UTF-8 text of
+the expected shape; each row (non-blank line) that is not is a *bad row*: invalid UTF-8 bytes or
+control characters, a different number of tab-separated columns than the file's other rows, or
+an empty source/target field. `max_bad_rows` (default 0: none) is how many bad rows of each
+file are skipped (with a `BadRowsWarning`, and a `FileReport` appended to `report=` when a list
+is passed); more make it a `ValueError` that names the file, the count, the first bad line and
+why. Files that are not text at all (NUL bytes, or more than `MAX_INVALID_BYTE_FRACTION` of the
+bytes invalid UTF-8, and more than 16 of them) and empty files are refused whatever
+`max_bad_rows` says.
+
+A file carries no split of its own, so `split="train" | "validation" | "test"` selects lines
+by a stable hash (`zlib.crc32` of the source side by default): the same line always lands in
+the same split, on every machine and every run, and duplicated sources never leak across
+splits. `split="all"` takes every line; a `{split: path}` dict names files that are already
+split.
 
 Example:
 
@@ -28,6 +37,8 @@ for ru, en in pairs.take(1):
 ```
 """
 
+import collections
+import dataclasses
 import gzip
 import os
 import re
@@ -39,6 +50,9 @@ import tensorflow as tf
 __all__ = [
     "DEFAULT_SPLIT_FRACTIONS",
     "FILE_SPLITS",
+    "MAX_INVALID_BYTE_FRACTION",
+    "BadRowsWarning",
+    "FileReport",
     "hash_split",
     "load_text_dataset",
     "load_translation_pairs",
@@ -52,6 +66,46 @@ _ALL = "all"
 _TFDS_NAME = re.compile(r"^[a-z][a-z0-9_]*(/[A-Za-z0-9_\-]+)?(:[0-9.*]+)?$")
 _SPLIT_KEYS = ("source", "target", "pair")
 _HASH_BUCKETS = 2**32
+# A file with more invalid UTF-8 bytes than this fraction is not text: refused, whatever
+# max_bad_rows allows (20 kB of random bytes are ~50% invalid; one stray byte in a real corpus
+# is far below 1%).
+MAX_INVALID_BYTE_FRACTION = 0.01
+_MIN_INVALID_BYTES = 16  # below this a small file's stray bytes are bad rows, not "binary"
+# What makes a line bad: bytes that are not UTF-8 (decoded as lone surrogates U+DC80-U+DCFF
+# by "surrogateescape") and C0 control characters other than tab, CR and form feed.
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\udc80-\udcff]")
+_INVALID_BYTE = re.compile("[\udc80-\udcff]")
+
+
+@dataclasses.dataclass(frozen=True)
+class FileReport:
+    """What reading one local file found: `rows` non-blank data rows, of which `bad_rows` were
+    skipped; the first bad one is `first_bad_line` (1-based) for `first_bad_reason`."""
+
+    path: str
+    rows: int
+    bad_rows: int
+    first_bad_line: int | None = None
+    first_bad_reason: str | None = None
+
+    def __str__(self):
+        if not self.bad_rows:
+            return f"{self.path}: {self.rows:,} rows, none bad"
+        return (
+            f"{self.path}: skipped {self.bad_rows:,} bad of {self.rows:,} rows (first: line "
+            f"{self.first_bad_line}, {self.first_bad_reason})"
+        )
+
+
+class BadRowsWarning(UserWarning):
+    """Bad rows of a local file were skipped (at most `max_bad_rows`); `.report` says which."""
+
+    def __init__(self, report):
+        super().__init__(
+            f"{report}; they are left out. Fix the file to keep them (max_bad_rows allows "
+            "skipping them)."
+        )
+        self.report = report
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,6 +128,8 @@ def load_translation_pairs(
     target_key=None,
     data_dir=None,
     download=False,
+    max_bad_rows=0,
+    report=None,
 ):
     """Parallel text as a `tf.data.Dataset` of `(source_text, target_text)` `tf.string` pairs.
 
@@ -98,25 +154,43 @@ def load_translation_pairs(
             language codes of `direction`.
         data_dir: TFDS: where prepared datasets live (TFDS's default when `None`).
         download: TFDS: download and prepare the dataset when it is not in `data_dir`.
+        max_bad_rows: local files: how many bad rows (invalid UTF-8 or control characters, a
+            column count other than the file's usual one, an empty source or target field)
+            are skipped, counted and warned about (`BadRowsWarning`). More bad rows raise a
+            `ValueError` naming the first. Default 0: any bad row is an error.
+        report: local files: a list; one `FileReport` (rows read, bad rows skipped, the
+            first bad line and why) is appended per file read.
 
     Returns:
         A `tf.data.Dataset` of `(tf.string, tf.string)` scalar pairs.
 
     Raises:
         ValueError: an unknown source, split or direction, a missing file, a column that does
-            not exist, or a TFDS dataset that is not prepared while `download=False`.
+            not exist, a TFDS dataset that is not prepared while `download=False`; a local
+            file that is empty, has a single column, is not UTF-8 text (NUL bytes, more than
+            `MAX_INVALID_BYTE_FRACTION` of its bytes invalid) or has more than
+            `max_bad_rows` bad rows.
     """
     source_language, target_language = _parse_direction(direction)
+    _check_max_bad_rows(max_bad_rows)
     if isinstance(source, str) and source == _BUNDLED:
         return _bundled_pairs(split, direction)
+    read = {
+        "columns": columns,
+        "source_column": source_column,
+        "target_column": target_column,
+        "direction": direction,
+        "skip_header": skip_header,
+        "max_bad_rows": max_bad_rows,
+        "report": report,
+    }
     if isinstance(source, dict):
         path = _path_for_split(source, split)
-        pairs = _read_pairs(path, columns, source_column, target_column, direction, skip_header)
-        return _pairs_dataset(pairs)
+        return _pairs_dataset(_read_pairs(path, **read))
     path = _existing_file(source)
     if path is not None:
         _check_file_split(split)
-        pairs = _read_pairs(path, columns, source_column, target_column, direction, skip_header)
+        pairs = _read_pairs(path, **read)
         pairs = _select_split(pairs, split, split_fractions, _pair_key_function(split_key))
         return _pairs_dataset(pairs)
     if _is_tfds_name(source):
@@ -141,6 +215,8 @@ def load_text_dataset(
     split_fractions=DEFAULT_SPLIT_FRACTIONS,
     data_dir=None,
     download=False,
+    max_bad_rows=0,
+    report=None,
 ):
     """Monolingual text as a `tf.data.Dataset` of `tf.string` scalars (one example each).
 
@@ -160,14 +236,22 @@ def load_text_dataset(
         split_fractions: local files: `(train, validation, test)` fractions of the hash split.
         data_dir: TFDS: where prepared datasets live (TFDS's default when `None`).
         download: TFDS: download and prepare the dataset when it is not in `data_dir`.
+        max_bad_rows: local files: how many bad lines (invalid UTF-8 bytes or control
+            characters) of each file are skipped, counted and warned about
+            (`BadRowsWarning`); more raise a `ValueError` naming the first. Default 0.
+        report: local files: a list; one `FileReport` is appended per file read.
 
     Returns:
         A `tf.data.Dataset` of `tf.string` scalars.
 
     Raises:
         ValueError: an unknown source or split, a missing file, an ambiguous or unknown
-            `text_key`, or a TFDS dataset that is not prepared while `download=False`.
+            `text_key`, a TFDS dataset that is not prepared while `download=False`; a local
+            file that is empty, is not UTF-8 text (NUL bytes, more than
+            `MAX_INVALID_BYTE_FRACTION` of its bytes invalid) or has more than
+            `max_bad_rows` bad lines.
     """
+    _check_max_bad_rows(max_bad_rows)
     if isinstance(source, str) and (source == _BUNDLED or source.startswith(_BUNDLED + ":")):
         language = source.partition(":")[2]
         if not language:
@@ -180,18 +264,18 @@ def load_text_dataset(
         paths = source[_check_split_in(source, split)]
         paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         paths = [_existing_file(path) or _missing_file(path) for path in paths]
-        return _lines_dataset(_read_lines_of(paths, skip_empty))
+        return _lines_dataset(_read_lines_of(paths, skip_empty, max_bad_rows, report))
     if isinstance(source, (list, tuple)):
         if not source:
             raise ValueError("Received an empty list of text files; pass at least one path.")
         paths = [_existing_file(path) or _missing_file(path) for path in source]
         _check_file_split(split)
-        lines = _read_lines_of(paths, skip_empty)
+        lines = _read_lines_of(paths, skip_empty, max_bad_rows, report)
         return _lines_dataset(_select_split(lines, split, split_fractions, lambda line: line))
     path = _existing_file(source)
     if path is not None:
         _check_file_split(split)
-        lines = _read_lines_of([path], skip_empty)
+        lines = _read_lines_of([path], skip_empty, max_bad_rows, report)
         return _lines_dataset(_select_split(lines, split, split_fractions, lambda line: line))
     if _is_tfds_name(source):
         return _tfds_text(source, split, text_key, split_lines, skip_empty, data_dir, download)
@@ -239,6 +323,14 @@ def _check_fractions(split_fractions):
             "fractions (train, validation, test) summing to 1, e.g. (0.8, 0.1, 0.1)."
         )
     return fractions
+
+
+def _check_max_bad_rows(max_bad_rows):
+    if not isinstance(max_bad_rows, int) or isinstance(max_bad_rows, bool) or max_bad_rows < 0:
+        raise ValueError(
+            f"Received max_bad_rows={max_bad_rows!r}; expected a count >= 0 of bad rows per "
+            "file to skip (0: every bad row is an error)."
+        )
 
 
 def _check_file_split(split):
@@ -309,28 +401,118 @@ def _unknown_source_error(source, bundled_example, file_example):
 
 
 def _read_text(path):
+    """The text of a local file (`.gz` allowed), refused when it is empty or not text.
+
+    Invalid UTF-8 bytes are kept as lone surrogates (`surrogateescape`) so that the rows that
+    hold them can be named; `_BAD_CHARACTER` finds them.
+    """
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as file:
-        data = file.read()
-    text = data.decode("utf-8", errors="replace")
-    return text[1:] if text.startswith("\ufeff") else text
+    try:
+        with opener(path, "rb") as file:
+            data = file.read()
+    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+        raise ValueError(
+            f"{path}: could not be read ({error}). Expected a UTF-8 text file, or gzip-compressed "
+            "text with the .gz suffix."
+        ) from error
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise ValueError(
+            f"{path}: the file is empty ({len(data)} bytes, no text). Expected UTF-8 text, one "
+            "example a line; check that the file was written completely."
+        )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise ValueError(
+            f"{path}: contains NUL bytes (first at byte {nul:,}, line {line}), so it is binary "
+            "data or UTF-16/UTF-32 text, not UTF-8. Convert it to UTF-8 "
+            "(e.g. `iconv -f UTF-16 -t UTF-8 in.tsv > out.tsv`) or pass the right file; "
+            "max_bad_rows does not apply to files that are not text."
+        )
+    text = data.decode("utf-8", errors="surrogateescape")
+    invalid = len(_INVALID_BYTE.findall(text))
+    if invalid > max(MAX_INVALID_BYTE_FRACTION * len(data), _MIN_INVALID_BYTES):
+        first = _INVALID_BYTE.search(text).start()
+        raise ValueError(
+            f"{path}: {invalid:,} of {len(data):,} bytes ({invalid / len(data):.1%}) are not valid "
+            f"UTF-8 (first on line {text.count(chr(10), 0, first) + 1}); more than "
+            f"{MAX_INVALID_BYTE_FRACTION:.0%} means the file is not UTF-8 text (binary data, or "
+            "another encoding such as cp1251 or latin-1). Convert it (e.g. `iconv -f cp1251 -t "
+            "UTF-8 in.tsv > out.tsv`) or pass the right file; max_bad_rows does not apply to "
+            "files that are not text."
+        )
+    return text
 
 
 def _raw_lines(path):
+    """`(line_number, line)` of a file, 1-based; lines end at "\\n" only."""
     # `str.splitlines` would also break at U+2028, U+0085 and other separators inside a line.
-    for line in _read_text(path).split("\n"):
-        yield line[:-1] if line.endswith("\r") else line
+    for number, line in enumerate(_read_text(path).split("\n"), start=1):
+        yield number, line[:-1] if line.endswith("\r") else line
 
 
-def _read_lines_of(paths, skip_empty):
+def _character_problem(line):
+    """Why `line` is not clean text (invalid UTF-8, a control character), or `None`."""
+    match = _BAD_CHARACTER.search(line)
+    if match is None:
+        return None
+    character = ord(match.group())
+    if character >= 0xDC80:
+        return f"invalid UTF-8 byte 0x{character - 0xDC00:02X}"
+    return f"control character U+{character:04X}"
+
+
+class _BadRows:
+    """Counts the bad rows of one file and enforces `max_bad_rows`."""
+
+    def __init__(self, path, max_bad_rows, what="rows"):
+        self.path, self.max_bad_rows, self.what = path, max_bad_rows, what
+        self.rows, self.lines, self.first_reason = 0, [], None
+
+    def add(self, number, reason):
+        if not self.lines:
+            self.first_reason = reason
+        self.lines.append(number)
+
+    def finish(self, report):
+        bad = len(self.lines)
+        file_report = FileReport(
+            self.path, self.rows, bad, self.lines[0] if bad else None, self.first_reason
+        )
+        if bad > self.max_bad_rows:
+            shown = ", ".join(map(str, self.lines[:10])) + (", ..." if bad > 10 else "")
+            allowed = f" (max_bad_rows={self.max_bad_rows})" if self.max_bad_rows else ""
+            raise ValueError(
+                f"{self.path}: {bad:,} of {self.rows:,} {self.what} are bad{allowed} (first: line "
+                f"{self.lines[0]}, {self.first_reason}; bad lines: {shown}). Fix the file, or "
+                f"pass max_bad_rows={bad} (recipes: --max-bad-rows {bad}) to skip them."
+            )
+        if bad:
+            warnings.warn(BadRowsWarning(file_report), stacklevel=4)
+        if report is not None:
+            report.append(file_report)
+        return file_report
+
+
+def _read_lines_of(paths, skip_empty, max_bad_rows=0, report=None):
     lines = []
     for path in paths:
-        for line in _raw_lines(path):
-            if skip_empty and not line.strip():
+        path = os.fspath(path)
+        bad = _BadRows(path, max_bad_rows, what="lines")
+        for number, line in _raw_lines(path):
+            if not line.strip():
+                if not skip_empty:
+                    lines.append(line)
+                continue
+            bad.rows += 1
+            problem = _character_problem(line)
+            if problem:
+                bad.add(number, problem)
                 continue
             lines.append(line)
-    if not lines:
-        warnings.warn(f"No non-empty lines in {[os.fspath(p) for p in paths]}.", stacklevel=3)
+        bad.finish(report)
     return lines
 
 
@@ -362,41 +544,77 @@ def _resolve_columns(columns, source_column, target_column, direction):
     return source_column, target_column
 
 
-def _read_pairs(path, columns, source_column, target_column, direction, skip_header):
+def _plural(count, word):
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _read_pairs(
+    path,
+    columns,
+    source_column,
+    target_column,
+    direction,
+    skip_header,
+    max_bad_rows=0,
+    report=None,
+):
     source_column, target_column = _resolve_columns(
         columns, source_column, target_column, direction
     )
     needed = max(source_column, target_column) + 1
-    pairs, malformed, examples = [], 0, []
-    lines = _raw_lines(path)
+    rows = [(number, line) for number, line in _raw_lines(path)]
     if skip_header:
-        next(lines, None)
-    for number, line in enumerate(lines, start=2 if skip_header else 1):
-        if not line.strip():
-            continue  # blank lines (and the file's final newline) are not data
-        fields = line.split("\t")
-        if len(fields) < needed:
-            malformed += 1
-            examples.append(number)
-            continue
-        source_text, target_text = fields[source_column].strip(), fields[target_column].strip()
-        if not source_text or not target_text:
-            malformed += 1
-            examples.append(number)
-            continue
-        pairs.append((source_text, target_text))
-    if malformed:
-        warnings.warn(
-            f"Skipped {malformed} malformed line(s) of {path} (fewer than {needed} "
-            f"tab-separated columns, or an empty source/target); first line numbers: "
-            f"{examples[:5]}.",
-            stacklevel=3,
+        rows = rows[1:]
+    rows = [(number, line) for number, line in rows if line.strip()]  # blank lines: not data
+    if not rows:
+        raise ValueError(
+            f"{path}: no rows{' after the header' if skip_header else ''}. Expected "
+            "tab-separated sentence pairs, one a line."
         )
+    split_rows = [(number, line, line.split("\t")) for number, line in rows]
+    counts = collections.Counter(len(fields) for _, _, fields in split_rows)
+    usable = {count: seen for count, seen in counts.items() if count >= needed}
+    if not usable:
+        widest = max(counts)
+        if widest == 1:
+            raise ValueError(
+                f"{path}: none of its {len(rows):,} rows has a tab; it has 1 column where at "
+                f"least {needed} tab-separated columns (source and target) are expected. "
+                "Convert the file to tab-separated pairs (is it comma- or space-separated?), "
+                "or load one sentence a line with load_text_dataset()."
+            )
+        raise ValueError(
+            f"{path}: its rows have at most {widest} tab-separated columns, but "
+            f"source_column={source_column} and target_column={target_column} need at least "
+            f"{needed} columns. Pass columns= (or source_column=/target_column=) that exist in "
+            "the file."
+        )
+    # The file's own column count: the most common one among rows wide enough.
+    expected = min(usable, key=lambda count: (-usable[count], count))
+    labels = list(columns) if columns is not None else []
+    bad = _BadRows(path, max_bad_rows)
+    pairs = []
+    for number, line, fields in split_rows:
+        bad.rows += 1
+        problem = _character_problem(line)
+        if problem is None and len(fields) != expected:
+            problem = f"{_plural(len(fields), 'column')} where {expected} are expected"
+        if problem is None:
+            for side, column in (("source", source_column), ("target", target_column)):
+                if not fields[column].strip():
+                    name = f", {labels[column]}" if column < len(labels) and labels[column] else ""
+                    problem = f"empty {side} field (column {column + 1}{name})"
+                    break
+        if problem:
+            bad.add(number, problem)
+            continue
+        pairs.append((fields[source_column].strip(), fields[target_column].strip()))
+    bad.finish(report)
     if not pairs:
         raise ValueError(
-            f"No sentence pairs in {path}: {malformed} malformed line(s). Expected "
-            f"tab-separated lines with at least {needed} columns; check the file and the "
-            "column arguments."
+            f"No sentence pairs in {path}: all {len(rows):,} rows are bad (first: line "
+            f"{bad.lines[0]}, {bad.first_reason}). Expected tab-separated lines with at least "
+            f"{needed} columns; check the file and the column arguments."
         )
     return pairs
 
