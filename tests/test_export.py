@@ -118,6 +118,7 @@ def test_bert_module_matches_the_keras_model(bert):
     module = BertModule(pretrainer, tokenizer, sequence_length=16)
     texts = ["Я изучаю машинное обучение.", "", BAD_UTF8, LONG]
     pooled, sequence = _direct_encode(pretrainer, tokenizer, texts, 16)
+    pooled[1], sequence[1] = 0.0, 0.0  # the empty string is encoded as zeros
     served = module.encode(tf.constant(_bytes(texts)))
     np.testing.assert_allclose(served["pooled_output"].numpy(), pooled, atol=1e-5)
     np.testing.assert_allclose(served["sequence_output"].numpy(), sequence, atol=1e-5)
@@ -161,7 +162,18 @@ def test_bert_saved_model_serves_strings_without_zoo(bert, tmp_path):
         "sequence": encoded["sequence_output"].numpy().tolist(),
         "fill": [t.decode("utf-8", "replace") for t in filled.numpy()],
         "method": [t.decode("utf-8", "replace") for t in model.fill_mask(texts).numpy()],
+        "scalar": model.fill_mask(texts[0]).numpy().decode("utf-8"),
+        "errors": [],
     }
+    for call in (
+        lambda: model.signatures["encode"](text=tf.constant([["a"], ["b"]])),
+        lambda: model.signatures["fill_mask"](text=tf.constant("a")),
+        lambda: model.encode(tf.constant([["a"], ["b"]])),
+    ):
+        try:
+            call()
+        except tf.errors.InvalidArgumentError as error:
+            out["errors"].append(error.message)
     """
         + FOOTER,
         {"bert": path},
@@ -171,6 +183,11 @@ def test_bert_saved_model_serves_strings_without_zoo(bert, tmp_path):
     assert served["fill"] == expected_fill == served["method"]
     assert "[MASK]" not in served["fill"][0] and served["fill"][0].endswith(" обучение.")
     assert served["fill"][2] == "" and served["fill"][3] == "\ufffd\ufffd bad"
+    assert served["scalar"] == served["fill"][0]
+    assert len(served["errors"]) == 3
+    for message, shape in zip(served["errors"], ("[2 1]", "[]", "[2 1]")):
+        assert "expected a [batch] tensor of strings (rank 1)" in message
+        assert f"received shape] {shape}" in message
     np.testing.assert_allclose(served["pooled"], expected_encode["pooled_output"], atol=1e-5)
     np.testing.assert_allclose(served["sequence"], expected_encode["sequence_output"], atol=1e-5)
 
@@ -271,12 +288,20 @@ def test_gpt_saved_model_generates_like_the_keras_model(gpt, tmp_path):
             key: [t.decode("utf-8", "replace") for t in value.numpy()]
             for key, value in result.items()
         }
+    try:
+        model.signatures["generate"](
+            prompt=tf.constant([["a"], ["b"]]), max_new_tokens=tf.constant(3)
+        )
+    except tf.errors.InvalidArgumentError as error:
+        out["error"] = error.message
     """
         + FOOTER,
         {"gpt": path},
         prompts,
         tmp_path,
     )
+    message = served.pop("error")
+    assert "generate() expected a [batch] tensor of strings (rank 1)" in message
     assert served == expected
 
 
@@ -295,3 +320,163 @@ def test_gpt_keras_file_round_trip(gpt, tmp_path):
     np.testing.assert_allclose(
         restored.predict(inputs, verbose=0), model.predict(inputs, verbose=0), atol=1e-6
     )
+
+
+# --------------------------------------------------------------- blank input, shapes, ids
+
+BAD_ONLY = b"\xff\xfe\xc3"  # invalid UTF-8 and nothing else
+# Blank for every tokenizer: nothing but whitespace, controls, format characters, U+FFFD.
+BLANK = ["", "   \t\n ", BAD_ONLY, "\u200b\ufffd\x00"]
+EMOJI = "🙂👍🏽"  # [UNK] for WordPiece; byte pieces (readable) for SentencePiece
+RANK_MESSAGE = r"expected a \[batch\] tensor of strings \(rank 1\)"
+
+
+def _strings(values):
+    return tf.constant([v if isinstance(v, bytes) else v.encode("utf-8") for v in values])
+
+
+@pytest.fixture(scope="module")
+def translator(bert):
+    """A tiny untrained Transformer on the BERT fixture's WordPiece tokenizer."""
+    from zoo.export import TranslatorModule
+    from zoo.models import Transformer
+
+    _, tokenizer = bert
+    keras.utils.set_random_seed(1)
+    model = Transformer(
+        vocabulary_size=tokenizer.vocabulary_size(),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=16,
+    )
+    return model, tokenizer, TranslatorModule(model, tokenizer, 8, 8, serving_batch_size=4)
+
+
+def test_translate_answers_blank_input_with_empty_strings(translator):
+    module = translator[2]
+    texts = ["Я изучаю машинное обучение.", *BLANK, EMOJI, "My sister reads a book."]
+    served = module.translate(_strings(texts)).numpy().tolist()
+    assert served[1:6] == [b""] * 5  # blank, and emoji-only ([UNK] only for WordPiece)
+    assert served[0] != b""
+    alone = [module.translate(_strings([t])).numpy()[0] for t in texts]
+    assert served == alone  # a mixed batch (two chunks) answers as each string alone
+    scalar = module.translate(tf.constant(texts[0]))
+    assert scalar.shape == () and scalar.numpy() == served[0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=RANK_MESSAGE + r".*\[2 2\]"):
+        module.translate(tf.constant([["a", "b"], ["c", "d"]]))
+
+
+def test_translator_saved_model_checks_shapes(translator, tmp_path):
+    from zoo.export import export_translator
+
+    model, tokenizer, module = translator
+    path = str(tmp_path / "translator")
+    export_translator(model, tokenizer, path, 8, 8, serving_batch_size=4)
+    loaded = tf.saved_model.load(path)
+    texts = _strings(["Я изучаю машинное обучение.", "", BAD_ONLY])
+    expected = module.translate(texts).numpy().tolist()
+    served = loaded.signatures["translate"](text=texts)["translation"].numpy().tolist()
+    assert served == expected and expected[1:] == [b"", b""]
+    assert loaded.translate("Я изучаю машинное обучение.").numpy() == expected[0]
+    rank_2 = tf.constant([["a", "b"], ["c", "d"]])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"or a scalar string.*\[2 2\]"):
+        loaded.translate(rank_2)
+    for bad, shape in ((rank_2, r"\[2 2\]"), (tf.constant("a"), r"\[\]")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=RANK_MESSAGE + ".*" + shape):
+            loaded.signatures["translate"](text=bad)
+
+
+def test_bert_module_answers_blank_input_with_zeros_and_empty_strings(bert):
+    pretrainer, tokenizer = bert
+    module = BertModule(pretrainer, tokenizer, sequence_length=16)
+    texts = ["Я изучаю машинное обучение.", *BLANK, EMOJI, "I study."]
+    encoded = module.encode(_strings(texts))
+    pooled, sequence = encoded["pooled_output"].numpy(), encoded["sequence_output"].numpy()
+    assert not pooled[1:6].any() and not sequence[1:6].any()
+    assert pooled[[0, 6]].any(axis=1).all()
+    for row in (0, 6):
+        alone = module.encode(_strings(texts[row : row + 1]))
+        np.testing.assert_allclose(alone["pooled_output"].numpy()[0], pooled[row], atol=1e-6)
+    scalar = module.encode(tf.constant(texts[0]))
+    assert scalar["pooled_output"].shape == (16,)
+    assert scalar["sequence_output"].shape == (16, 16)
+    np.testing.assert_allclose(scalar["pooled_output"].numpy(), pooled[0], atol=1e-6)
+
+    fills = ["Я [MASK] книгу.", "", " [MASK] ", BAD_ONLY + b"[MASK]", f"{EMOJI} [MASK]", "[MASK]"]
+    served = module.fill_mask(_strings(fills)).numpy().tolist()
+    assert served[1:] == [b""] * 5 and b"[MASK]" not in served[0]
+    assert module.fill_mask(tf.constant(fills[0])).numpy() == served[0]
+    for signature in (module.encode, module.fill_mask):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=RANK_MESSAGE):
+            signature(tf.constant([["a"], ["b"]]))
+
+
+def test_gpt_module_serves_blank_prompts_as_the_empty_prompt(gpt):
+    model, tokenizer = gpt
+    module = GPTModule(model, tokenizer, prompt_length=6, max_new_tokens=4, serving_batch_size=4)
+    prompts = ["Я изучаю", *BLANK, EMOJI, "My sister"]
+    result = module.generate(_strings(prompts), tf.constant(4))
+    text, completion = result["text"].numpy().tolist(), result["completion"].numpy().tolist()
+    unconditional = completion[1]
+    assert text[1:5] == completion[1:5] == [unconditional] * 4  # the blank text is not echoed
+    for row, prompt in enumerate(prompts):
+        alone = module.generate(_strings([prompt]), tf.constant(4))
+        assert (alone["text"].numpy()[0], alone["completion"].numpy()[0]) == (
+            text[row],
+            completion[row],
+        )
+    assert text[5] != completion[5]  # emoji are read (byte pieces) by SentencePiece
+    scalar = module.generate(tf.constant(prompts[0]), tf.constant(4))
+    assert scalar["text"].shape == () and scalar["text"].numpy() == text[0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=RANK_MESSAGE):
+        module.generate(tf.constant([["a"], ["b"]]), tf.constant(4))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="max_new_tokens as an int32 scalar"):
+        module.generate.python_function(tf.constant(["a"]), tf.constant([4]))
+
+
+def test_padded_model_vocabularies_never_emit_ids_the_tokenizer_lacks(gpt, bert):
+    tokenizer = gpt[1]
+    size = tokenizer.vocabulary_size()
+    keras.utils.set_random_seed(0)
+    padded = GPT(
+        vocabulary_size=size + 12,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=16,
+    )
+    module = GPTModule(padded, tokenizer, prompt_length=6, max_new_tokens=4)
+    wrapped = module._generator.model
+    cache = wrapped.init_cache(1, 8)
+    logits, _, _ = wrapped.call_with_cache(tf.constant([[6, 10]]), cache, 0)
+    assert (logits.numpy()[..., size:] == -1e9).all()
+    assert module.generate(tf.constant(["Я изучаю"]), tf.constant(4))["text"].shape == (1,)
+    with pytest.raises(ValueError, match=f"tokenizer of {size} tokens"):
+        GPTModule(
+            GPT(
+                vocabulary_size=size - 1,
+                num_layers=1,
+                num_heads=2,
+                hidden_dim=16,
+                intermediate_dim=32,
+                max_sequence_length=16,
+            ),
+            tokenizer,
+            prompt_length=6,
+            max_new_tokens=4,
+        )
+
+    _, bert_tokenizer = bert
+    backbone = Bert(
+        vocabulary_size=bert_tokenizer.vocabulary_size() + 8,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=16,
+    )
+    bert_module = BertModule(BertPretrainer(backbone), bert_tokenizer, sequence_length=16)
+    assert bert_module.fill_mask(tf.constant(["Я [MASK] книгу."])).shape == (1,)

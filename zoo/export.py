@@ -17,6 +17,36 @@ padded with empty strings to a multiple of it), so the decoding graph has static
 whatever the request size; over-long inputs are truncated to `source_length` tokens,
 and invalid UTF-8 or empty strings are served, never an error.
 
+Inputs with nothing to read. Invalid UTF-8 is first repaired to U+FFFD. A string is
+*blank* when it holds nothing but whitespace, control / format characters and U+FFFD,
+or when its tokens are all `[UNK]` (e.g. emoji-only text for a WordPiece vocabulary;
+byte-fallback tokenizers such as SentencePiece, byte-level BPE and characters do read
+emoji, so it is not blank there). Per element of the batch, a blank string gives:
+`translate` -> `""`; `fill_mask` -> `""` (markers aside: `"[MASK]"` alone is blank);
+`encode` -> `pooled_output` and `sequence_output` all zeros; `generate` -> the prompt
+counts as empty, so the model samples from the start token alone (an unconditional
+sample: `text` equals `completion`). Other strings of the same batch get exactly
+what they get alone (greedy and beam decoding; random samplers draw their noise per
+batch row, so there a prompt's sample depends on its row, blank rows or not).
+
+Input shapes. The named signatures (`loaded.signatures["translate"]`, ...) take a
+`[batch]` string tensor. TensorFlow passes a fed tensor of another rank through a
+signature unchecked, so each signature checks it: `InvalidArgumentError: ...
+translate() expected a [batch] tensor of strings (rank 1); received shape] [2 2]`
+(`[]` for a scalar). The methods of the loaded object (`loaded.translate(x)`, ...)
+take a string tensor of rank 0 or 1 (or a Python str / list of str): a scalar gives a
+scalar answer (`pooled_output (hidden_dim,)`...), and a higher rank fails with
+`... translate() expected a [batch] tensor of strings (rank 1) or a scalar string;
+received shape] [2 2]`. A non-string dtype is refused by TensorFlow before any Zoo
+code runs (signatures: "input #0 ... was expected to be a string tensor but is a
+int32 tensor"; methods: a TypeError "Can not cast TensorSpec(... tf.int32 ...) to
+TensorSpec(... tf.string ...)").
+
+Generated ids come from the model's logits. A model whose vocabulary is larger than
+the tokenizer's (padded to a multiple of the mesh's model axis) never yields the extra
+ids here: their logits are masked before sampling, so `detokenize` (strict) only sees
+tokenizer ids. A model smaller than its tokenizer is refused at export time.
+
 Example:
 
     >>> # export_translator(model, tokenizer, "runs/translation/saved_model",
@@ -43,6 +73,114 @@ def _check_positive(name, value):
         raise ValueError(f"{name} must be a positive int, received {value!r}.")
 
 
+# What a string may hold and still say nothing: whitespace (RE2's `\s` is ASCII only),
+# control and format characters, and U+FFFD (what invalid UTF-8 was repaired to).
+_BLANK_CHARACTERS = r"[\s\x{0B}\x{85}\p{Z}\p{Cc}\p{Cf}\x{FFFD}]+"
+_ANY_STRING = tf.TensorSpec(None, tf.string)
+
+
+def _runtime_rank(tensor):
+    """The rank of the tensor actually fed, as a tensor.
+
+    `tf.rank` is folded into a constant wherever the graph declares a rank, and the
+    named signatures declare `[None]` but pass any fed tensor through unchecked: the
+    count of the runtime shape's entries is what was really received.
+    """
+    return tf.reduce_sum(tf.cast(tf.shape(tensor) >= 0, tf.int32))
+
+
+def _check_rank(tensor, signature, what, ranks):
+    """`tensor`, after an InvalidArgumentError unless its runtime rank is in `ranks`."""
+    rank = _runtime_rank(tensor)
+    check = tf.debugging.Assert(
+        tf.reduce_any(tf.equal(rank, ranks)),
+        [f"{signature}() expected {what}; received shape", tf.shape(tensor)],
+        summarize=8,
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
+
+
+_BATCH = "a [batch] tensor of strings (rank 1)"
+
+
+def _as_batch(text, signature):
+    """A string scalar or `(batch,)` tensor (traced with an unknown rank) -> `(batch,)`."""
+    text = _check_rank(text, signature, f"{_BATCH} or a scalar string", [0, 1])
+    return tf.reshape(text, [-1])
+
+
+def _like_input(values, text, trailing=()):
+    """`(batch, *trailing)` answers back to the input's rank (a scalar in, one answer out)."""
+    return tf.reshape(values, tf.concat([tf.shape(text), list(trailing)], axis=0))
+
+
+def _is_blank(text):
+    """`(batch,)` bool: nothing but whitespace, controls, format characters and U+FFFD."""
+    return tf.equal(tf.strings.length(tf.strings.regex_replace(text, _BLANK_CHARACTERS, "")), 0)
+
+
+def _readable(text, ids, tokenizer):
+    """`(batch,)` bool: not blank and with a token other than `[UNK]` in the ragged `ids`."""
+    unk = -1 if tokenizer.unk_token_id is None else tokenizer.unk_token_id
+    ids = ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids
+    known = tf.reduce_any(tf.not_equal(ids, unk), axis=1)  # False for no tokens
+    return tf.logical_and(known, tf.logical_not(_is_blank(text)))
+
+
+def _vocabulary_size(model, *names):
+    for name in names:
+        value = getattr(model, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _check_vocabulary(owner, model_size, tokenizer, side=""):
+    """The model must have a row for every tokenizer id; returns the tokenizer's size."""
+    size = int(tokenizer.vocabulary_size())
+    if model_size is not None and model_size < size:
+        raise ValueError(
+            f"{owner} received a model with a {side}vocabulary of {model_size} ids and a "
+            f"tokenizer of {size} tokens: tokenizer ids >= {model_size} have no embedding. "
+            "Build the model with vocabulary_size=tokenizer.vocabulary_size() (or more)."
+        )
+    return size
+
+
+class _TokenizerLogits:
+    """Forwards to a generation model, with the logits of ids the tokenizer lacks masked.
+
+    A model built with a vocabulary padded beyond its tokenizer's (a multiple of the
+    mesh's model axis) must not emit those ids: the tokenizer cannot detokenize them.
+    """
+
+    def __init__(self, model, size):
+        self._model = model
+        self._size = size
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def _mask(self, logits):
+        logits = tf.cast(logits, tf.float32)
+        allowed = tf.range(tf.shape(logits)[-1]) < self._size
+        return tf.where(allowed, logits, -1e9)
+
+    def __call__(self, *args, **kwargs):
+        return self._mask(self._model(*args, **kwargs))
+
+    def call_with_cache(self, *args, **kwargs):
+        logits, hidden, cache = self._model.call_with_cache(*args, **kwargs)
+        return self._mask(logits), hidden, cache
+
+
+def _generation_model(model, model_size, tokenizer_size):
+    if model_size is not None and model_size > tokenizer_size:
+        return _TokenizerLogits(model, tokenizer_size)
+    return model
+
+
 class TranslatorModule(tf.Module):
     """A Transformer with its tokenizer(s), as a `tf.Module` with a `translate` signature.
 
@@ -59,6 +197,10 @@ class TranslatorModule(tf.Module):
         length_penalty: for "beam", rank finished beams by `sum log p / length **
             length_penalty` (0: the plain sum, which favours short outputs).
         serving_batch_size: sentences decoded together in one fixed-shape chunk.
+
+    `translate(text)`: strings -> translations; a blank string (see the module doc:
+    empty, whitespace, invalid bytes only, or only `[UNK]` tokens) gives `""`. A scalar
+    string gives a scalar; rank 2 or more is an `InvalidArgumentError` naming the shape.
     """
 
     def __init__(
@@ -91,13 +233,21 @@ class TranslatorModule(tf.Module):
         self.max_length = max_length
         self.serving_batch_size = serving_batch_size
         target = self.target_tokenizer
+        _check_vocabulary(
+            "TranslatorModule",
+            _vocabulary_size(model, "source_vocabulary_size", "vocabulary_size"),
+            self.source_tokenizer,
+            "source ",
+        )
+        target_model_size = _vocabulary_size(model, "target_vocabulary_size", "vocabulary_size")
+        target_size = _check_vocabulary("TranslatorModule", target_model_size, target, "target ")
         if target.bos_token_id is None or target.eos_token_id is None:
             raise ValueError(
                 "The target tokenizer has no [BOS]/[EOS] tokens; train it with the default "
                 "reserved tokens (zoo.text.SPECIAL_TOKENS)."
             )
         self._generator = Seq2SeqGenerator(
-            model,
+            _generation_model(model, target_model_size, target_size),
             sampler=sampler,
             max_length=max_length,
             bos_token_id=target.bos_token_id,
@@ -116,36 +266,47 @@ class TranslatorModule(tf.Module):
             outputs = outputs[:, 0] if len(outputs.shape) == 3 else outputs
         return tf.cast(outputs, tf.int32)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    @tf.function(input_signature=[_ANY_STRING])
     def translate(self, text):
-        """Strings (batch,) -> translated strings (batch,)."""
-        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
-        if self.preprocessor is not None:
-            text = self.preprocessor(text)
+        """Strings (batch,) or one string -> translations, `""` for blank strings."""
+        return _like_input(self._translate(_as_batch(text, "translate")), text)
+
+    def _translate(self, text):
+        text = _clean_text(text, self.preprocessor)
         count = tf.shape(text)[0]
         chunk = self.serving_batch_size
         padded = (count + chunk - 1) // chunk * chunk
-        text = tf.concat([text, tf.fill([padded - count], "")], axis=0)
-        ids = self.source_tokenizer.tokenize(text, sequence_length=self.source_length)
-        ids = tf.reshape(tf.cast(ids, tf.int32), [-1, chunk, self.source_length])
+        ids = tf.cast(self.source_tokenizer.tokenize(text), tf.int32)[:, : self.source_length]
+        readable = _readable(text, ids, self.source_tokenizer)
+        pad = self.source_tokenizer.pad_token_id or 0
+        ids = ids.to_tensor(pad, shape=[None, self.source_length])
+        ids = tf.pad(ids, [[0, padded - count], [0, 0]], constant_values=pad)
+        ids = tf.reshape(ids, [-1, chunk, self.source_length])
         outputs = tf.map_fn(
             self._decode_chunk,
             ids,
             fn_output_signature=tf.TensorSpec([chunk, self.max_length], tf.int32),
         )
         outputs = tf.reshape(outputs, [-1, self.max_length])[:count]
-        return self.target_tokenizer.detokenize(outputs[:, 1:])
+        translation = self.target_tokenizer.detokenize(outputs[:, 1:])
+        return tf.where(readable, translation, "")
 
 
 def export_translator(model, tokenizer, path, source_length, max_length, **kwargs):
     """Save a `TranslatorModule` as a SavedModel at `path`; returns the module.
 
     Signatures: `translate` and `serving_default`, both `text: string (batch,) ->
-    translation: string (batch,)`. Keyword arguments go to `TranslatorModule`.
+    translation: string (batch,)`; the loaded object's `translate` method also takes
+    one string (see the module doc for blank strings and shapes). Keyword arguments go
+    to `TranslatorModule`.
     """
     module = TranslatorModule(model, tokenizer, source_length, max_length, **kwargs)
     serving = tf.function(
-        lambda text: {"translation": module.translate(text)},
+        lambda text: {
+            "translation": tf.ensure_shape(
+                module.translate(_check_rank(text, "translate", _BATCH, [1])), [None]
+            )
+        },
         input_signature=[tf.TensorSpec([None], tf.string, name="text")],
     )
     _save(module, path, {"serving_default": serving, "translate": serving})
@@ -217,6 +378,13 @@ class BertModule(tf.Module):
     A marker cut off by truncation stays "[MASK]"; a string without one is returned
     as is (after UTF-8 repair).
 
+    Blank strings (see the module doc: empty, whitespace, invalid bytes only, or only
+    `[UNK]` tokens; for `fill_mask` the markers do not count, so `"[MASK]"` alone is
+    blank): `encode` gives all-zero `pooled_output` and `sequence_output` rows (a real
+    encoding is never all zeros: it holds LayerNorm outputs), `fill_mask` gives `""`.
+    A scalar string gives one answer without the batch axis; rank 2 or more is an
+    `InvalidArgumentError` naming the shape.
+
     Args:
         pretrainer: a `zoo.models.BertPretrainer` (its `backbone` serves `encode`).
         tokenizer: the zoo tokenizer it was trained with (`[CLS]`, `[SEP]`, `[MASK]`).
@@ -256,12 +424,15 @@ class BertModule(tf.Module):
         self.sep_token_id = _required_id(tokenizer, "sep_token_id", "BertModule")
         self.mask_token_id = _required_id(tokenizer, "mask_token_id", "BertModule")
         self.pad_token_id = int(tokenizer.pad_token_id or 0)
-        vocabulary_size = int(tokenizer.vocabulary_size())
+        vocabulary_size = _check_vocabulary("BertModule", backbone.vocabulary_size, tokenizer)
         reserved = [tokenizer.token_to_id(token) for token in tokenizer.reserved_tokens]
-        is_reserved = [False] * vocabulary_size
+        # Ids past the tokenizer's (a vocabulary padded for the mesh) are never predicted.
+        is_reserved = [False] * vocabulary_size + [True] * (
+            backbone.vocabulary_size - vocabulary_size
+        )
         for token_id in reserved:
             is_reserved[token_id] = True
-        self._is_reserved = tf.constant(is_reserved)  # (vocabulary,)
+        self._is_reserved = tf.constant(is_reserved)  # (model vocabulary,)
 
     def _pack(self, ids):
         from zoo.data.pipelines import pack_token_ids
@@ -282,25 +453,43 @@ class BertModule(tf.Module):
             "segment_ids": tf.zeros_like(token_ids),
         }
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    @tf.function(input_signature=[_ANY_STRING])
     def encode(self, text):
-        """Strings (batch,) -> {"pooled_output", "sequence_output"} float32."""
-        ids = self.tokenizer.tokenize(_clean_text(text, self.preprocessor))
+        """Strings (batch,) or one string -> {"pooled_output", "sequence_output"} float32."""
+        outputs = self._encode(_as_batch(text, "encode"))
+        hidden = self.pretrainer.backbone.hidden_dim
+        return {
+            "pooled_output": _like_input(outputs["pooled_output"], text, [hidden]),
+            "sequence_output": _like_input(
+                outputs["sequence_output"], text, [self.sequence_length, hidden]
+            ),
+        }
+
+    def _encode(self, text):
+        text = _clean_text(text, self.preprocessor)
+        ids = self.tokenizer.tokenize(text)
+        readable = _readable(text, ids, self.tokenizer)
         token_ids, padding_mask = self._pack(ids)
         outputs = self.pretrainer.backbone(
             self._backbone_inputs(token_ids, padding_mask), training=False
         )
+        pooled = tf.cast(outputs["pooled_output"], tf.float32)  # (batch, hidden)
+        sequence = tf.cast(outputs["sequence_output"], tf.float32)  # (batch, length, hidden)
         return {
-            "pooled_output": tf.cast(outputs["pooled_output"], tf.float32),
-            "sequence_output": tf.cast(outputs["sequence_output"], tf.float32),
+            "pooled_output": tf.where(readable[:, None], pooled, 0.0),
+            "sequence_output": tf.where(readable[:, None, None], sequence, 0.0),
         }
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    @tf.function(input_signature=[_ANY_STRING])
     def fill_mask(self, text):
-        """Strings with "[MASK]" markers (batch,) -> the strings with the markers filled."""
+        """Strings with "[MASK]" markers (batch,) or one string -> the markers filled."""
+        return _like_input(self._fill_mask(_as_batch(text, "fill_mask")), text)
+
+    def _fill_mask(self, text):
         text = _clean_text(text, self.preprocessor)
         pieces = tf.strings.split(text, "[MASK]")  # (batch, markers + 1) strings
         ids = self.tokenizer.tokenize(pieces)  # (batch, pieces, tokens)
+        readable = _readable(tf.strings.reduce_join(pieces, axis=1), ids, self.tokenizer)
         marks = tf.expand_dims(tf.ones_like(pieces, tf.int32) * self.mask_token_id, 2)
         ids = tf.concat([tf.cast(ids, tf.int32), marks], axis=2).merge_dims(1, 2)
         ids = ids[:, :-1]  # a mark after every piece but the last
@@ -323,7 +512,7 @@ class BertModule(tf.Module):
         last = tf.RaggedTensor.from_row_lengths(tf.fill([batch], ""), tf.ones([batch], tf.int64))
         slots = tf.concat([words, cut, last], axis=1)  # (batch, pieces): what follows each
         joined = tf.stack([pieces, slots], axis=2).merge_dims(1, 2)
-        return tf.strings.reduce_join(joined, axis=1)
+        return tf.where(readable, tf.strings.reduce_join(joined, axis=1), "")
 
 
 def export_bert(pretrainer, tokenizer, path, sequence_length, **kwargs):
@@ -331,14 +520,31 @@ def export_bert(pretrainer, tokenizer, path, sequence_length, **kwargs):
 
     Signatures: `encode` (also `serving_default`): `text: string (batch,) ->
     pooled_output (batch, hidden_dim), sequence_output (batch, sequence_length,
-    hidden_dim)`; `fill_mask`: `text: string (batch,) -> text: string (batch,)`.
-    Keyword arguments go to `BertModule`.
+    hidden_dim)`; `fill_mask`: `text: string (batch,) -> text: string (batch,)`. The
+    loaded object's `encode` / `fill_mask` methods also take one string (see the module
+    doc for blank strings and shapes). Keyword arguments go to `BertModule`.
     """
     module = BertModule(pretrainer, tokenizer, sequence_length, **kwargs)
     text_spec = [tf.TensorSpec([None], tf.string, name="text")]
-    encode = tf.function(lambda text: module.encode(text), input_signature=text_spec)
+    hidden = pretrainer.backbone.hidden_dim
+
+    def encode(text):
+        outputs = module.encode(_check_rank(text, "encode", _BATCH, [1]))
+        return {
+            "pooled_output": tf.ensure_shape(outputs["pooled_output"], [None, hidden]),
+            "sequence_output": tf.ensure_shape(
+                outputs["sequence_output"], [None, sequence_length, hidden]
+            ),
+        }
+
+    encode = tf.function(encode, input_signature=text_spec)
     fill_mask = tf.function(
-        lambda text: {"text": module.fill_mask(text)}, input_signature=text_spec
+        lambda text: {
+            "text": tf.ensure_shape(
+                module.fill_mask(_check_rank(text, "fill_mask", _BATCH, [1])), [None]
+            )
+        },
+        input_signature=text_spec,
     )
     _save(module, path, {"serving_default": encode, "encode": encode, "fill_mask": fill_mask})
     return module
@@ -359,6 +565,13 @@ class GPTModule(tf.Module):
     new tokens (`max_new_tokens` is clamped to `[0, cap]`) and returns `text` (the
     prompt as the model saw it followed by the continuation) and `completion` (the
     continuation alone).
+
+    Empty prompts: an empty or blank prompt (see the module doc: whitespace, invalid
+    bytes only, or only `[UNK]` tokens) is served as the empty prompt, i.e. the model
+    continues the start token alone and returns an unconditional sample; `text` then
+    equals `completion` (the blank text is not echoed). Ask for `max_new_tokens=0` to
+    get `""`. A scalar prompt gives scalar `text` / `completion`; a prompt tensor of
+    rank 2 or more is an `InvalidArgumentError` naming the shape.
 
     Args:
         model: a `zoo.models.GPT` (or any model with the cache protocol).
@@ -420,8 +633,10 @@ class GPTModule(tf.Module):
         self.pad_token_id = int(tokenizer.pad_token_id or 0)
         self.start_token_id = self.eos_token_id if start_token_id is None else int(start_token_id)
         self._seed = tf.constant([seed % (2**31 - 1), 0], tf.int32)
+        model_size = _vocabulary_size(model, "vocabulary_size")
+        tokenizer_size = _check_vocabulary("GPTModule", model_size, tokenizer)
         self._generator = Generator(
-            model,
+            _generation_model(model, model_size, tokenizer_size),
             sampler=sampler,
             max_new_tokens=max_new_tokens,
             end_token_id=self.eos_token_id,
@@ -431,8 +646,16 @@ class GPTModule(tf.Module):
         )
 
     def _prompt_ids(self, text):
-        """`[start] + the last prompt_length - 1 tokens`, right-padded; and the lengths."""
+        """`[start] + the last prompt_length - 1 tokens`, right-padded; and the lengths.
+
+        A blank prompt keeps no token (see the class doc)."""
         ids = tf.cast(self.tokenizer.tokenize(text), tf.int32)  # (batch, None)
+        readable = _readable(text, ids, self.tokenizer)
+        kept = tf.repeat(readable, ids.row_lengths())
+        ids = tf.RaggedTensor.from_row_lengths(
+            tf.boolean_mask(ids.flat_values, kept),
+            tf.where(readable, ids.row_lengths(), 0),
+        )
         keep = self.prompt_length - 1
         row_lengths = tf.cast(ids.row_lengths(), tf.int32)
         lengths = tf.minimum(row_lengths, keep)  # (batch,)
@@ -452,9 +675,16 @@ class GPTModule(tf.Module):
         outputs = self._generator._generate(token_ids, mask, self._seed)
         return tf.cast(outputs, tf.int32)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
+    @tf.function(input_signature=[_ANY_STRING, tf.TensorSpec([], tf.int32)])
     def generate(self, prompt, max_new_tokens):
-        """Prompts (batch,) and a scalar count -> {"text", "completion"} strings (batch,)."""
+        """Prompts (batch,) or one prompt, and a scalar count -> {"text", "completion"}."""
+        max_new_tokens = _check_rank(
+            max_new_tokens, "generate", "max_new_tokens as an int32 scalar", [0]
+        )
+        outputs = self._generate(_as_batch(prompt, "generate"), tf.reshape(max_new_tokens, []))
+        return {key: _like_input(value, prompt) for key, value in outputs.items()}
+
+    def _generate(self, prompt, max_new_tokens):
         text = _clean_text(prompt, self.preprocessor)
         count = tf.shape(text)[0]
         chunk = self.serving_batch_size
@@ -488,12 +718,18 @@ def export_gpt(model, tokenizer, path, prompt_length, max_new_tokens, **kwargs):
     """Save a `GPTModule` as a SavedModel at `path`; returns the module.
 
     Signatures: `generate` (also `serving_default`): `prompt: string (batch,),
-    max_new_tokens: int32 scalar -> text, completion: string (batch,)`. Keyword
-    arguments go to `GPTModule`.
+    max_new_tokens: int32 scalar -> text, completion: string (batch,)`; the loaded
+    object's `generate` method also takes one prompt (see `GPTModule` for empty
+    prompts and shapes). Keyword arguments go to `GPTModule`.
     """
     module = GPTModule(model, tokenizer, prompt_length, max_new_tokens, **kwargs)
     generate = tf.function(
-        lambda prompt, max_new_tokens: module.generate(prompt, max_new_tokens),
+        lambda prompt, max_new_tokens: {
+            key: tf.ensure_shape(value, [None])
+            for key, value in module.generate(
+                _check_rank(prompt, "generate", _BATCH, [1]), max_new_tokens
+            ).items()
+        },
         input_signature=[
             tf.TensorSpec([None], tf.string, name="prompt"),
             tf.TensorSpec([], tf.int32, name="max_new_tokens"),

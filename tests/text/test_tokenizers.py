@@ -476,3 +476,28 @@ def test_sentencepiece_model_types(model_type):
     assert tokenizer.get_vocabulary()[:7] == list(SPECIAL_TOKENS)
     text = "Я изучаю машинное обучение 🙂"
     assert as_text(tokenizer.detokenize(tokenizer(text)).numpy()) == text
+
+
+@names
+def test_detokenize_of_ids_outside_the_vocabulary(name):
+    tokenizer = trained(name)
+    size = tokenizer.vocabulary_size()
+    good = tokenizer(CORPUS[0])[:3]
+    ids = tf.concat([good, tf.constant([size + 99, -4], tf.int32)], axis=0)
+    message = rf"received id {size + 99} outside the vocabulary \[0, {size}\) \(2 such ids\)"
+    with pytest.raises(ValueError, match=message):
+        tokenizer.detokenize(ids)
+    with pytest.raises(ValueError, match=r"received id -4 outside"):
+        tokenizer.detokenize(tf.ragged.constant([[int(good[0])], [-4]]))
+    # errors="replace" keeps the lenient behaviour: such ids are dropped.
+    expected = tokenizer.detokenize(good).numpy()
+    assert tokenizer.detokenize(ids, errors="replace").numpy() == expected
+    # In graphs (tf.function, SavedModels, tf.data) the check is a tf.debugging.Assert.
+    detokenize = tf.function(lambda ids: tokenizer.detokenize(ids))
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=rf"outside the vocabulary \[0, {size}\)"
+    ):
+        detokenize(ids[tf.newaxis])
+    assert detokenize(good[tf.newaxis]).numpy()[0] == expected
+    with pytest.raises(ValueError, match="errors='ignore'"):
+        tokenizer.detokenize(good, errors="ignore")

@@ -82,6 +82,14 @@ class Bert(_FunctionalModel):
         `{"sequence_output": (batch, sequence, hidden_dim), "pooled_output": (batch,
         hidden_dim)}`.
 
+    Token ids outside `[0, vocabulary_size)` and segment ids outside `[0,
+    num_segments)`: a call on concrete values (NumPy arrays, eager tensors) raises a
+    ValueError naming the id. Inside traced or compiled code (`fit`, `predict`) the
+    values are unknown when the program is built and nothing checks them: under XLA the
+    embedding lookup clamps them to a valid row, without XLA TensorFlow's gather fails
+    on CPU (returns zeros on GPU), and negative ids count from the end. Feed ids from
+    the model's tokenizer.
+
     Example:
 
     >>> import numpy as np
@@ -207,6 +215,12 @@ class Bert(_FunctionalModel):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.attention = attention
         self.attention_options = attention_options
+
+    def _id_limits(self):
+        return {
+            "token_ids": getattr(self, "vocabulary_size", None),
+            "segment_ids": getattr(self, "num_segments", None),
+        }
 
     @property
     def token_embedding(self):
@@ -432,6 +446,10 @@ class _Task(_FunctionalModel):
     """A model around a `Bert` backbone; the backbone is serialized inside the config."""
 
     _optional_inputs = ("segment_ids",)
+
+    def _id_limits(self):
+        backbone = getattr(self, "backbone", None)
+        return backbone._id_limits() if backbone is not None else {}
 
     def _base_config(self):
         config = super()._base_config()

@@ -99,6 +99,13 @@ class GPT(_FunctionalModel):
     Returns:
         float32 logits `(batch, sequence, vocabulary_size)`.
 
+    Token ids outside `[0, vocabulary_size)`: a call on concrete values (NumPy arrays,
+    eager tensors) raises a ValueError naming the id. Inside traced or compiled code
+    (`fit`, `predict`, `zoo.models.generation`) the values are unknown when the program
+    is built and nothing checks them: under XLA the embedding lookup clamps them to a
+    valid row, without XLA TensorFlow's gather fails on CPU (returns zeros on GPU), and
+    negative ids count from the end. Feed ids from the model's tokenizer.
+
     Example:
 
     >>> import numpy as np
@@ -322,6 +329,9 @@ class GPT(_FunctionalModel):
             *_block_rules(r"transformer_layer_\d+", model_axis),
         ]
         return build_layout_map(device_mesh, rules, model_axis, batch_axis)
+
+    def _id_limits(self):
+        return {"token_ids": getattr(self, "vocabulary_size", None)}
 
     def get_config(self):
         config = self._base_config()

@@ -17,6 +17,7 @@ The private helpers at the top (`_FunctionalModel`, the argument checks) are sha
 import copy
 
 import keras
+import numpy as np
 from keras import ops
 
 from zoo.layers.embeddings import TokenAndPositionEmbedding
@@ -87,6 +88,50 @@ def _serialize_dtype(model):
     return keras.dtype_policies.serialize(model.dtype_policy)
 
 
+def _concrete_values(value):
+    """`value` as a NumPy array when it holds concrete numbers, else None (symbolic)."""
+    if value is None or isinstance(value, keras.KerasTensor):
+        return None
+    if isinstance(value, (np.ndarray, np.generic, list, tuple, int)):
+        array = np.asarray(value)
+        return array if np.issubdtype(array.dtype, np.number) else None
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(value, tf.Tensor) and tf.executing_eagerly():
+            return value.numpy()
+        return None  # traced (tf.function, fit / predict) or ragged / sparse
+    if backend == "jax":
+        import jax
+
+        if isinstance(value, jax.Array) and not isinstance(value, jax.core.Tracer):
+            return np.asarray(value)
+    return None
+
+
+def _check_ids(owner, inputs, limits):
+    """ValueError for an id outside `[0, limit)` among concrete inputs.
+
+    Only concrete values (NumPy arrays, eager tensors) can be checked: inside a traced
+    or XLA-compiled function (`fit`, `predict`, generation) the values are unknown
+    when the program is built, and there the embedding lookup does not check them
+    either (see the model docstrings).
+    """
+    for name, limit in limits.items():
+        values = _concrete_values(inputs.get(name))
+        if values is None or limit is None or not values.size:
+            continue
+        bad = values[(values < 0) | (values >= limit)]
+        if bad.size:
+            raise ValueError(
+                f"{owner} received {name} with id {bad.flat[0].item()!r} outside [0, {limit}) "
+                f"({bad.size} such id{'s' * (bad.size > 1)}). Ids index the embedding matrix "
+                f"of {limit} rows: tokenize with the tokenizer the model was built for, or "
+                "build the model with a larger vocabulary."
+            )
+
+
 class _FunctionalModel(keras.Model):
     """A functional model subclass rebuilt from its constructor arguments.
 
@@ -98,6 +143,10 @@ class _FunctionalModel(keras.Model):
     # Input names that may be left out of the input dict (they are fed as `None`).
     _optional_inputs = ()
 
+    def _id_limits(self):
+        """`{input name: exclusive upper bound}` of the id inputs checked in `__call__`."""
+        return {}
+
     def __init__(self, *args, dtype=None, **kwargs):
         super().__init__(*args, **kwargs)
         # The functional constructor does not keep `dtype`; the layers got it, and the
@@ -106,6 +155,8 @@ class _FunctionalModel(keras.Model):
             self.dtype_policy = keras.dtype_policies.get(dtype)
 
     def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, dict):
+            _check_ids(type(self).__name__, inputs, self._id_limits())
         if isinstance(inputs, dict) and any(k not in inputs for k in self._optional_inputs):
             inputs = {**{key: None for key in self._optional_inputs}, **inputs}
         return super().__call__(inputs, *args, **kwargs)
@@ -220,6 +271,14 @@ class Transformer(_FunctionalModel):
 
     Returns:
         float32 logits `(batch, target, target_vocabulary_size)`.
+
+    Encoder ids outside `[0, source_vocabulary_size)` and decoder ids outside `[0,
+    target_vocabulary_size)`: a call on concrete values (NumPy arrays, eager tensors)
+    raises a ValueError naming the id. Inside traced or compiled code (`fit`,
+    `predict`, `zoo.models.generation`) the values are unknown when the program is built
+    and nothing checks them: under XLA the embedding lookup clamps them to a valid row,
+    without XLA TensorFlow's gather fails on CPU (returns zeros on GPU), and negative
+    ids count from the end. Feed ids from the model's tokenizer.
 
     Example:
 
@@ -382,6 +441,13 @@ class Transformer(_FunctionalModel):
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
+
+    def _id_limits(self):
+        shared = getattr(self, "vocabulary_size", None)
+        return {
+            "encoder_token_ids": getattr(self, "source_vocabulary_size", None) or shared,
+            "decoder_token_ids": getattr(self, "target_vocabulary_size", None) or shared,
+        }
 
     @staticmethod
     def _vocabularies(vocabulary_size, source_size, target_size, share_embeddings):

@@ -20,7 +20,8 @@ the input gives the ids of its characters, not `cls_token_id`.
 `tokenize` takes a `tf.string` scalar, batch or ragged batch and returns int32 ids:
 ragged `(batch, None)`, or dense `(batch, sequence_length)` padded with
 `pad_token_id` when a `sequence_length` is set. Invalid UTF-8 is replaced with
-U+FFFD, never an error. `detokenize` maps ids back to text.
+U+FFFD, never an error. `detokenize` maps ids back to text; an id outside the
+vocabulary is an error unless `errors="replace"` (then it is dropped).
 """
 
 import base64
@@ -341,17 +342,38 @@ class Tokenizer(keras.layers.Layer):
         return keras.KerasTensor(shape, dtype="int32", ragged=self.sequence_length is None)
 
     # ------------------------------------------------------------------- detokenize
-    def detokenize(self, ids, skip_special_tokens=True):
+    def detokenize(self, ids, skip_special_tokens=True, errors="strict"):
         """Ids -> `tf.string`.
 
         Args:
             ids: int ids, dense (padded) or ragged, `(length,)` or `(batch, length)`.
             skip_special_tokens: drop reserved tokens other than padding too (padding
                 is always dropped).
+            errors: what an id outside `[0, vocabulary_size())` does. `"strict"`
+                (default): an error that names the id and the vocabulary size, a
+                `ValueError` in eager code and a `tf.errors.InvalidArgumentError` from
+                a `tf.debugging.Assert` inside a `tf.function` / SavedModel.
+                `"replace"`: such ids are dropped from the text like padding (the
+                lenient behaviour of earlier versions; use it for ids sampled from a
+                model whose vocabulary is padded beyond the tokenizer's).
 
         Returns:
             A `tf.string` scalar for 1-D ids, `(batch,)` for 2-D ids.
+
+        Example:
+
+        >>> tokenizer = CharacterTokenizer.train(["abc"], vocabulary_size=300)
+        >>> ids = [tokenizer.token_to_id("a"), 9999]
+        >>> tokenizer.detokenize(ids, errors="replace").numpy()
+        b'a'
+        >>> # tokenizer.detokenize(ids) raises ValueError: ... received id 9999 outside
+        >>> # the vocabulary [0, 266) ...
         """
+        if errors not in ("strict", "replace"):
+            raise ValueError(
+                f"{type(self).__name__}.detokenize() received errors={errors!r}. Expected "
+                "'strict' (out-of-vocabulary ids are an error) or 'replace' (they are dropped)."
+            )
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.convert_to_tensor(ids)
         if ids.dtype not in (tf.int32, tf.int64):
@@ -362,7 +384,7 @@ class Tokenizer(keras.layers.Layer):
         ids = tf.cast(ids, tf.int32)
         rank = ids.shape.rank
         if rank == 1 and not isinstance(ids, tf.RaggedTensor):
-            return self.detokenize(ids[tf.newaxis], skip_special_tokens)[0]
+            return self.detokenize(ids[tf.newaxis], skip_special_tokens, errors)[0]
         if not isinstance(ids, tf.RaggedTensor):
             if rank != 2:
                 raise ValueError(
@@ -372,13 +394,17 @@ class Tokenizer(keras.layers.Layer):
             ids = tf.RaggedTensor.from_tensor(ids)
         if ids.ragged_rank > 1:
             return tf.RaggedTensor.from_row_splits(
-                self.detokenize(ids.values, skip_special_tokens), ids.row_splits
+                self.detokenize(ids.values, skip_special_tokens, errors), ids.row_splits
             )
         drop = [self.pad_token_id] if self.pad_token_id is not None else []
         if skip_special_tokens:
             drop = [self.token_to_id(t) for t in self._reserved_tokens]
         values = ids.flat_values
-        keep = tf.logical_and(values >= 0, values < self.vocabulary_size())
+        size = self.vocabulary_size()
+        keep = tf.logical_and(values >= 0, values < size)
+        if errors == "strict":
+            values = self._check_ids(values, keep, size)
+            ids = ids.with_flat_values(values)
         if drop:
             dropped = tf.reduce_any(
                 tf.equal(values[:, tf.newaxis], tf.constant(drop, tf.int32)[tf.newaxis, :]),
@@ -387,6 +413,31 @@ class Tokenizer(keras.layers.Layer):
             keep = tf.logical_and(keep, tf.logical_not(dropped))
         ids = tf.ragged.boolean_mask(ids, ids.with_flat_values(keep))
         return self._detokenize_batch(ids)
+
+    def _check_ids(self, values, in_range, size):
+        """`values`, after an error for the first id outside `[0, size)`."""
+        hint = "Pass ids below vocabulary_size(), or errors='replace' to drop them."
+        if tf.executing_eagerly():
+            bad = values.numpy()[~in_range.numpy()]
+            if bad.size:
+                raise ValueError(
+                    f"{type(self).__name__}.detokenize() received id {int(bad[0])} outside the "
+                    f"vocabulary [0, {size}) ({bad.size} such id{'s' * (bad.size > 1)}). {hint}"
+                )
+            return values
+        bad = tf.boolean_mask(values, tf.logical_not(in_range))
+        check = tf.debugging.Assert(
+            tf.size(bad) == 0,
+            [
+                f"{type(self).__name__}.detokenize() received ids outside the vocabulary "
+                f"[0, {size}): first ones",
+                bad[:3],
+                hint,
+            ],
+            summarize=3,
+        )
+        with tf.control_dependencies([check]):
+            return tf.identity(values)
 
     # ------------------------------------------------------------------- vocabulary
     def vocabulary_size(self):
