@@ -251,7 +251,9 @@ def train_reference(train_pairs, test_pairs, time_budget, sample, seed=0):
         generated = keras_hub.samplers.GreedySampler()(
             next_token, prompt, stop_token_ids=[end_id], index=1
         )
-        words = target_tokenizer.detokenize(tf.constant(keras.ops.convert_to_numpy(generated)))
+        words = target_tokenizer.detokenize(
+            tf.constant(keras.ops.convert_to_numpy(generated)), errors="replace"
+        )
         outputs = []
         for text in np.asarray(words):
             text = text.decode("utf-8") if isinstance(text, bytes) else str(text)

@@ -163,7 +163,8 @@ def save_config(config, path, history=None):
 # per-replica batch may change with the mesh; the global batch may not.
 RESUME_MAY_CHANGE = frozenset(
     (
-        "steps", "resume", "verbose", "export", "checkpoint_every", "time_budget", "strategy",
+        "steps", "finetune_steps", "resume", "verbose", "export", "checkpoint_every",
+        "time_budget", "strategy",
         "steps_per_execution", "model_parallel", "coordinator_address", "num_processes",
         "process_id", "coordinator_timeout", "batch_size", "eval_batch_size", "eval_limit",
         "prompts", "plot_attention", "split_sentences", "sampler", "num_beams",

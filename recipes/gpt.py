@@ -232,7 +232,8 @@ def sample(config, model, tokenizer, prompts, seed):
     padded = np.zeros((len(new), width), "int32")
     for i, row in enumerate(new):
         padded[i, : len(row)] = row
-    texts = tokenizer.detokenize(padded).numpy()
+    # Ids past the tokenizer's vocabulary (one padded for --model-parallel) are dropped.
+    texts = tokenizer.detokenize(padded, errors="replace").numpy()
     return {prompt: text.decode("utf-8") for prompt, text in zip(prompts, texts)}
 
 

@@ -390,8 +390,15 @@ def _translate_segments(config, model, tokenizer, texts):
             num_beams=config.num_beams,
             length_penalty=config.length_penalty,
         )
-        text = tokenizer.detokenize(np.asarray(target)[:, 1:])
-        outputs.extend(t.decode("utf-8") for t in np.asarray(text)[: len(chunk)])
+        # Ids past the tokenizer's vocabulary (one padded for --model-parallel) are dropped.
+        text = np.asarray(tokenizer.detokenize(np.asarray(target)[:, 1:], errors="replace"))
+        # A text with nothing to translate (blank, or only unknown pieces) translates to
+        # "", as the exported `translate` answers it.
+        unknown = {tokenizer.pad_token_id, tokenizer.unk_token_id}
+        blank = [not (set(row.tolist()) - unknown) for row in ids]
+        outputs.extend(
+            "" if empty else t.decode("utf-8") for t, empty in zip(text[: len(chunk)], blank)
+        )
     return outputs
 
 

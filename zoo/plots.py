@@ -249,7 +249,9 @@ def _transformer_weights(model, tokenizer, text, source_length, target_length):
 
     source_tokens = token_labels(tokenizer, source_ids)
     target_tokens = token_labels(tokenizer, target_ids)
-    translation = np.asarray(tokenizer.detokenize(np.asarray([target_ids[1:]], "int32")))[0]
+    translation = np.asarray(
+        tokenizer.detokenize(np.asarray([target_ids[1:]], "int32"), errors="replace")
+    )[0]
     return {
         "encoder_self_attention": _kind(encoder, source_tokens, source_tokens),
         "decoder_self_attention": _kind(decoder, target_tokens, target_tokens),
