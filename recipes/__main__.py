@@ -7,6 +7,7 @@ ends the run with one `error: ...` line and exit code 2; `--debug` shows the tra
 import glob
 import os
 import sys
+import warnings
 
 # TensorFlow's default CPU allocator hands each training step's large buffers back to the
 # OS and faults them in again on the next step; the BFC allocator keeps them. Read once,
@@ -44,6 +45,8 @@ def _quiet_tensorflow():
 
 
 _quiet_tensorflow()
+# The recipes print the loaders' bad-row reports themselves ("skipped: ..."), once.
+warnings.filterwarnings("ignore", message=r".*: skipped \d+ bad of ")
 
 from recipes import available_recipes, load_recipe  # noqa: E402 (after the environment)
 

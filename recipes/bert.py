@@ -34,6 +34,7 @@ from recipes.common import (
     learning_rate,
     model_vocabulary_size,
     parse_config,
+    read_lines,
     run_facts,
     run_tokenizer,
     start_run,
@@ -49,6 +50,13 @@ class Config(ScaleOut):
         metadata={
             "help": "'bundled', a text file (one sentence a line, empty lines between "
             "documents), or a TFDS text dataset name"
+        },
+    )
+    max_bad_rows: int = dataclasses.field(
+        default=0,
+        metadata={
+            "help": "bad rows (invalid UTF-8, control characters, wrong column count, empty "
+            "field) a local --data file may have; they are skipped and counted, more are an error"
         },
     )
     download: bool = dataclasses.field(
@@ -111,11 +119,6 @@ _CYRILLIC = re.compile("[\u0400-\u04ff]")
 # Small pure helpers ------------------------------------------------------------------------
 
 
-def _read_lines(path):
-    with open(path, encoding="utf-8", errors="replace") as file:
-        return [line.strip() for line in file]
-
-
 def _group_documents(lines):
     """Lines -> documents (lists of sentences), split at empty lines."""
     documents, current = [], []
@@ -141,7 +144,9 @@ def load_documents(config, split):
             documents.append([russian, english] if rng.random() < 0.5 else [english, russian])
         return documents
     if os.path.isfile(config.data):
-        documents = _group_documents(_read_lines(config.data))
+        verbose = bool(config.verbose) and split == "train"
+        lines = read_lines(config.data, config.max_bad_rows, verbose)
+        documents = _group_documents(lines)
     else:
         from zoo.data import load_text_dataset
 

@@ -16,9 +16,11 @@ __all__ = [
     "load_config",
     "model_vocabulary_size",
     "parse_config",
+    "read_lines",
     "resume_history",
     "run_facts",
     "save_config",
+    "say_bad_rows",
     "start_run",
 ]
 
@@ -115,7 +117,7 @@ MINIMUM = {
             "warmup_steps", "checkpoint_every", "steps_per_execution", "finetune_steps",
             "eval_limit", "length_buckets", "process_id", "time_budget", "min_count",
             "neighbours", "learning_rate", "finetune_learning_rate", "weight_decay",
-            "learning_rate_scale", "sample",
+            "learning_rate_scale", "sample", "max_bad_rows",
         ),
         0,
     ),
@@ -302,6 +304,28 @@ def check_out(out):
             f"--out {out}: cannot write there ({error.strerror or error}); pass a directory "
             "you can write, e.g. --out runs/mine."
         ) from None
+
+
+def read_lines(path, max_bad_rows=0, verbose=True):
+    """The lines of a local text file, validated by `zoo.data.load_text_dataset` (UTF-8
+    text, not binary; at most `max_bad_rows` bad lines, skipped and counted), stripped,
+    empty lines kept (they separate documents)."""
+    from zoo.data import load_text_dataset
+
+    report = []
+    dataset = load_text_dataset(
+        path, split="all", skip_empty=False, split_lines=True, max_bad_rows=max_bad_rows,
+        report=report,
+    )  # fmt: skip
+    say_bad_rows(report, verbose)
+    return [line.decode("utf-8").strip() for line in dataset.as_numpy_iterator()]
+
+
+def say_bad_rows(report, verbose=True):
+    """Print each file of a loader's `report` that had bad rows skipped (`--max-bad-rows`)."""
+    for entry in report:
+        if entry.bad_rows and verbose:
+            print(entry)
 
 
 def join_hosts(config):

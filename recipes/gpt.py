@@ -32,6 +32,7 @@ from recipes.common import (
     parse_config,
     run_facts,
     run_tokenizer,
+    say_bad_rows,
     start_run,
 )
 
@@ -43,6 +44,13 @@ class Config(ScaleOut):
     data: str = dataclasses.field(
         default="bundled",
         metadata={"help": "'bundled', a text file (one document a line), or a TFDS text name"},
+    )
+    max_bad_rows: int = dataclasses.field(
+        default=0,
+        metadata={
+            "help": "bad rows (invalid UTF-8, control characters, wrong column count, empty "
+            "field) a local --data file may have; they are skipped and counted, more are an error"
+        },
     )
     download: bool = dataclasses.field(
         default=False, metadata={"help": "let TFDS download a named dataset"}
@@ -111,10 +119,18 @@ def load_texts(config, split):
         return texts
     from zoo.data import load_text_dataset
 
+    report = []
     dataset = load_text_dataset(
-        config.data, split=split, split_lines=True, download=config.download
+        config.data,
+        split=split,
+        split_lines=True,
+        download=config.download,
+        max_bad_rows=config.max_bad_rows,
+        report=report,
     )
     texts = [line.decode("utf-8", "replace") for line in dataset.as_numpy_iterator()]
+    if split == "train":
+        say_bad_rows(report, bool(config.verbose))
     if not texts:
         raise ValueError(f"No {split} text in {config.data!r}; check --data.")
     return texts

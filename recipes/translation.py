@@ -31,6 +31,7 @@ from recipes.common import (
     parse_config,
     run_facts,
     run_tokenizer,
+    say_bad_rows,
     start_run,
 )
 
@@ -58,6 +59,13 @@ class Config(ScaleOut):
             "help": "local files: 'hash' (80/10/10 by a hash of the source) or 'crc32-ru-mod10' "
             "(test: zlib.crc32(russian UTF-8) %% 10 == 0, train: the rest; the Tatoeba benchmark)",
             "choices": SPLIT_RULES,
+        },
+    )
+    max_bad_rows: int = dataclasses.field(
+        default=0,
+        metadata={
+            "help": "bad rows (invalid UTF-8, control characters, wrong column count, empty "
+            "field) a local --data file may have; they are skipped and counted, more are an error"
         },
     )
     download: bool = dataclasses.field(
@@ -183,6 +191,7 @@ def load_pairs(config, split):
     """(source, target) string pairs of one split as Python lists."""
     from zoo.data import corpus, load_translation_pairs
 
+    report = []  # files with bad rows skipped (--max-bad-rows)
     if config.data == "bundled":
         pairs = corpus.load_pairs(split, direction=config.direction)
     elif config.split_rule == "crc32-ru-mod10":
@@ -192,7 +201,12 @@ def load_pairs(config, split):
                 f"{config.data!r}, which is not a file. Pass a path or --split-rule hash."
             )
         dataset = load_translation_pairs(
-            config.data, split="all", direction=config.direction, columns=tuple(config.columns)
+            config.data,
+            split="all",
+            direction=config.direction,
+            columns=tuple(config.columns),
+            max_bad_rows=config.max_bad_rows,
+            report=report,
         )
         pairs = [(s.decode("utf-8"), t.decode("utf-8")) for s, t in dataset.as_numpy_iterator()]
         pairs = [pair for pair in pairs if crc32_split(pair, config.direction) == split]
@@ -204,8 +218,12 @@ def load_pairs(config, split):
             direction=config.direction,
             columns=tuple(config.columns) if os.path.exists(config.data) else None,
             download=config.download,
+            max_bad_rows=config.max_bad_rows,
+            report=report,
         )
         pairs = [(s.decode("utf-8"), t.decode("utf-8")) for s, t in dataset.as_numpy_iterator()]
+    if split == "train":
+        say_bad_rows(report, bool(config.verbose))
     if not pairs:
         raise ValueError(f"No {split} pairs in {config.data!r}; check --data and --columns.")
     return pairs

@@ -29,6 +29,7 @@ from recipes.common import (
     is_chief,
     join_hosts,
     parse_config,
+    read_lines,
     run_facts,
     save_config,
 )
@@ -111,6 +112,13 @@ class Config(ScaleOut):
         default=10000, metadata={"help": "most frequent tokens written to vectors.tsv"}
     )
     out: str = dataclasses.field(default="runs/word2vec", metadata={"help": "output folder"})
+    max_bad_rows: int = dataclasses.field(
+        default=0,
+        metadata={
+            "help": "bad rows (invalid UTF-8, control characters, wrong column count, empty "
+            "field) a --text file may have; they are skipped and counted, more are an error"
+        },
+    )
     strategy: str = dataclasses.field(
         default="auto",
         metadata={
@@ -124,8 +132,9 @@ class Config(ScaleOut):
 
 
 # --------------------------------------------------------------------------- helpers
-def load_corpus(text):
-    """Documents of `--text`: a file's non-empty lines, or the bundled sentences."""
+def load_corpus(text, max_bad_rows=0):
+    """Documents of `--text`: a file's non-empty lines (validated: UTF-8 text, at most
+    `max_bad_rows` bad lines, skipped), or the bundled sentences."""
     if text.startswith("bundled"):
         from zoo.data.corpus import load_text
 
@@ -138,8 +147,7 @@ def load_corpus(text):
         return [line for language in languages[text] for line in load_text(language, "train")]
     if not os.path.isfile(text):
         raise ValueError(f"--text {text!r} is not a file. Pass a path to a UTF-8 text file.")
-    with open(text, encoding="utf-8", errors="replace") as file:
-        return [line.strip() for line in file if line.strip()]
+    return [line for line in read_lines(text, max_bad_rows) if line]
 
 
 def train_tokenizer(kind, texts, vocabulary_size):
@@ -252,7 +260,7 @@ def main(argv=None):
     from zoo.models.word2vec import Word2Vec
 
     start = time.perf_counter()
-    texts = load_corpus(config.text)
+    texts = load_corpus(config.text, config.max_bad_rows)
     print(f"corpus: {config.text}, {len(texts)} documents")
     tokenizer = train_tokenizer(config.tokenizer, texts, config.vocabulary_size)
     model = Word2Vec(

@@ -137,3 +137,18 @@ def test_an_unwritable_out_is_refused_in_one_line(tmp_path):
         check_out(str(blocker / "run"))
     check_out(str(tmp_path / "new" / "run"))
     assert os.listdir(tmp_path / "new" / "run") == []  # made, and the probe removed
+
+
+def test_recipes_refuse_files_that_are_not_text_and_name_the_bad_rows(tmp_path, capsys):
+    binary = tmp_path / "random.bin"
+    binary.write_bytes(bytes(range(256)) * 80)  # NUL bytes and invalid UTF-8
+    argv = ["translation", "--data", str(binary), "--columns", "en", "ru"]
+    assert main([*argv, "--out", str(tmp_path / "t")]) == 2
+    error = [line for line in capsys.readouterr().err.splitlines() if "rror" in line]
+    assert len(error) == 1 and error[0].startswith("error: ") and "NUL bytes" in error[0], error
+
+    text = tmp_path / "one_bad_line.txt"
+    text.write_bytes(b"hello world\nthis is fine\n\xff\xfe bad line\nanother good line\n")
+    assert main(["gpt", "--data", str(text), "--out", str(tmp_path / "g")]) == 2
+    error = [line for line in capsys.readouterr().err.splitlines() if "rror" in line]
+    assert len(error) == 1 and "line 3" in error[0] and "--max-bad-rows 1" in error[0], error
