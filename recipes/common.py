@@ -14,6 +14,7 @@ __all__ = [
     "is_chief",
     "join_hosts",
     "load_config",
+    "max_bad_rows_field",
     "model_vocabulary_size",
     "parse_config",
     "read_lines",
@@ -124,6 +125,17 @@ MINIMUM = {
 }  # fmt: skip
 # Fractions: at least 0 and below 1.
 FRACTIONS = ("dropout", "label_smoothing", "ema_momentum")
+
+
+def max_bad_rows_field(what="a local --data file"):
+    """The `max_bad_rows` config field of a recipe that reads files (`zoo.data` loaders)."""
+    return dataclasses.field(
+        default=0,
+        metadata={
+            "help": f"bad rows (invalid UTF-8, control characters, wrong column count, empty "
+            f"field) {what} may have; they are skipped and counted, more are an error"
+        },
+    )
 
 
 def check_config(config):

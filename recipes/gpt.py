@@ -28,6 +28,7 @@ from recipes.common import (
     ScaleOut,
     is_chief,
     learning_rate,
+    max_bad_rows_field,
     model_vocabulary_size,
     parse_config,
     run_facts,
@@ -45,13 +46,7 @@ class Config(ScaleOut):
         default="bundled",
         metadata={"help": "'bundled', a text file (one document a line), or a TFDS text name"},
     )
-    max_bad_rows: int = dataclasses.field(
-        default=0,
-        metadata={
-            "help": "bad rows (invalid UTF-8, control characters, wrong column count, empty "
-            "field) a local --data file may have; they are skipped and counted, more are an error"
-        },
-    )
+    max_bad_rows: int = max_bad_rows_field()
     download: bool = dataclasses.field(
         default=False, metadata={"help": "let TFDS download a named dataset"}
     )

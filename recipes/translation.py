@@ -27,6 +27,7 @@ import numpy as np
 from recipes.common import (
     ScaleOut,
     is_chief,
+    max_bad_rows_field,
     model_vocabulary_size,
     parse_config,
     run_facts,
@@ -61,13 +62,7 @@ class Config(ScaleOut):
             "choices": SPLIT_RULES,
         },
     )
-    max_bad_rows: int = dataclasses.field(
-        default=0,
-        metadata={
-            "help": "bad rows (invalid UTF-8, control characters, wrong column count, empty "
-            "field) a local --data file may have; they are skipped and counted, more are an error"
-        },
-    )
+    max_bad_rows: int = max_bad_rows_field()
     download: bool = dataclasses.field(
         default=False, metadata={"help": "let TFDS download a named dataset"}
     )

@@ -28,6 +28,7 @@ from recipes.common import (
     check_out,
     is_chief,
     join_hosts,
+    max_bad_rows_field,
     parse_config,
     read_lines,
     run_facts,
@@ -112,13 +113,7 @@ class Config(ScaleOut):
         default=10000, metadata={"help": "most frequent tokens written to vectors.tsv"}
     )
     out: str = dataclasses.field(default="runs/word2vec", metadata={"help": "output folder"})
-    max_bad_rows: int = dataclasses.field(
-        default=0,
-        metadata={
-            "help": "bad rows (invalid UTF-8, control characters, wrong column count, empty "
-            "field) a --text file may have; they are skipped and counted, more are an error"
-        },
-    )
+    max_bad_rows: int = max_bad_rows_field("a --text file")
     strategy: str = dataclasses.field(
         default="auto",
         metadata={
