@@ -180,8 +180,9 @@ def _normalize_fn(lowercase, normalization_form, replace_invalid=True):
     """The text normalization of `tokenize`, as a function on a batch of strings.
 
     `replace_invalid=False` leaves invalid UTF-8 to the tokenizer op when that op
-    replaces it by U+FFFD itself (`unicode_decode(errors="replace")`, SentencePiece),
-    which saves a pass over the text.
+    replaces it by U+FFFD itself exactly as a repair first would
+    (`unicode_decode(errors="replace")`), which saves a pass over the text. (Not
+    SentencePiece: its op repairs after normalizing, see `SentencePieceTokenizer`.)
     """
 
     def normalize(text):
@@ -1457,8 +1458,11 @@ class SentencePieceTokenizer(Tokenizer):
         self._reserved_tokens = [
             p.piece for p in model.pieces if p.type in (piece_type.CONTROL, piece_type.UNKNOWN)
         ]
-        # SentencePiece replaces invalid UTF-8 by U+FFFD itself: no extra pass.
-        self._normalize = _normalize_fn(lowercase, None, replace_invalid=False)
+        # Repair invalid UTF-8 before the op: SentencePiece's own repair emits U+FFFD after
+        # its normalization (as three byte pieces), while "nmt_nfkc" maps a U+FFFD in the
+        # text to a space, so raw bytes gave other ids than the repaired text (and than
+        # training, which sees repaired text).
+        self._normalize = _normalize_fn(lowercase, None)
         with tf.init_scope():
             self._sentencepiece = _SentencepieceOp(self.proto)
 
