@@ -257,6 +257,13 @@ def run(config):
     from recipes.training import save_model, train
     from zoo.models import GPT
 
+    if config.prompt_length + config.max_new_tokens > config.sequence_length:
+        raise ValueError(
+            f"--prompt-length {config.prompt_length} + --max-new-tokens "
+            f"{config.max_new_tokens} = {config.prompt_length + config.max_new_tokens} exceeds "
+            f"--sequence-length {config.sequence_length}, the model's context (samples and "
+            "the export need both to fit); lower them or raise --sequence-length."
+        )
     started = time.time()
     strategy, settings = start_run(config, layout_map=GPT.layout_map)
 
