@@ -51,19 +51,38 @@ forward + backward), counted in full also for causal attention. Embedding lookup
 LayerNorm, softmax, dropout and the optimizer are not counted. The peak is measured in
 the same process: a jit-compiled loop of float32 2048x2048 matmuls, best of 5.
 
-Backends: TensorFlow by default; `KERAS_BACKEND=jax` runs both sides under JAX (XLA as
-well). The script sets `TF_CPU_ALLOCATOR_USE_BFC=true` unless it is set: TensorFlow's
+Backends: TensorFlow by default; `--backend jax` (or `KERAS_BACKEND=jax`) runs both sides
+under JAX (XLA as well). Keras fixes its backend when it is imported, so the script reads
+`--backend` before importing Keras; a `--backend` that disagrees with `KERAS_BACKEND` is an
+error. The script sets `TF_CPU_ALLOCATOR_USE_BFC=true` unless it is set: TensorFlow's
 default CPU allocator returned each step's large buffers to the OS and faulted them in
 again (about 200,000 minor page faults and 0.7 s of system time per BERT step on 2
 cores, on both sides), which also made identical models differ by up to 23% between
 processes and favoured the side built first (zoo/keras-hub BERT 1.06-1.18x with zoo
 built first, 1.08x with keras-hub first, the same morning). With BFC the faults are gone
 and the two orders agreed within 1.5%; `--build-order` picks the order.
+JAX allocates its buffers with glibc's malloc, which hands chunks this large back to the
+OS (mmap/munmap) and faults them in again: about 158,000 (zoo) and 201,000 (keras-hub)
+minor faults per BERT step, 305,000-316,000 per GPT step, 0.29 s of system time per BERT
+step of zoo. `--jax-malloc keep` makes malloc keep freed memory (one arena, no mmap, no
+trimming; set before Keras is imported, so only when run as a script): 0 and 3,900 faults
+per BERT step, 30,000-45,000 per GPT step, 0.008 s of system time. It is not the default:
+on the shared 2-core machine its timed runs varied 3x (3.4-9.7 s for the same 5 steps)
+and no speed-up could be told from the load. The report stores the settings made and each
+side's minor page faults per step.
+
+XLA compile time per input shape: a new `(batch, sequence)` shape costs one trace and one
+XLA compile of Keras's train step. The script times the first `train_on_batch` of each side
+(trace + lowering + XLA compile + one step; it returns numpy, so it has finished) and reports
+`compile s` = that time minus the median step of the timed runs. Under JAX it also stores
+JAX's own durations of the stages inside that call (`jax_stages_s`: jaxpr trace, lowering to
+MLIR, XLA backend compile, summed over the functions compiled there), from
+`jax.monitoring`; TensorFlow has no such public hook, so there only the difference is given.
 
 Usage:
     python benchmarks/training.py [--steps 5] [--rounds 5] [--json results/training.json]
     python benchmarks/training.py --models bert --mlm-positions 0   # head at every position
-    KERAS_BACKEND=jax python benchmarks/training.py
+    python benchmarks/training.py --backend jax      # or KERAS_BACKEND=jax python ...
 
 Prints a table with the zoo / keras-hub ratios and writes JSON. Other processes on the
 machine change the numbers: the 1-minute load average is printed and stored.
@@ -77,6 +96,76 @@ import platform
 import statistics
 import sys
 import time
+
+BACKENDS = ("tensorflow", "jax")
+
+
+def requested_backend(flag, environ):
+    """The backend to run: `--backend` if given, else `KERAS_BACKEND`, else TensorFlow.
+
+    Raises ValueError when both are given and disagree, or `KERAS_BACKEND` names a backend
+    the benchmark does not run.
+    """
+    variable = environ.get("KERAS_BACKEND") or None
+    if flag is not None and variable is not None and flag != variable:
+        raise ValueError(
+            f"--backend {flag} disagrees with KERAS_BACKEND={variable}; pass one of them,"
+            " or the same backend to both"
+        )
+    backend = flag or variable or "tensorflow"
+    if backend not in BACKENDS:
+        raise ValueError(
+            f"KERAS_BACKEND={backend} is not one of {', '.join(BACKENDS)}: the benchmark"
+            " compiles with XLA under TensorFlow or JAX"
+        )
+    return backend
+
+
+# mallopt(3) parameters of glibc (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
+GLIBC_MALLOC_SETTINGS = {"M_ARENA_MAX": 1, "M_MMAP_MAX": 0, "M_TRIM_THRESHOLD": 2**31 - 1}
+
+
+def keep_freed_memory():
+    """Make glibc's malloc keep freed memory for reuse (`--jax-malloc keep`, see "Backends").
+
+    One arena, no mmap-ed chunks, no trimming: a step's large buffers are freed into the
+    heap and the next step's are carved from it again, instead of being unmapped and
+    faulted in anew. Must run before the threads that allocate exist (before importing
+    Keras). Returns the settings made, or None where the C library is not glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return None
+    codes = {"M_ARENA_MAX": _M_ARENA_MAX, "M_MMAP_MAX": _M_MMAP_MAX}
+    codes["M_TRIM_THRESHOLD"] = _M_TRIM_THRESHOLD
+    for name, value in GLIBC_MALLOC_SETTINGS.items():
+        if mallopt(codes[name], value) != 1:
+            return None
+    return dict(GLIBC_MALLOC_SETTINGS)
+
+
+_glibc_malloc = None  # what `keep_freed_memory` set, stored in the report
+
+# Keras fixes its backend when it is imported, so `--backend` is read here, before the import.
+# (Imported as a module, the script keeps the backend of the process; `main` runs the script
+# anew in a child process when its `--backend` asks for another one.)
+if __name__ == "__main__":
+    _early = argparse.ArgumentParser(add_help=False)
+    _early.add_argument("--backend", choices=BACKENDS, default=None)
+    _early.add_argument("--jax-malloc", choices=("keep", "default"), default="default")
+    _early_args = _early.parse_known_args()[0]
+    try:
+        os.environ["KERAS_BACKEND"] = requested_backend(_early_args.backend, os.environ)
+    except ValueError as error:
+        sys.exit(f"{os.path.basename(__file__)}: error: {error}")
+    if os.environ["KERAS_BACKEND"] == "jax" and _early_args.jax_malloc == "keep":
+        _glibc_malloc = keep_freed_memory()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -125,8 +214,26 @@ def parse_args(argv=None):
         choices=["zoo_first", "keras_hub_first"],
         help="which side is built, compiled and timed first in each round",
     )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="Keras backend of both sides (default: KERAS_BACKEND, else tensorflow); an error"
+        " if KERAS_BACKEND names another",
+    )
+    parser.add_argument(
+        "--jax-malloc",
+        choices=("keep", "default"),
+        default="default",
+        help="under JAX, run as a script: keep: glibc malloc keeps freed memory for reuse"
+        " (fewer page faults per step, see Backends); default: glibc's own settings",
+    )
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
+    try:
+        args.backend = requested_backend(args.backend, os.environ)
+    except ValueError as error:
+        parser.error(str(error))
     if args.mlm_positions is None:
         args.mlm_positions = math.ceil(0.15 * args.sequence_length)
     if not 0 <= args.mlm_positions <= args.sequence_length:
@@ -273,6 +380,55 @@ def compiled(family, side, args):
     return model, (features, keras.ops.convert_to_tensor(labels))
 
 
+_JAX_COMPILE_STAGES = {
+    "/jax/core/compile/jaxpr_trace_duration": "trace_s",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower_s",
+    "/jax/core/compile/backend_compile_duration": "xla_compile_s",
+}
+
+
+class _JaxCompileStages:
+    """Seconds JAX itself reports for each compile stage inside the block, summed over the
+    functions it compiles there (Keras's train step and any small helpers); `{}` under
+    TensorFlow, which has no such hook."""
+
+    def __enter__(self):
+        self.seconds = {}
+        if keras.backend.backend() == "jax":
+            import jax.monitoring
+
+            jax.monitoring.register_event_duration_secs_listener(self._record)
+        return self
+
+    def _record(self, event, duration_secs, **kwargs):
+        stage = _JAX_COMPILE_STAGES.get(event)
+        if stage:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + duration_secs
+
+    def __exit__(self, *exc_info):
+        if keras.backend.backend() == "jax":
+            import jax.monitoring
+
+            jax.monitoring.unregister_event_duration_listener(self._record)
+        return False
+
+
+def first_step(model, data):
+    """Wall seconds of the first `train_on_batch` (trace, lower, XLA-compile and run the
+    step for this input shape) and JAX's own per-stage compile seconds within it."""
+    features, labels = data
+    with _JaxCompileStages() as stages:
+        start = time.perf_counter()
+        model.train_on_batch(features, labels)
+        seconds = time.perf_counter() - start
+    return seconds, stages.seconds
+
+
+def input_shape(data):
+    """The `(batch, sequence)` shape of the token ids: what a new compile is keyed on."""
+    return [int(dim) for dim in data[0]["token_ids"].shape]
+
+
 def timed_steps(model, data, steps):
     """Seconds for `steps` compiled training steps (`train_on_batch` returns numpy: synced).
 
@@ -284,6 +440,12 @@ def timed_steps(model, data, steps):
     for _ in range(steps):
         model.train_on_batch(features, labels)
     return time.perf_counter() - start
+
+
+def _minor_faults():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 # -------------------------------------------------------------------------------- main
@@ -300,22 +462,37 @@ def run(args):
         if args.build_order == "keras_hub_first":
             order = order[::-1]
         sides = {side: compiled(family, side, args) for side in order}
-        for model, data in sides.values():  # compile + warm up
-            timed_steps(model, data, 2)
+        first = {side: first_step(*sides[side]) for side in order}  # compile + 1 step
+        for model, data in sides.values():  # warm up
+            timed_steps(model, data, 1)
         times = {side: [] for side in sides}
+        faults = {side: 0 for side in sides}
         for _ in range(args.rounds):
             for side, (model, data) in sides.items():  # alternate the sides
+                before = _minor_faults()
                 times[side].append(timed_steps(model, data, args.steps))
+                faults[side] += _minor_faults() - before
         result = {"family": family, "flops_per_token": per_token}
         for side in sides:
             tokens = tokens_per_step * args.steps
             tokens_per_second = tokens / statistics.median(times[side])
+            first_seconds, stages = first[side]
+            steady = statistics.median(times[side]) / args.steps
             result[side] = {
                 "tokens_per_second": tokens_per_second,
                 "best_tokens_per_second": tokens / min(times[side]),
                 "mfu": tokens_per_second * per_token / peak,
                 "seconds_per_run": times[side],
                 "parameters": sides[side][0].count_params(),
+                "minor_page_faults_per_step": faults[side] / (args.rounds * args.steps),
+                "compile": {
+                    "input_shape": input_shape(sides[side][1]),
+                    "first_step_s": first_seconds,
+                    "steady_step_s": steady,
+                    # The one-time cost of a new input shape: first step minus a steady one.
+                    "compile_s": first_seconds - steady,
+                    "jax_stages_s": stages,
+                },
             }
         zoo, hub = result["zoo"], result["keras_hub"]
         result["ratio"] = zoo["tokens_per_second"] / hub["tokens_per_second"]
@@ -338,10 +515,20 @@ def run(args):
             "peak_fp32_matmul_flops": peak,
         },
         "keras_backend": keras.backend.backend(),
+        "compile_time_measure": COMPILE_TIME_MEASURE,
         "tf_cpu_allocator_use_bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC"),
+        "glibc_malloc": _glibc_malloc,
         "versions": _versions(),
         "results": rows,
     }
+
+
+COMPILE_TIME_MEASURE = (
+    "compile_s = wall time of the first train_on_batch at the input shape (Python trace of"
+    " Keras's train step, lowering, XLA compile, one step) minus the median step time of the"
+    " timed runs; jax_stages_s: JAX's own trace / lowering / XLA-compile durations inside that"
+    " first call (JAX only)"
+)
 
 
 def _versions():
@@ -368,7 +555,7 @@ def print_table(report):
     )
     header = (
         f"{'model':<6} {'side':<10} {'tokens/s':>10} {'MFU':>7} {'best tok/s':>11} "
-        f"{'params':>11} {'zoo/hub':>8} {'best':>6} {'paired':>7}"
+        f"{'params':>11} {'compile s':>9} {'zoo/hub':>8} {'best':>6} {'paired':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -381,16 +568,44 @@ def print_table(report):
             print(
                 f"{row['family']:<6} {side:<10} {entry['tokens_per_second']:>10.0f} "
                 f"{entry['mfu']:>6.1%} {entry['best_tokens_per_second']:>11.0f} "
-                f"{entry['parameters']:>11,} {ratio:>8} {best:>6} {paired:>7}"
+                f"{entry['parameters']:>11,} {entry['compile']['compile_s']:>9.1f} "
+                f"{ratio:>8} {best:>6} {paired:>7}"
             )
     print(
         "tokens/s and MFU: median of the timed runs; best: the fastest runs (least disturbed);"
         " paired: median over rounds of keras-hub's time / zoo's time in the same round."
     )
+    print(
+        "compile s: for the input shape (batch, sequence) = "
+        + ", ".join(
+            f"{row['family']} {tuple(row['zoo']['compile']['input_shape'])}"
+            for row in report["results"]
+        )
+        + ", the first training step's wall time minus a steady step's (trace + lowering +"
+        " XLA compile)."
+    )
+    for row in report["results"]:
+        for side in ("zoo", "keras_hub"):
+            stages = row[side]["compile"]["jax_stages_s"]
+            if stages:
+                print(
+                    f"  {row['family']} {side}: JAX "
+                    + ", ".join(f"{name[:-2]} {value:.1f} s" for name, value in stages.items())
+                )
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.backend != keras.backend.backend():
+        # Keras was imported with another backend (the script imported as a module): run it
+        # anew in a process that imports Keras with the one asked for.
+        import subprocess
+
+        argv = sys.argv[1:] if argv is None else list(argv)
+        environ = {**os.environ, "KERAS_BACKEND": args.backend}
+        command = [sys.executable, os.path.abspath(__file__), *argv]
+        subprocess.run(command, env=environ, check=True)
+        return
     report = run(args)
     print_table(report)
     if args.json:
