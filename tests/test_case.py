@@ -20,6 +20,7 @@ String-in layers (preprocessing, tokenizers) use the same function with
 
 import importlib.util
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -37,6 +38,30 @@ __all__ = [
 ]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def jax_environment(devices=None):
+    """The environment of a JAX-backend subprocess on the CPU: Keras on JAX, this checkout
+    importable, and `devices` simulated host devices (the shape of a TPU host) if given."""
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="")
+    if devices:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_ROOT, env.get("PYTHONPATH")]))
+    return env
+
+
+def run_jax(script, *arguments, devices=None, timeout=600):
+    """Run `python -c script *arguments` under the JAX backend (see `jax_environment`);
+    fails the test with the end of its stderr unless it exits 0. Returns its stdout."""
+    completed = subprocess.run(
+        [sys.executable, "-c", script, *map(str, arguments)],
+        env=jax_environment(devices),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return completed.stdout
 
 
 def load_benchmark(name):

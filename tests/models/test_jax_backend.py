@@ -5,15 +5,12 @@ Keras fixes its backend per process, so the JAX side runs in a subprocess.
 """
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
-from tests.test_case import REPO_ROOT
+from tests.test_case import run_jax
 from zoo.models.bert import Bert
 from zoo.models.gpt import GPT
 
@@ -97,16 +94,7 @@ def test_bert_and_gpt_match_across_backends(tmp_path):
         outputs = model({key: inputs[key] for key in model.input})
         expected[name] = np.asarray(outputs["sequence_output"] if name == "bert" else outputs)
 
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_ROOT, env.get("PYTHONPATH")]))
-    completed = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT, str(tmp_path), json.dumps(CONFIG)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_jax(JAX_SCRIPT, tmp_path, json.dumps(CONFIG))
     got = np.load(tmp_path / "jax_outputs.npz")
     for name in ("bert", "gpt"):
         np.testing.assert_allclose(got[name], expected[name], atol=1e-5, rtol=1e-5)

@@ -11,16 +11,13 @@ paths (the untied Transformer) run in this process, under TensorFlow.
 """
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
 import numpy as np
 import pytest
 
-from tests.test_case import REPO_ROOT
+from tests.test_case import run_jax
 from zoo.models import GPT, Bert, Transformer, build_layout_map
 
 CONFIG = {
@@ -136,22 +133,7 @@ JAX_SCRIPT = textwrap.dedent(
 def jax_results(tmp_path_factory):
     pytest.importorskip("jax", reason="ModelParallel is tested where jax is installed ([test])")
     out = tmp_path_factory.mktemp("layout_map") / "results.json"
-    env = dict(
-        os.environ,
-        KERAS_BACKEND="jax",
-        JAX_PLATFORMS="cpu",
-        CUDA_VISIBLE_DEVICES="",
-        XLA_FLAGS="--xla_force_host_platform_device_count=8",
-    )
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_ROOT, env.get("PYTHONPATH")]))
-    completed = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT, str(out), json.dumps(CONFIG)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
+    run_jax(JAX_SCRIPT, out, json.dumps(CONFIG), devices=8)
     with open(out) as file:
         return json.load(file)
 

@@ -4,15 +4,12 @@ device and on an 8-device `keras.distribution.DataParallel` mesh of simulated CP
 """
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
-from tests.test_case import REPO_ROOT
+from tests.test_case import run_jax
 from zoo.models.word2vec import (
     Word2Vec,
     _jax_chunk,
@@ -194,22 +191,7 @@ RELATED = [
 
 
 def test_trains_under_jax_on_one_and_eight_devices(tmp_path):
-    env = dict(
-        os.environ,
-        KERAS_BACKEND="jax",
-        JAX_PLATFORMS="cpu",
-        CUDA_VISIBLE_DEVICES="",
-        XLA_FLAGS="--xla_force_host_platform_device_count=8",
-    )
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_ROOT, env.get("PYTHONPATH")]))
-    completed = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT, str(tmp_path), json.dumps(RELATED)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_jax(JAX_SCRIPT, tmp_path, json.dumps(RELATED), devices=8)
     with open(tmp_path / "results.json", encoding="utf-8") as file:
         results = json.load(file)
 

@@ -18,7 +18,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests.test_case import REPO_ROOT
+from tests.test_case import jax_environment, run_jax
 from tpu.batches import check_batch_size, local_rows, pad_examples
 
 pytest.importorskip("jax", reason="the JAX mesh is tested where jax is installed ([test] extra)")
@@ -33,22 +33,11 @@ TINY_GPT = [
 ]  # fmt: skip
 
 
-def _env(devices):
-    return {
-        **os.environ,
-        "KERAS_BACKEND": "jax",
-        "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
-        "CUDA_VISIBLE_DEVICES": "",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "PYTHONPATH": REPO_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    }
-
-
 def _recipe(out, devices, *flags, data, wait=True):
     command = [sys.executable, "-m", "recipes", "gpt", "--data", data, "--out", str(out)]
     process = subprocess.Popen(
         [*command, *TINY_GPT, *flags],
-        env=_env(devices),
+        env=jax_environment(devices),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -186,22 +175,11 @@ def test_two_processes_end_where_one_process_ends(runs, text_file):
     _assert_same_run(str(out), runs["eight"], loss_tolerance=1e-5, weight_tolerance=1e-5)
 
 
-def _run_jax(script, devices=8, timeout=240):
-    completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        env=_env(devices),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    return completed.stdout
-
-
 def test_padded_evaluation_equals_one_device():
     """13 examples, batches of 5 on 8 devices: padded to 8-multiples and masked."""
-    output = _run_jax(
-        """
+    output = run_jax(
+        textwrap.dedent(
+            """
         import json
         import jax, keras, numpy as np
         import tpu
@@ -231,6 +209,8 @@ def test_padded_evaluation_equals_one_device():
                 results["plain_logits"] = np.asarray(model(x)).tolist()
         print(json.dumps(results))
         """
+        ),
+        devices=8,
     )
     results = json.loads(output.strip().splitlines()[-1])
     one, eight, keras_reference = results["one"], results["eight"], results["keras"]
@@ -281,7 +261,7 @@ def test_one_process_feeds_every_row():
 def test_a_bad_mesh_or_process_flag_is_one_line(tmp_path, flags, message):
     completed = subprocess.run(
         [sys.executable, "-m", "recipes", "gpt", "--out", str(tmp_path / "run"), *flags],
-        env=_env(8),
+        env=jax_environment(8),
         capture_output=True,
         text=True,
         timeout=120,
@@ -300,7 +280,7 @@ def test_an_unreachable_coordinator_times_out_with_one_line(tmp_path):
             "--coordinator-address", address, "--num-processes", "2", "--process-id", "1",
             "--coordinator-timeout", "5",
         ],
-        env=_env(4),
+        env=jax_environment(4),
         capture_output=True,
         text=True,
         timeout=120,
