@@ -296,8 +296,11 @@ def test_blocks_and_models_validate_attention_names_and_options():
         TransformerEncoderBlock(HEADS, 32, attention_options={"attention_window": 2})
     with pytest.raises(ValueError, match="Unknown attention for GPT"):
         GPT(100, 1, HEADS, HIDDEN, 32, attention="flash")
-    with pytest.raises(ValueError, match="no causal mode"):
+    with pytest.raises(ValueError, match="no causal mode") as error:
         GPT(100, 1, HEADS, HIDDEN, 32, max_sequence_length=SEQUENCE, attention="linformer")
+    # Refused by GPT itself, not wrapped in Keras' "Could not automatically infer ...".
+    assert str(error.value).startswith("GPT received attention='linformer'")
+    assert "infer the output shape" not in str(error.value)
 
 
 # --- Blocks and models -----------------------------------------------------------------

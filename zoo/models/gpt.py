@@ -81,14 +81,14 @@ class GPT(_FunctionalModel):
         activation: feed-forward activation.
         layer_norm_epsilon: LayerNorm epsilon.
         attention: self-attention of every block: `"full"`, `"sparse"`, `"longformer"`,
-            `"linformer"`, `"performer"` or `"reformer"`.
+            `"performer"` or `"reformer"` (`"linformer"` is refused, see below).
         attention_options: dict of that attention's own arguments, see
-            `zoo.layers.efficient_attention`. `"linformer"` gets
-            `sequence_length=max_sequence_length` unless given. Cached generation
+            `zoo.layers.efficient_attention`. Cached generation
             (`call_with_cache`) works with `"full"`, `"sparse"` and `"longformer"` (the
             cached step attends to the same keys as the full pass); `"performer"` and
             `"reformer"` raise a ValueError there (generate with
-            `generate(..., use_cache=False)`), and `"linformer"` has no causal mode (ValueError).
+            `generate(..., use_cache=False)`), and `"linformer"` has no causal mode: `GPT`
+            refuses it with a ValueError that says so and names the alternatives.
         dtype: dtype policy, e.g. `"mixed_bfloat16"`.
         **kwargs: `name`, `trainable`.
 
@@ -147,9 +147,16 @@ class GPT(_FunctionalModel):
         attention_options = check_attention_options(
             attention, attention_options, type(self).__name__
         )
+        if attention == "linformer":
+            # Said here, before Keras builds the graph and wraps the layer's error in its own
+            # "Could not automatically infer the output shape".
+            raise ValueError(
+                "GPT received attention='linformer', which has no causal mode: its "
+                "projections mix all positions, so a token would see the ones after it. Pick "
+                "'performer', 'longformer', 'sparse' or 'reformer' (or 'full') for GPT, and "
+                "Linformer for encoders (Bert)."
+            )
         block_attention_options = dict(attention_options)
-        if attention == "linformer":  # projections sized for the longest input
-            block_attention_options.setdefault("sequence_length", max_sequence_length)
         _check_model_parallel(
             type(self).__name__,
             {"embeddings": ("vocabulary_size", vocabulary_size)},
