@@ -45,18 +45,6 @@ __all__ = [
 # Data ------------------------------------------------------------------------------------
 
 
-def _process_rows(batch_size, shard):
-    """`(first row, rows)` of a global batch that process `shard = (index, count)` feeds."""
-    index, count = shard if shard is not None else tpu.process_shard()
-    if batch_size % count:
-        raise ValueError(
-            f"A global batch of {batch_size} cannot be split evenly between {count} "
-            f"processes; pass a --batch-size that makes it a multiple of {count}."
-        )
-    rows = batch_size // count
-    return index * rows, rows
-
-
 def step_dataset(arrays, batch_size, seed, start_step, total_steps, shard=None):
     """A dataset whose element number `i` is the batch of step `start_step + i`.
 
@@ -85,7 +73,7 @@ def step_dataset(arrays, batch_size, seed, start_step, total_steps, shard=None):
         )
     steps_per_epoch = num_examples // batch_size
     tensors = tf.nest.map_structure(tf.constant, arrays)
-    first, rows = _process_rows(batch_size, shard)
+    first, rows = tpu.process_rows(batch_size, shard)
 
     def batch_of(step):
         epoch = step // steps_per_epoch
@@ -178,7 +166,7 @@ def bucketed_step_dataset(
     steps_per_epoch = num_examples // batch_size
     edges = np.asarray(buckets)
     cache = {}
-    first, rows = _process_rows(batch_size, shard)
+    first, rows = tpu.process_rows(batch_size, shard)
 
     def epoch_batches(epoch):
         if epoch not in cache:
@@ -250,7 +238,7 @@ class Checkpointer:
         values = {
             f"v{index}": _host_value(variable) for index, variable in enumerate(self._variables())
         }
-        if tpu.process_shard()[0] != 0:
+        if not is_chief():
             return path
         _atomic_write(path, lambda file: np.savez(file, **values), binary=True)
         if self.config is not None:

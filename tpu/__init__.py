@@ -14,6 +14,7 @@ from tpu.batches import (
     local_rows,
     pad_examples,
     predict,
+    process_rows,
     process_shard,
 )
 from tpu.strategy import (
@@ -39,6 +40,7 @@ __all__ = [
     "local_rows",
     "pad_examples",
     "predict",
+    "process_rows",
     "process_shard",
     "training_settings",
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "local_rows",
     "pad_examples",
     "predict",
+    "process_rows",
     "process_shard",
 ]
 
@@ -105,11 +106,6 @@ def pad_examples(arrays, multiple):
     return tree.map_structure(pad, arrays), count
 
 
-def _eval_batch_size(batch_size, count, shards):
-    batch = max(1, min(int(batch_size), count))
-    return -(-batch // shards) * shards
-
-
 def process_shard():
     """`(index, count)` of this process among the processes feeding the batch axis.
 
@@ -124,19 +120,40 @@ def process_shard():
     return jax.process_index(), jax.process_count()
 
 
-def local_rows(total, batch):
-    """Indices of this process's rows in `total` examples cut into global batches of `batch`."""
-    index, count = process_shard()
-    if count == 1:
-        return np.arange(total)
+def process_rows(batch, shard=None):
+    """`(first row, rows)` of a global batch of `batch` examples that a process feeds.
+
+    Args:
+        batch: examples in the global batch.
+        shard: `(process index, process count)`; default `process_shard()`.
+
+    Raises:
+        ValueError: the batch does not split evenly between the processes.
+    """
+    index, count = process_shard() if shard is None else shard
     if batch % count:
         raise ValueError(
-            f"A batch of {batch} cannot be split evenly between {count} processes; pass a "
-            f"batch size that is a multiple of {count}."
+            f"A global batch of {batch} cannot be split evenly between {count} processes; "
+            f"pass a --batch-size that makes it a multiple of {count}."
         )
-    share = batch // count
-    starts = np.arange(0, total, batch) + index * share
-    return (starts[:, None] + np.arange(share)[None, :]).reshape(-1)
+    rows = batch // count
+    return index * rows, rows
+
+
+def local_rows(total, batch):
+    """Indices of this process's rows in `total` examples cut into global batches of `batch`."""
+    first, rows = process_rows(batch)
+    starts = np.arange(0, total, batch) + first
+    return (starts[:, None] + np.arange(rows)[None, :]).reshape(-1)
+
+
+def _batch_for(inputs, batch_size):
+    """The evaluation batch: `batch_size`, at most the examples, rounded up to a multiple
+    of the batch axis."""
+    count = int(np.shape(tree.flatten(inputs)[0])[0])
+    batch = max(1, min(int(batch_size), count))
+    shards = batch_shards()
+    return -(-batch // shards) * shards
 
 
 def predict(model, inputs, batch_size, verbose=0):
@@ -151,8 +168,7 @@ def predict(model, inputs, batch_size, verbose=0):
     Returns:
         The outputs of the real examples, in order.
     """
-    count = int(np.shape(tree.flatten(inputs)[0])[0])
-    batch = _eval_batch_size(batch_size, count, batch_shards())
+    batch = _batch_for(inputs, batch_size)
     padded, count = pad_examples(inputs, batch)
     if process_shard()[1] > 1:
         outputs = _predict_across_processes(model, padded, batch)
@@ -172,7 +188,7 @@ def _predict_across_processes(model, inputs, batch):
         distribution.device_mesh.backend_mesh, jax.sharding.PartitionSpec()
     )
     rows = local_rows(len(tree.flatten(inputs)[0]), batch)
-    share = len(rows) * batch // len(tree.flatten(inputs)[0])
+    share = process_rows(batch)[1]
     local = tree.map_structure(lambda array: np.asarray(array)[rows], inputs)
     state = (
         [variable.value for variable in model.trainable_variables],
@@ -220,8 +236,7 @@ def evaluate(model, inputs, labels, batch_size, sample_weight=None, verbose=0):
         sample_weight = tree.map_structure(
             lambda label: np.ones(np.shape(label), "float32"), labels
         )
-    count = int(np.shape(tree.flatten(inputs)[0])[0])
-    batch = _eval_batch_size(batch_size, count, batch_shards())
+    batch = _batch_for(inputs, batch_size)
     (inputs, labels, sample_weight), count = pad_examples((inputs, labels, sample_weight), batch)
     real = np.arange(len(tree.flatten(inputs)[0])) < count
 
@@ -230,15 +245,16 @@ def evaluate(model, inputs, labels, batch_size, sample_weight=None, verbose=0):
         return weights * real.reshape((-1,) + (1,) * (weights.ndim - 1))
 
     sample_weight = tree.map_structure(mask, sample_weight)
-    rows = local_rows(len(real), batch)  # every row when one process feeds the batch
-    inputs, labels, sample_weight = tree.map_structure(
-        lambda array: array[rows], (inputs, labels, sample_weight)
-    )
+    if process_shard()[1] > 1:  # each process feeds its rows of every batch
+        rows = local_rows(len(real), batch)
+        inputs, labels, sample_weight = tree.map_structure(
+            lambda array: array[rows], (inputs, labels, sample_weight)
+        )
     results = model.evaluate(
         inputs,
         labels,
         sample_weight=sample_weight,
-        batch_size=batch // process_shard()[1],
+        batch_size=process_rows(batch)[1],
         verbose=verbose,
         return_dict=True,
     )

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from tests.test_case import jax_environment, run_jax
-from tpu.batches import check_batch_size, local_rows, pad_examples
+from tpu.batches import check_batch_size, local_rows, pad_examples, process_rows
 
 pytest.importorskip("jax", reason="the JAX mesh is tested where jax is installed ([test] extra)")
 
@@ -245,6 +245,12 @@ def test_pad_examples_repeats_the_first_example():
 
 def test_one_process_feeds_every_row():
     np.testing.assert_array_equal(local_rows(6, 3), np.arange(6))
+
+
+def test_each_process_feeds_its_slice_of_every_batch():
+    assert process_rows(8, (0, 2)) == (0, 4) and process_rows(8, (1, 2)) == (4, 4)
+    with pytest.raises(ValueError, match="global batch of 6 cannot be split evenly between 4"):
+        process_rows(6, (0, 4))
 
 
 @pytest.mark.parametrize(
