@@ -4,10 +4,11 @@ A user error (a bad flag value, a missing file, a mesh or host setting that cann
 ends the run with one `error: ...` line and exit code 2; `--debug` shows the traceback.
 """
 
-import glob
 import os
 import sys
 import warnings
+
+from recipes.common import quiet_tensorflow
 
 # TensorFlow's default CPU allocator hands each training step's large buffers back to the
 # OS and faults them in again on the next step; the BFC allocator keeps them. Read once,
@@ -17,34 +18,7 @@ import warnings
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 
-def _quiet_tensorflow():
-    """Load TensorFlow without its C++ start-up log, unless the user set its log level.
-
-    TensorFlow reads `TF_CPP_MIN_LOG_LEVEL` when it loads: 2 hides its info and warning
-    lines, and on a machine without an NVIDIA device 3 also hides the error-level CUDA
-    probe ("failed call to cuInit"). A few lines come before absl reads any level, so
-    standard error is closed while TensorFlow and tensorflow-text load; an import error
-    is raised again afterwards, by the recipe's own import, with its message.
-    """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
-        return
-    has_gpu = bool(glob.glob("/dev/nvidia[0-9]*"))
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2" if has_gpu else "3"
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-        import tensorflow_text  # noqa: F401
-    except ImportError:
-        pass
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-_quiet_tensorflow()
+quiet_tensorflow()
 # The recipes print the loaders' bad-row reports themselves ("skipped: ..."), once.
 warnings.filterwarnings("ignore", message=r".*: skipped \d+ bad of ")
 

@@ -2,8 +2,10 @@
 
 import argparse
 import dataclasses
+import glob
 import json
 import os
+import sys
 import time
 import typing
 
@@ -17,6 +19,7 @@ __all__ = [
     "max_bad_rows_field",
     "model_vocabulary_size",
     "parse_config",
+    "quiet_tensorflow",
     "read_lines",
     "resume_history",
     "run_facts",
@@ -24,6 +27,36 @@ __all__ = [
     "say_bad_rows",
     "start_run",
 ]
+
+
+def quiet_tensorflow():
+    """Load TensorFlow without its C++ start-up log, unless the user set its log level.
+
+    TensorFlow reads `TF_CPP_MIN_LOG_LEVEL` when it loads: 2 hides its info and warning
+    lines, and on a machine without an NVIDIA device 3 also hides the error-level CUDA
+    probe ("failed call to cuInit"). A few lines come before absl reads any level, so
+    standard error is closed while TensorFlow and tensorflow-text load; an import error
+    is raised again afterwards, by the caller's own import, with its message. The level
+    set here is marked (`ZOO_QUIET_TENSORFLOW`), so a subprocess that inherits it, such as
+    the SavedModel export of a JAX run, loads quietly too.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ and not os.environ.get("ZOO_QUIET_TENSORFLOW"):
+        return
+    has_gpu = bool(glob.glob("/dev/nvidia[0-9]*"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if has_gpu else "3")
+    os.environ["ZOO_QUIET_TENSORFLOW"] = "1"
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+        import tensorflow_text  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _flag(name):

@@ -272,6 +272,9 @@ def export_run(recipe, out_dir, keras_file="model.keras", verbose=True):
 
 def main(argv=None):
     """`python -m recipes.export <recipe> --run DIR`: 0 on success, 2 on bad input."""
+    from recipes.common import quiet_tensorflow
+
+    quiet_tensorflow()
     parser = argparse.ArgumentParser(
         prog="python -m recipes.export",
         description="Write DIR/saved_model (text-in signatures, served with tensorflow + "
