@@ -11,7 +11,6 @@ import typing
 
 __all__ = [
     "ScaleOut",
-    "can_export",
     "check_out",
     "is_chief",
     "join_hosts",
@@ -283,26 +282,6 @@ def load_config(config_cls, path):
             if origin is tuple:
                 values[field.name] = tuple(values[field.name])
     return config_cls(**values)
-
-
-def can_export(recipe, verbose=True):
-    """Whether this process can call `zoo.export` on its in-memory model: only under the
-    TensorFlow backend. Kept for older callers; the recipes call
-    `recipes.export.export_run`, which exports under any backend (it runs a TensorFlow
-    subprocess from `model.keras` when this process runs JAX).
-    """
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        return True
-    if verbose:
-        print(
-            f"SavedModel export skipped here: zoo.export needs the TensorFlow backend, and "
-            f"this process runs {backend!r}. Export the finished run from its model.keras "
-            f"(any backend):\n  python -m recipes.export {recipe} --run <the run's --out>"
-        )
-    return False
 
 
 @dataclasses.dataclass
