@@ -1,0 +1,154 @@
+"""Longformer attention (Beltagy et al., 2020): a sliding window plus global tokens."""
+
+import keras
+from keras import ops
+
+from zoo.layers.attention import _check_positive_int
+from zoo.layers.efficient_attention.base import (
+    _CALL_DOC,
+    _COMMON_ARGS_DOC,
+    _EfficientAttention,
+    _hide,
+    _key_validity,
+    _pad_sequence,
+    _shift_blocks,
+)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LongformerAttention(_EfficientAttention):
+    __doc__ = (
+        """Longformer attention: a sliding window plus global tokens, chunked to O(n·w).
+
+    Every query attends to the keys within `attention_window` positions on either side
+    (only earlier ones with `use_causal_mask=True`). The first `num_global_tokens`
+    positions (e.g. `[CLS]`) are global: every query attends to them, and they attend
+    to every key. The window is computed on chunks of `w` queries against their own and
+    neighbouring chunks of keys, so memory is O(n·w) (plus O(n·g) for g global tokens)
+    instead of O(n²). With `attention_window >= n` the layer equals full attention.
+
+    Global attention uses the same Q/K/V projections as the window (the paper adds a
+    second set for it; here the layer stays a drop-in with the weights of
+    `MultiHeadAttention`). Cached decoding (`cache=`) attends to the same keys over the
+    cache.
+
+    Reference: Beltagy et al., "Longformer: The Long-Document Transformer", 2020,
+    https://arxiv.org/abs/2004.05150 (section 3.1).
+
+    Args:
+"""
+        + _COMMON_ARGS_DOC.replace(
+            "        num_heads:",
+            "        attention_window: one-sided window w: query i sees keys |i - j| <= w.\n"
+            "        num_global_tokens: number of leading global positions (0: none).\n"
+            "        num_heads:",
+        )
+        + _CALL_DOC
+        + """
+    Example:
+
+    >>> import numpy as np
+    >>> layer = LongformerAttention(num_heads=2, key_dim=8, attention_window=4,
+    ...                             num_global_tokens=1)
+    >>> x = np.random.rand(2, 32, 16).astype("float32")
+    >>> tuple(layer(x, padding_mask=np.ones((2, 32), bool)).shape)
+    (2, 32, 16)
+    """
+    )
+
+    def __init__(self, num_heads, key_dim, attention_window=128, num_global_tokens=1, **kwargs):
+        super().__init__(num_heads, key_dim, **kwargs)
+        _check_positive_int(attention_window, "attention_window", "LongformerAttention")
+        if (
+            isinstance(num_global_tokens, bool)
+            or not isinstance(num_global_tokens, int)
+            or num_global_tokens < 0
+        ):
+            raise ValueError(
+                "`num_global_tokens` of LongformerAttention must be an int >= 0. "
+                f"Received: num_global_tokens={num_global_tokens!r}."
+            )
+        self.attention_window = attention_window
+        self.num_global_tokens = num_global_tokens
+
+    def _pattern_mask(self, query_positions, key_positions):
+        i = ops.expand_dims(query_positions, 1)
+        j = ops.expand_dims(key_positions, 0)
+        window = ops.abs(i - j) <= self.attention_window
+        is_global = ops.logical_or(j < self.num_global_tokens, i < self.num_global_tokens)
+        return ops.logical_or(window, is_global)
+
+    def _attend_efficient(self, q, k, v, padding_mask, causal, training):
+        length = q.shape[2]
+        num_global = min(self.num_global_tokens, length)
+        chunk = max(1, min(self.attention_window, length))
+        num_chunks = -(-length // chunk)
+        padded = num_chunks * chunk
+        valid = _key_validity(padding_mask, length, padded)  # (b, padded)
+        qp, kp, vp = (_pad_sequence(x, padded) for x in (q, k, v))
+        shape = (-1, self.num_heads, num_chunks, chunk)
+        q_chunks = ops.reshape(qp, (*shape, q.shape[-1]))  # (b, h, chunks, c, d)
+        k_chunks = ops.reshape(kp, (*shape, k.shape[-1]))
+        v_chunks = ops.reshape(vp, (*shape, v.shape[-1]))
+        positions = ops.reshape(ops.arange(padded, dtype="int32"), (num_chunks, chunk))
+        valid_chunks = ops.reshape(valid, (-1, num_chunks, chunk))
+
+        # Window: each chunk of queries against the previous, own (and next) chunk of keys.
+        shifts = (1, 0) if causal else (1, 0, -1)
+        window_keys = ops.concatenate([_shift_blocks(k_chunks, s, 2) for s in shifts], axis=3)
+        window_values = ops.concatenate([_shift_blocks(v_chunks, s, 2) for s in shifts], axis=3)
+        window_positions = ops.concatenate([positions - s * chunk for s in shifts], axis=1)
+        window_valid = ops.concatenate([_shift_blocks(valid_chunks, s, 1) for s in shifts], axis=2)
+        i = positions[:, :, None]  # (chunks, c, 1)
+        j = window_positions[:, None, :]  # (chunks, 1, keys)
+        pair = ops.abs(i - j) <= self.attention_window
+        if causal:
+            pair = ops.logical_and(pair, j <= i)
+        if num_global:
+            pair = ops.logical_and(pair, j >= num_global)  # global keys are counted below
+        window_mask = ops.logical_and(window_valid[:, None, :, None, :], pair)
+        window_logits = self._scaled_logits("bhnqd,bhnkd->bhnqk", q_chunks, window_keys)
+        logits = [_hide(window_logits, window_mask)]  # (b, h, chunks, c, keys)
+
+        if num_global:
+            global_keys, global_values = k[:, :, :num_global], v[:, :, :num_global]
+            global_logits = self._scaled_logits("bhnqd,bhkd->bhnqk", q_chunks, global_keys)
+            global_pair = ops.arange(num_global, dtype="int32")[None, None, :]
+            global_pair = global_pair <= i if causal else ops.ones_like(global_pair) > 0
+            global_mask = ops.logical_and(
+                valid[:, None, None, None, :num_global], global_pair
+            )  # (b, 1, chunks, c, g)
+            logits.append(_hide(global_logits, global_mask))
+
+        probabilities = ops.softmax(ops.concatenate(logits, axis=-1), axis=-1)
+        num_window = window_logits.shape[-1]
+        attended = self._weighted_sum(
+            "bhnqk,bhnkd->bhnqd", probabilities[..., :num_window], window_values, training
+        )
+        if num_global:
+            attended = attended + self._weighted_sum(
+                "bhnqk,bhkd->bhnqd", probabilities[..., num_window:], global_values, training
+            )
+        attended = ops.reshape(attended, (-1, self.num_heads, padded, v.shape[-1]))[:, :, :length]
+        if not num_global:
+            return attended
+
+        # Global queries see every key (every earlier key when causal): O(g·n).
+        rows_logits = self._scaled_logits("bhqd,bhkd->bhqk", q[:, :, :num_global], k)
+        rows_mask = valid[:, None, None, :length]  # (b, 1, 1, n)
+        if causal:
+            causal_rows = ops.arange(length)[None, :] <= ops.arange(num_global)[:, None]
+            rows_mask = ops.logical_and(rows_mask, causal_rows)
+        rows = ops.softmax(_hide(rows_logits, rows_mask), axis=-1)
+        global_attended = self._weighted_sum("bhqk,bhkd->bhqd", rows, v, training)
+        return ops.concatenate([global_attended, attended[:, :, num_global:]], axis=2)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "attention_window": self.attention_window,
+                "num_global_tokens": self.num_global_tokens,
+            }
+        )
+        return config
