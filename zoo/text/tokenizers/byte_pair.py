@@ -1,0 +1,311 @@
+"""`BytePairTokenizer`: byte-level BPE (GPT-2 style), trained with HF `tokenizers`.
+
+In-graph the merges run in the shared SentencePiece op over a model proto built from
+the vocabulary (`_byte_level_model_proto`).
+"""
+
+import json
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.text import _bytes
+from zoo.text._corpus import read_corpus
+from zoo.text.tokenizers.base import (
+    SPECIAL_TOKENS,
+    Tokenizer,
+    _check_options,
+    _check_reserved_tokens,
+    _check_vocabulary,
+    _check_vocabulary_size,
+    _normalize_fn,
+    _resolve_reserved,
+)
+from zoo.text.tokenizers.sentencepiece import _SentencepieceOp
+
+# Pre-tokenization of byte-level BPE training (Oniguruma, HF `tokenizers`): a run of
+# letters, of digits or of other symbols, each with at most one leading space; a run
+# of whitespace other than " "; a single " ". No learned piece can then span two of
+# these pieces, which is what lets `BytePairTokenizer` run the merges over whole
+# strings in one SentencePiece op, with no in-graph regex (see `BytePairTokenizer`).
+BYTE_LEVEL_SPLIT_PATTERN = r" ?[\p{L}\p{M}]+| ?\p{N}+| ?[^\s\p{L}\p{M}\p{N}]+|[^\S ]+| "
+
+
+def _byte_level_model_proto(vocabulary, merges, reserved_tokens):
+    """A SentencePiece BPE ModelProto that encodes like HF's byte-level BPE.
+
+    Text reaches SentencePiece as "one character per byte" (Latin-1 code points), so
+    each byte-level token becomes the Latin-1 string of its bytes. SentencePiece's
+    BPE encoder merges the adjacent pair whose concatenation has the highest score;
+    with score = -(rank of the merge that creates the piece) that is HF's "lowest
+    merge rank first" rule. Reserved tokens become CONTROL pieces (never matched in
+    text) behind a private-use prefix so they cannot collide with text pieces.
+    """
+    from sentencepiece import sentencepiece_model_pb2 as model_pb2
+
+    piece_type = model_pb2.ModelProto.SentencePiece
+    rank = {}
+    for index, merge in enumerate(merges):
+        left, right = merge.split(" ")
+        rank.setdefault(left + right, index)
+    reserved = set(reserved_tokens)
+    proto = model_pb2.ModelProto()
+    proto.trainer_spec.model_type = model_pb2.TrainerSpec.BPE
+    proto.trainer_spec.vocab_size = len(vocabulary)
+    proto.trainer_spec.bos_id = -1
+    proto.trainer_spec.eos_id = -1
+    proto.trainer_spec.pad_id = -1
+    normalizer = proto.normalizer_spec
+    normalizer.name = "identity"
+    normalizer.add_dummy_prefix = False
+    normalizer.remove_extra_whitespaces = False
+    normalizer.escape_whitespaces = False
+    unk_id = None
+    for index, token in enumerate(vocabulary):
+        piece = proto.pieces.add()
+        if token in reserved:
+            piece.piece = "\ue000" + token
+            piece.score = 0.0
+            if unk_id is None and token == "[UNK]":
+                piece.type = piece_type.UNKNOWN
+                unk_id = index
+            else:
+                piece.type = piece_type.CONTROL
+            continue
+        piece.piece = _bytes.byte_level_to_bytes(token).decode("latin-1")
+        piece.type = piece_type.NORMAL
+        # Single bytes are the initial symbols; longer pieces are ranked by their merge,
+        # and a piece no merge creates can only be matched after all merges.
+        if len(token) == 1:
+            piece.score = 0.0
+        else:
+            piece.score = -float(rank.get(token, len(merges)) + 1)
+    if unk_id is None:
+        # SentencePiece needs an unknown piece; byte-level BPE never emits it.
+        piece = proto.pieces.add()
+        piece.piece = "\ue000<unk>"
+        piece.type = piece_type.UNKNOWN
+        unk_id = len(vocabulary)
+    proto.trainer_spec.unk_id = unk_id
+    return proto.SerializeToString()
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BytePairTokenizer(Tokenizer):
+    """Byte-level BPE tokenizer (GPT-2 style): any text, no unknown tokens.
+
+    Text is read as UTF-8 bytes; the vocabulary starts from all 256 bytes (written in
+    GPT-2's printable byte alphabet, a space is "Ġ") and adds the merges learned by
+    HF `tokenizers`' BpeTrainer (Sennrich et al. 2016, arXiv:1508.07909; Radford et
+    al. 2019). `detokenize(tokenize(x)) == x` for any Unicode text.
+
+    In-graph design (faster than HF's own `encode_batch`): the bytes of each string
+    become Latin-1 characters with one `unicode_transcode`, and the merges run in
+    `tensorflow_text.SentencepieceTokenizer` over a SentencePiece BPE model built
+    from the vocabulary (piece score = -merge rank). There is no in-graph regex: the
+    training pre-tokenization (`BYTE_LEVEL_SPLIT_PATTERN`) is chosen so that no learned
+    piece can span two pre-tokens, so merging over the whole string gives the same
+    ids as HF's per-word BPE.
+
+    Args:
+        vocabulary: list of byte-level tokens, index = id (all 256 single bytes plus
+            merged pieces, plus reserved tokens).
+        merges: list of "left right" merge rules in the order they were learned.
+        lowercase: NFKC case folding before tokenizing.
+        normalization_form: None, "NFC", "NFD", "NFKC" or "NFKD".
+        reserved_tokens: which vocabulary entries are special; default: those of
+            `SPECIAL_TOKENS` found in `vocabulary`.
+        sequence_length: None (ragged ids) or an int (dense, padded ids).
+
+    Example:
+
+    >>> tokenizer = BytePairTokenizer.train(["привет, world! 🙂"] * 4, 300)
+    >>> tokenizer.detokenize(tokenizer("мир 🙂 hello")).numpy().decode()
+    'мир 🙂 hello'
+    """
+
+    _ASSETS = (
+        ("vocabulary", "vocabulary.json", "json"),
+        ("merges", "merges.txt", "lines"),
+    )
+
+    def __init__(
+        self,
+        vocabulary,
+        merges,
+        lowercase=False,
+        normalization_form=None,
+        reserved_tokens=None,
+        sequence_length=None,
+        **kwargs,
+    ):
+        super().__init__(sequence_length=sequence_length, **kwargs)
+        cls = type(self)
+        _check_options(cls, lowercase, normalization_form, sequence_length)
+        vocabulary = _check_vocabulary(cls, vocabulary)
+        self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
+        reserved = set(self._reserved_tokens)
+        bad = [t for t in vocabulary if t not in reserved and _bytes.byte_level_to_bytes(t) is None]
+        if bad:
+            raise ValueError(
+                f"BytePairTokenizer received tokens {bad[:5]!r} outside the byte-level "
+                "alphabet. Expected GPT-2 byte-level tokens (e.g. 'Ġthe'); list special "
+                "tokens in reserved_tokens."
+            )
+        missing = [c for c in _bytes.BYTE_TO_CHAR.values() if c not in set(vocabulary)]
+        if missing:
+            raise ValueError(
+                f"BytePairTokenizer received a vocabulary without {len(missing)} of the 256 "
+                f"single-byte tokens (e.g. {missing[:3]!r}). Byte-level BPE needs every byte; "
+                "train with BytePairTokenizer.train() or add them."
+            )
+        if isinstance(merges, np.ndarray):
+            merges = merges.tolist()
+        if isinstance(merges, str) or not isinstance(merges, (list, tuple)):
+            raise ValueError(
+                f"BytePairTokenizer received merges of type {type(merges).__name__}. "
+                "Expected a list of 'left right' strings."
+            )
+        merges = [" ".join(m) if isinstance(m, (list, tuple)) else m for m in merges]
+        vocabulary_set = set(vocabulary)
+        bad_merges = [
+            m
+            for m in merges
+            if not isinstance(m, str)
+            or len(m.split(" ")) != 2
+            or "".join(m.split(" ")) not in vocabulary_set
+        ]
+        if bad_merges:
+            raise ValueError(
+                f"BytePairTokenizer received merges {bad_merges[:5]!r} that are not "
+                "'left right' pairs whose concatenation is in the vocabulary. Pass the "
+                "merges learned together with this vocabulary."
+            )
+        self.vocabulary = vocabulary
+        self.merges = merges
+        self.lowercase = lowercase
+        self.normalization_form = normalization_form
+        self._normalize = _normalize_fn(lowercase, normalization_form)
+        decoded = [
+            t.encode("utf-8") if t in reserved else _bytes.byte_level_to_bytes(t)
+            for t in vocabulary
+        ]
+        model = _byte_level_model_proto(vocabulary, merges, self._reserved_tokens)
+        with tf.init_scope():
+            self._sentencepiece = _SentencepieceOp(model)
+            self._decode_table = tf.constant(decoded, tf.string)
+
+    def get_vocabulary(self):
+        return list(self.vocabulary)
+
+    def _tokenize_batch(self, text):
+        text = self._normalize(text)
+        # One character per byte: byte b becomes code point b (Latin-1).
+        latin1 = tf.strings.unicode_transcode(text, "ISO-8859-1", "UTF-8")
+        return self._sentencepiece.tokenize(latin1)
+
+    def _detokenize_batch(self, ids):
+        text = tf.strings.reduce_join(tf.gather(self._decode_table, ids), axis=-1)
+        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": list(self.vocabulary),
+                "merges": list(self.merges),
+                "lowercase": self.lowercase,
+                "normalization_form": self.normalization_form,
+                "reserved_tokens": list(self._reserved_tokens),
+            }
+        )
+        return config
+
+    @staticmethod
+    def hf_tokenizer(vocabulary, merges, reserved_tokens=()):
+        """The equivalent HF `tokenizers.Tokenizer` (the parity reference)."""
+        from tokenizers import Regex, decoders, models, pre_tokenizers
+        from tokenizers import Tokenizer as HFTokenizer
+
+        vocab = {token: index for index, token in enumerate(vocabulary)}
+        pairs = [tuple(m.split(" ")) for m in merges]
+        hf = HFTokenizer(models.BPE(vocab=vocab, merges=pairs))
+        hf.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(BYTE_LEVEL_SPLIT_PATTERN), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
+        hf.decoder = decoders.ByteLevel()
+        if reserved_tokens:
+            hf.add_special_tokens(list(reserved_tokens))
+        return hf
+
+    @classmethod
+    def train(
+        cls,
+        data,
+        vocabulary_size,
+        reserved_tokens=SPECIAL_TOKENS,
+        lowercase=False,
+        normalization_form=None,
+        sequence_length=None,
+        min_frequency=0,
+        verbose=True,
+    ):
+        """Learn byte-level BPE merges with HF `tokenizers` (deterministic).
+
+        Args:
+            data: list of texts, path to a text file (one document a line), list of
+                paths, or a `tf.data.Dataset` of `tf.string`.
+            vocabulary_size: total size: reserved tokens + 256 bytes + merges.
+            reserved_tokens: special tokens at ids 0..n-1.
+            lowercase, normalization_form, sequence_length: see the class.
+            min_frequency: pairs seen fewer times are not merged.
+            verbose: progress bar for corpora of more than 10k documents.
+        """
+        from tokenizers import Regex, models, pre_tokenizers, trainers
+        from tokenizers import Tokenizer as HFTokenizer
+
+        reserved_tokens = _check_reserved_tokens(reserved_tokens)
+        _check_options(cls, lowercase, normalization_form, sequence_length)
+        _check_vocabulary_size(
+            cls,
+            vocabulary_size,
+            len(reserved_tokens) + 256,
+            f"{len(reserved_tokens)} reserved tokens + 256 byte tokens",
+        )
+        normalize = (
+            _normalize_fn(lowercase, normalization_form)
+            if lowercase or normalization_form
+            else None
+        )
+        texts = read_corpus(data, normalize, verbose)
+        hf = HFTokenizer(models.BPE())
+        hf.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(BYTE_LEVEL_SPLIT_PATTERN), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocabulary_size,
+            min_frequency=min_frequency,
+            special_tokens=list(reserved_tokens),
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        hf.train_from_iterator(texts, trainer=trainer, length=len(texts))
+        model = json.loads(hf.to_str())["model"]
+        vocab = model["vocab"]
+        vocabulary = sorted(vocab, key=vocab.get)
+        merges = [" ".join(m) if isinstance(m, list) else m for m in model["merges"]]
+        return cls(
+            vocabulary,
+            merges,
+            lowercase=lowercase,
+            normalization_form=normalization_form,
+            reserved_tokens=reserved_tokens,
+            sequence_length=sequence_length,
+        )

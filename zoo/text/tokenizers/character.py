@@ -1,0 +1,208 @@
+"""`CharacterTokenizer`: characters with UTF-8 byte fallback, counted in Python."""
+
+import collections
+
+import keras
+import tensorflow as tf
+
+from zoo.text import _bytes
+from zoo.text._corpus import read_corpus
+from zoo.text.tokenizers.base import (
+    SPECIAL_TOKENS,
+    Tokenizer,
+    _check_options,
+    _check_reserved_tokens,
+    _check_vocabulary,
+    _check_vocabulary_size,
+    _normalize_fn,
+    _resolve_reserved,
+)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CharacterTokenizer(Tokenizer):
+    """Character tokenizer with UTF-8 byte fallback.
+
+    The vocabulary holds the reserved tokens, the 256 byte tokens `<0x00>`..`<0xFF>`
+    (with `byte_fallback=True`) and the most frequent characters of the training
+    corpus. A character outside the vocabulary becomes its UTF-8 bytes (or `[UNK]`
+    without byte fallback), so `detokenize(tokenize(x)) == x` for any Unicode text.
+    In-graph: `tf.strings.unicode_decode` and a code point -> id hash table.
+
+    Args:
+        vocabulary: list of tokens, index = id: reserved tokens, byte tokens
+            `<0xNN>` and single characters.
+        byte_fallback: encode unknown characters as UTF-8 byte tokens (the 256 byte
+            tokens must be in `vocabulary`).
+        lowercase: NFKC case folding before tokenizing.
+        normalization_form: None, "NFC", "NFD", "NFKC" or "NFKD".
+        reserved_tokens: which vocabulary entries are special; default: those of
+            `SPECIAL_TOKENS` found in `vocabulary`.
+        sequence_length: None (ragged ids) or an int (dense, padded ids).
+
+    Example:
+
+    >>> tokenizer = CharacterTokenizer.train(["привет мир", "hello"], 300)
+    >>> ids = tokenizer(["мир 🙂"])
+    >>> tokenizer.detokenize(ids).numpy()[0].decode()
+    'мир 🙂'
+    """
+
+    _ASSETS = (("vocabulary", "vocabulary.json", "json"),)
+
+    def __init__(
+        self,
+        vocabulary,
+        byte_fallback=True,
+        lowercase=False,
+        normalization_form=None,
+        reserved_tokens=None,
+        sequence_length=None,
+        **kwargs,
+    ):
+        super().__init__(sequence_length=sequence_length, **kwargs)
+        cls = type(self)
+        _check_options(cls, lowercase, normalization_form, sequence_length)
+        vocabulary = _check_vocabulary(cls, vocabulary)
+        self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
+        reserved = set(self._reserved_tokens)
+        byte_set = set(_bytes.BYTE_TOKENS)
+        if byte_fallback and not byte_set.issubset(vocabulary):
+            missing = [t for t in _bytes.BYTE_TOKENS if t not in set(vocabulary)]
+            raise ValueError(
+                f"CharacterTokenizer received byte_fallback=True with a vocabulary that lacks "
+                f"{len(missing)} byte tokens (e.g. {missing[:3]!r}). Include all 256 tokens "
+                "'<0x00>'..'<0xFF>' or pass byte_fallback=False."
+            )
+        bad = [t for t in vocabulary if len(t) != 1 and t not in reserved and t not in byte_set]
+        if bad:
+            raise ValueError(
+                f"CharacterTokenizer received multi-character tokens {bad[:5]!r} that are "
+                "neither reserved tokens nor byte tokens. Expected single characters; list "
+                "special tokens in reserved_tokens."
+            )
+        self.vocabulary = vocabulary
+        self.byte_fallback = bool(byte_fallback)
+        self.lowercase = lowercase
+        self.normalization_form = normalization_form
+        # unicode_decode(errors='replace') below replaces invalid UTF-8.
+        self._normalize = _normalize_fn(lowercase, normalization_form, replace_invalid=False)
+
+        char_ids = [(ord(t), i) for i, t in enumerate(vocabulary) if len(t) == 1]
+        self._byte_offset = vocabulary.index(_bytes.BYTE_TOKENS[0]) if byte_fallback else -1
+        if byte_fallback:
+            offsets = [vocabulary.index(t) - i for i, t in enumerate(_bytes.BYTE_TOKENS)]
+            if len(set(offsets)) != 1:
+                raise ValueError(
+                    "CharacterTokenizer received byte tokens that are not consecutive in "
+                    "'<0x00>'..'<0xFF>' order. Keep the 256 byte tokens together, in order."
+                )
+        decoded = []
+        for token in vocabulary:
+            if token in reserved:
+                decoded.append(token.encode("utf-8"))
+            elif token in byte_set and len(token) != 1:
+                decoded.append(bytes([int(token[3:5], 16)]))
+            else:
+                decoded.append(token.encode("utf-8"))
+        with tf.init_scope():
+            keys = tf.constant([c for c, _ in char_ids] or [-1], tf.int64)
+            values = tf.constant([i for _, i in char_ids] or [-1], tf.int64)
+            self._char_table = tf.lookup.StaticHashTable(
+                tf.lookup.KeyValueTensorInitializer(keys, values), default_value=-1
+            )
+            self._decode_table = tf.constant(decoded, tf.string)
+
+    def get_vocabulary(self):
+        return list(self.vocabulary)
+
+    def _tokenize_batch(self, text):
+        text = self._normalize(text)
+        code_points = tf.strings.unicode_decode(
+            text, "UTF-8", errors="replace", replacement_char=0xFFFD
+        )  # (batch, chars)
+        flat = code_points.flat_values
+        ids = tf.cast(self._char_table.lookup(tf.cast(flat, tf.int64)), tf.int32)
+        if not self.byte_fallback:
+            unk = self.unk_token_id if self.unk_token_id is not None else 0
+            ids = tf.where(ids < 0, unk, ids)
+            return code_points.with_flat_values(ids)
+        # Unknown characters become 1-4 byte tokens.
+        utf8, length = _bytes.utf8_byte_matrix(flat)  # (chars, 4), (chars,)
+        known = ids >= 0
+        length = tf.where(known, 1, length)
+        candidates = utf8 + self._byte_offset
+        first = tf.where(known, ids, candidates[:, 0])
+        candidates = tf.concat([first[:, tf.newaxis], candidates[:, 1:]], axis=1)
+        mask = tf.range(4)[tf.newaxis, :] < length[:, tf.newaxis]
+        values = tf.boolean_mask(candidates, mask)
+        row_lengths = tf.reduce_sum(code_points.with_flat_values(length), axis=1)
+        return tf.RaggedTensor.from_row_lengths(values, row_lengths, validate=False)
+
+    def _detokenize_batch(self, ids):
+        pieces = tf.gather(self._decode_table, ids)
+        text = tf.strings.reduce_join(pieces, axis=-1)
+        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": list(self.vocabulary),
+                "byte_fallback": self.byte_fallback,
+                "lowercase": self.lowercase,
+                "normalization_form": self.normalization_form,
+                "reserved_tokens": list(self._reserved_tokens),
+            }
+        )
+        return config
+
+    @classmethod
+    def train(
+        cls,
+        data,
+        vocabulary_size,
+        reserved_tokens=SPECIAL_TOKENS,
+        byte_fallback=True,
+        lowercase=False,
+        normalization_form=None,
+        sequence_length=None,
+        verbose=True,
+    ):
+        """Learn the most frequent characters of `data`.
+
+        Args:
+            data: list of texts, path to a text file (one document a line), list of
+                paths, or a `tf.data.Dataset` of `tf.string`.
+            vocabulary_size: total size, reserved and byte tokens included.
+            reserved_tokens: special tokens at ids 0..n-1.
+            byte_fallback, lowercase, normalization_form, sequence_length: see the class.
+            verbose: progress bar for corpora of more than 10k documents.
+        """
+        reserved_tokens = _check_reserved_tokens(reserved_tokens)
+        _check_options(cls, lowercase, normalization_form, sequence_length)
+        alphabet = 256 if byte_fallback else 1
+        what = f"{len(reserved_tokens)} reserved tokens + " + (
+            "256 byte tokens" if byte_fallback else "1 character"
+        )
+        _check_vocabulary_size(cls, vocabulary_size, len(reserved_tokens) + alphabet, what)
+        texts = read_corpus(data, _normalize_fn(lowercase, normalization_form), verbose)
+        counts = collections.Counter()
+        for text in texts:
+            counts.update(text)
+        fixed = list(reserved_tokens) + (list(_bytes.BYTE_TOKENS) if byte_fallback else [])
+        taken = set(fixed)
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        chars = [c for c, _ in ranked if c not in taken]
+        vocabulary = fixed + chars[: vocabulary_size - len(fixed)]
+        return cls(
+            vocabulary,
+            byte_fallback=byte_fallback,
+            lowercase=lowercase,
+            normalization_form=normalization_form,
+            reserved_tokens=reserved_tokens,
+            sequence_length=sequence_length,
+        )
+
+
+# =========================================================================== words

@@ -1,0 +1,261 @@
+"""`SentencePieceTokenizer`: SentencePiece BPE or unigram, trained with `sentencepiece`.
+
+Also the in-graph SentencePiece op it and `BytePairTokenizer` run on
+(`_SharedSentencepieceModel`, `_SentencepieceOp`).
+"""
+
+import base64
+import hashlib
+
+import keras
+import tensorflow as tf
+import tensorflow_text as tf_text
+from tensorflow_text.python.ops.sentencepiece_tokenizer import gen_sentencepiece_tokenizer
+
+from zoo.text._corpus import read_corpus
+from zoo.text.tokenizers.base import (
+    SPECIAL_TOKENS,
+    Tokenizer,
+    _b64,
+    _check_options,
+    _check_reserved_tokens,
+    _check_vocabulary_size,
+    _normalize_fn,
+)
+
+
+class _SharedSentencepieceModel(tf.saved_model.experimental.TrackableResource):
+    """The SentencePiece model resource, shared by name between equal models.
+
+    tensorflow-text creates a kernel-owned resource whose eager name is the same for
+    every model ("_0_SentencepieceOp"); when one such kernel is destroyed the
+    resource of the others disappears ("Resource ... does not exist"). A
+    `shared_name` derived from the model bytes gives each model its own resource,
+    kept for the life of the process and re-created on SavedModel load.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self._model = model
+        self._shared_name = "zoo_sentencepiece_" + hashlib.sha256(model).hexdigest()[:32]
+        _ = self.resource_handle  # creates the resource
+
+    def _create_resource(self):
+        return gen_sentencepiece_tokenizer.sentencepiece_op(
+            model=self._model, shared_name=self._shared_name
+        )
+
+
+class _SentencepieceOp(tf_text.SentencepieceTokenizer):
+    """`tensorflow_text.SentencepieceTokenizer` (int32 ids) on a `_SharedSentencepieceModel`."""
+
+    def __init__(self, model):
+        # Skip the parent constructor, which would create a kernel-owned resource.
+        super(tf_text.SentencepieceTokenizer, self).__init__()
+        self.nbest_size = 0
+        self.alpha = 1.0
+        self.out_type = tf.int32
+        self.reverse = False
+        self.add_bos = False
+        self.add_eos = False
+        self.return_nbest = False
+        self._model_resource = _SharedSentencepieceModel(model)
+
+
+_MODEL_TYPES = ("bpe", "unigram")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SentencePieceTokenizer(Tokenizer):
+    """SentencePiece tokenizer (BPE or unigram) with byte fallback.
+
+    Trained with `sentencepiece` (Kudo & Richardson 2018, arXiv:1808.06226), run
+    in-graph with `tensorflow_text.SentencepieceTokenizer`. Spaces are part of the
+    pieces ("▁"), so `detokenize(tokenize(x))` gives back the normalized text (NFKC
+    by default); characters outside the vocabulary become UTF-8 byte pieces, so any
+    Unicode text round-trips. Reserved tokens are control pieces at ids 0..n-1.
+
+    Args:
+        proto: the serialized SentencePiece `ModelProto` (bytes, or base64 str as in
+            `get_config()`).
+        lowercase: NFKC case folding before tokenizing.
+        sequence_length: None (ragged ids) or an int (dense, padded ids).
+
+    Example:
+
+    >>> tokenizer = SentencePieceTokenizer.train(["привет мир", "hello world"] * 3, 300)
+    >>> tokenizer.detokenize(tokenizer("привет world 🙂")).numpy().decode()
+    'привет world 🙂'
+    """
+
+    _ASSETS = (("proto", "sentencepiece.model", "binary"),)
+
+    def __init__(self, proto, lowercase=False, sequence_length=None, **kwargs):
+        super().__init__(sequence_length=sequence_length, **kwargs)
+        cls = type(self)
+        _check_options(cls, lowercase, None, sequence_length)
+        from sentencepiece import sentencepiece_model_pb2 as model_pb2
+
+        if isinstance(proto, str):
+            try:
+                proto = base64.b64decode(proto, validate=True)
+            except ValueError as error:
+                raise ValueError(
+                    "SentencePieceTokenizer received proto as a str that is not base64. "
+                    "Expected the serialized ModelProto bytes (e.g. the contents of a "
+                    "'.model' file) or their base64 encoding."
+                ) from error
+        if not isinstance(proto, (bytes, bytearray)):
+            raise ValueError(
+                f"SentencePieceTokenizer received proto of type {type(proto).__name__}. "
+                "Expected the serialized ModelProto bytes (e.g. the contents of a '.model' "
+                "file)."
+            )
+        model = model_pb2.ModelProto()
+        try:
+            model.ParseFromString(bytes(proto))
+        except Exception as error:
+            raise ValueError(
+                "SentencePieceTokenizer received bytes that are not a SentencePiece "
+                f"ModelProto ({len(proto)} bytes). Pass the contents of a '.model' file."
+            ) from error
+        if not model.pieces:
+            raise ValueError(
+                "SentencePieceTokenizer received a ModelProto without pieces. Pass a "
+                "trained model, e.g. from SentencePieceTokenizer.train()."
+            )
+        self.proto = bytes(proto)
+        self.lowercase = lowercase
+        piece_type = model_pb2.ModelProto.SentencePiece
+        self._vocabulary = [p.piece for p in model.pieces]
+        self._reserved_tokens = [
+            p.piece for p in model.pieces if p.type in (piece_type.CONTROL, piece_type.UNKNOWN)
+        ]
+        # Repair invalid UTF-8 before the op: SentencePiece's own repair emits U+FFFD after
+        # its normalization (as three byte pieces), while "nmt_nfkc" maps a U+FFFD in the
+        # text to a space, so raw bytes gave other ids than the repaired text (and than
+        # training, which sees repaired text).
+        self._normalize = _normalize_fn(lowercase, None)
+        with tf.init_scope():
+            self._sentencepiece = _SentencepieceOp(self.proto)
+
+    def get_vocabulary(self):
+        return list(self._vocabulary)
+
+    def _tokenize_batch(self, text):
+        return self._sentencepiece.tokenize(self._normalize(text))
+
+    def _detokenize_batch(self, ids):
+        text = self._sentencepiece.detokenize(ids)
+        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"proto": _b64(self.proto), "lowercase": self.lowercase})
+        return config
+
+    @classmethod
+    def train(
+        cls,
+        data,
+        vocabulary_size,
+        reserved_tokens=SPECIAL_TOKENS,
+        model_type="unigram",
+        character_coverage=0.9995,
+        normalization_rule_name="nmt_nfkc",
+        lowercase=False,
+        sequence_length=None,
+        verbose=True,
+    ):
+        """Train a SentencePiece model (deterministic: one thread, no sampling).
+
+        Args:
+            data: list of texts, path to a text file (one document a line), list of
+                paths, or a `tf.data.Dataset` of `tf.string`.
+            vocabulary_size: total size: reserved tokens + 256 byte pieces + the
+                characters kept by `character_coverage` + learned pieces. A tiny corpus
+                may give fewer pieces (the size is an upper bound).
+            reserved_tokens: special tokens at ids 0..n-1 (control pieces).
+            model_type: "unigram" (SentencePiece's default) or "bpe".
+            character_coverage: share of characters kept as pieces; the rest fall back
+                to bytes.
+            normalization_rule_name: SentencePiece rule, "nmt_nfkc" (default),
+                "nfkc", "identity", ...
+            lowercase, sequence_length: see the class.
+            verbose: progress bar for corpora of more than 10k documents.
+        """
+        import io
+
+        import sentencepiece as spm
+        from sentencepiece import sentencepiece_model_pb2 as model_pb2
+
+        reserved_tokens = _check_reserved_tokens(reserved_tokens)
+        _check_options(cls, lowercase, None, sequence_length)
+        if model_type not in _MODEL_TYPES:
+            raise ValueError(
+                f"SentencePieceTokenizer.train() received model_type={model_type!r}. "
+                f"Expected one of {_MODEL_TYPES}."
+            )
+        if not 0.0 < character_coverage <= 1.0:
+            raise ValueError(
+                f"SentencePieceTokenizer.train() received character_coverage="
+                f"{character_coverage!r}. Expected a value in (0, 1], e.g. 0.9995."
+            )
+        unk = "[UNK]" if "[UNK]" in reserved_tokens else "\ue000<unk>"
+        extra = 0 if unk in reserved_tokens else 1
+        minimum = len(reserved_tokens) + extra + 256 + 1
+        _check_vocabulary_size(
+            cls,
+            vocabulary_size,
+            minimum,
+            f"{len(reserved_tokens) + extra} reserved tokens + 256 byte pieces + 1 piece",
+        )
+        texts = read_corpus(data, _normalize_fn(lowercase, None), verbose)
+        writer = io.BytesIO()
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(texts),
+                model_writer=writer,
+                vocab_size=vocabulary_size,
+                model_type=model_type,
+                character_coverage=character_coverage,
+                normalization_rule_name=normalization_rule_name,
+                byte_fallback=True,
+                unk_id=0,
+                unk_piece=unk,
+                bos_id=-1,
+                eos_id=-1,
+                pad_id=-1,
+                control_symbols=[t for t in reserved_tokens if t != unk],
+                hard_vocab_limit=False,
+                num_threads=1,
+                input_sentence_size=0,
+                shuffle_input_sentence=False,
+                max_sentence_length=1 << 16,
+                train_extremely_large_corpus=False,
+                minloglevel=2,
+            )
+        except RuntimeError as error:
+            raise ValueError(
+                f"SentencePieceTokenizer.train() could not train with vocabulary_size="
+                f"{vocabulary_size}, model_type={model_type!r}, character_coverage="
+                f"{character_coverage}: {error}. The vocabulary must hold "
+                f"{len(reserved_tokens) + extra} reserved tokens + 256 byte pieces + the "
+                "characters kept by character_coverage; raise vocabulary_size or lower "
+                "character_coverage."
+            ) from error
+        model = model_pb2.ModelProto()
+        model.ParseFromString(writer.getvalue())
+        # Reorder: reserved tokens at 0..n-1 in the given order, then the rest.
+        pieces = [p.piece for p in model.pieces]
+        head = [pieces.index(t) for t in reserved_tokens]
+        order = head + [i for i in range(len(pieces)) if i not in set(head)]
+        reordered = model_pb2.ModelProto()
+        reordered.CopyFrom(model)
+        del reordered.pieces[:]
+        for index in order:
+            reordered.pieces.add().CopyFrom(model.pieces[index])
+        reordered.trainer_spec.unk_id = [pieces[i] for i in order].index(unk)
+        return cls(
+            reordered.SerializeToString(), lowercase=lowercase, sequence_length=sequence_length
+        )

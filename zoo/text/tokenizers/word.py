@@ -1,0 +1,166 @@
+"""`WordTokenizer`: words and punctuation marks, split in-graph by `_split_words`."""
+
+import collections
+
+import keras
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from zoo.text._corpus import read_corpus
+from zoo.text.tokenizers.base import (
+    SPECIAL_TOKENS,
+    Tokenizer,
+    _check_options,
+    _check_reserved_tokens,
+    _check_unknown_token,
+    _check_vocabulary,
+    _check_vocabulary_size,
+    _normalize_fn,
+    _resolve_reserved,
+)
+
+# Whitespace as RE2 sees it: `\s` is ASCII only, so add Unicode separators.
+_RE2_SPACE = r"\s\x0b\x{85}\p{Z}"
+
+# Words: runs of letters, marks, digits and "_"; every other non-space character is
+# a token of its own; whitespace separates.
+_WORD_DELIMITER = rf"[{_RE2_SPACE}]+|[^{_RE2_SPACE}\p{{L}}\p{{M}}\p{{N}}_]"
+_WORD_KEEP = rf"[^{_RE2_SPACE}\p{{L}}\p{{M}}\p{{N}}_]"
+
+
+def _split_words(text):
+    # regex_split stops at NUL characters; make them spaces first.
+    text = tf.strings.regex_replace(text, "\x00", " ")
+    return tf_text.regex_split(text, _WORD_DELIMITER, _WORD_KEEP)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class WordTokenizer(Tokenizer):
+    """Word-level tokenizer: words and punctuation marks, most frequent ones kept.
+
+    Text is split on whitespace; each punctuation or symbol character is a token of
+    its own (`tensorflow_text.regex_split`). Words outside the vocabulary become
+    `[UNK]`. `detokenize` joins tokens with single spaces.
+
+    Args:
+        vocabulary: list of tokens, index = id; must contain "[UNK]".
+        lowercase: NFKC case folding before splitting (Cyrillic included).
+        normalization_form: None, "NFC", "NFD", "NFKC" or "NFKD" (used when
+            `lowercase=False`).
+        reserved_tokens: which vocabulary entries are special; default: those of
+            `SPECIAL_TOKENS` found in `vocabulary`.
+        sequence_length: None (ragged ids) or an int (dense, padded ids).
+
+    Example:
+
+    >>> tokenizer = WordTokenizer.train(["Я изучаю машинное обучение.", "I study."], 20)
+    >>> tokenizer.detokenize(tokenizer("я изучаю обучение!")).numpy().decode()
+    'я изучаю обучение'
+    """
+
+    _ASSETS = (("vocabulary", "vocabulary.json", "json"),)
+
+    def __init__(
+        self,
+        vocabulary,
+        lowercase=True,
+        normalization_form="NFKC",
+        reserved_tokens=None,
+        sequence_length=None,
+        **kwargs,
+    ):
+        super().__init__(sequence_length=sequence_length, **kwargs)
+        cls = type(self)
+        _check_options(cls, lowercase, normalization_form, sequence_length)
+        vocabulary = _check_vocabulary(cls, vocabulary)
+        self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
+        _check_unknown_token(cls, vocabulary, "Word-level")
+        self.vocabulary = vocabulary
+        self.lowercase = lowercase
+        self.normalization_form = normalization_form
+        self._normalize = _normalize_fn(lowercase, normalization_form)
+        reserved = set(self._reserved_tokens)
+        with tf.init_scope():
+            pairs = [(t, i) for i, t in enumerate(vocabulary) if t not in reserved]
+            self._word_table = tf.lookup.StaticHashTable(
+                tf.lookup.KeyValueTensorInitializer(
+                    tf.constant([t for t, _ in pairs] or [""], tf.string),
+                    tf.constant([i for _, i in pairs] or [-1], tf.int64),
+                ),
+                default_value=vocabulary.index("[UNK]"),
+            )
+            self._decode_table = tf.constant(vocabulary, tf.string)
+
+    def get_vocabulary(self):
+        return list(self.vocabulary)
+
+    def _tokenize_batch(self, text):
+        words = _split_words(self._normalize(text))
+        return words.with_flat_values(tf.cast(self._word_table.lookup(words.flat_values), tf.int32))
+
+    def _detokenize_batch(self, ids):
+        return tf.strings.reduce_join(tf.gather(self._decode_table, ids), axis=-1, separator=" ")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": list(self.vocabulary),
+                "lowercase": self.lowercase,
+                "normalization_form": self.normalization_form,
+                "reserved_tokens": list(self._reserved_tokens),
+            }
+        )
+        return config
+
+    @classmethod
+    def train(
+        cls,
+        data,
+        vocabulary_size,
+        reserved_tokens=SPECIAL_TOKENS,
+        lowercase=True,
+        normalization_form="NFKC",
+        sequence_length=None,
+        verbose=True,
+    ):
+        """Learn the most frequent words of `data` (ties broken alphabetically).
+
+        Args:
+            data: list of texts, path to a text file (one document a line), list of
+                paths, or a `tf.data.Dataset` of `tf.string`.
+            vocabulary_size: total size, reserved tokens included.
+            reserved_tokens: special tokens at ids 0..n-1; "[UNK]" is added at the end
+                of them when missing.
+            lowercase, normalization_form, sequence_length: see the class.
+            verbose: progress bar for corpora of more than 10k documents.
+        """
+        reserved_tokens = _check_reserved_tokens(reserved_tokens)
+        if "[UNK]" not in reserved_tokens:
+            reserved_tokens = [*reserved_tokens, "[UNK]"]
+        _check_options(cls, lowercase, normalization_form, sequence_length)
+        _check_vocabulary_size(
+            cls,
+            vocabulary_size,
+            len(reserved_tokens) + 1,
+            f"{len(reserved_tokens)} reserved tokens + 1 word",
+        )
+        texts = read_corpus(
+            data, lambda t: _normalize_fn(lowercase, normalization_form)(t), verbose
+        )
+        split = lambda t: _split_words(t).flat_values  # noqa: E731
+        counts = collections.Counter()
+        for start in range(0, len(texts), 4096):
+            counts.update(split(tf.constant(texts[start : start + 4096], tf.string)).numpy())
+        taken = set(reserved_tokens)
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        words = [w.decode("utf-8") for w, _ in ranked]
+        words = [w for w in words if w not in taken]
+        vocabulary = list(reserved_tokens) + words[: vocabulary_size - len(reserved_tokens)]
+        return cls(
+            vocabulary,
+            lowercase=lowercase,
+            normalization_form=normalization_form,
+            reserved_tokens=reserved_tokens,
+            sequence_length=sequence_length,
+        )
