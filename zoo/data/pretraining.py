@@ -42,6 +42,7 @@ features, labels, sample_weights = next(iter(dataset))
 import numpy as np
 import tensorflow as tf
 
+from zoo._checks import check_rate
 from zoo.data.pipelines import (
     AUTOTUNE,
     DEFAULT_SHUFFLE_BUFFER_SIZE,
@@ -71,11 +72,6 @@ NUM_SPECIAL_TOKENS = 7
 def default_max_predictions(sequence_length, selection_rate=0.15):
     """Prediction slots per row: `ceil(selection_rate * sequence_length)` (20 for 128)."""
     return max(1, int(np.ceil(selection_rate * sequence_length)))
-
-
-def _check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"Received {name}={value!r}; expected a probability in [0, 1].")
 
 
 def mask_tokens(
@@ -118,9 +114,9 @@ def mask_tokens(
         (the original tokens; 0 in unused slots) and `mask_weights` float32 (1 for a
         real prediction, 0 for an unused slot).
     """
-    _check_rate("selection_rate", selection_rate)
-    _check_rate("mask_token_rate", mask_token_rate)
-    _check_rate("random_token_rate", random_token_rate)
+    check_rate(selection_rate, "selection_rate", "mask_tokens()", include_one=True)
+    check_rate(mask_token_rate, "mask_token_rate", "mask_tokens()", include_one=True)
+    check_rate(random_token_rate, "random_token_rate", "mask_tokens()", include_one=True)
     if mask_token_rate + random_token_rate > 1:
         raise ValueError(
             f"Received mask_token_rate={mask_token_rate} and random_token_rate="
@@ -249,7 +245,7 @@ def next_sentence_pairs(documents, random_next_rate=0.5, seed=0):
     >>> len(first), sorted(set(labels.tolist())) <= [0, 1]
     (3, True)
     """
-    _check_rate("random_next_rate", random_next_rate)
+    check_rate(random_next_rate, "random_next_rate", "next_sentence_pairs()", include_one=True)
     documents = _documents(documents)
     sentences = [sentence for document in documents for sentence in document]
     document_of = np.concatenate(

@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from zoo._checks import check_int, check_rate
 from zoo.layers.dropout import Dropout
 from zoo.layers.masks import compute_causal_mask, merge_padding_and_attention_mask
 
@@ -13,21 +14,6 @@ __all__ = ["MultiHeadAttention", "flat_projection"]
 # Added to the float32 logits of hidden keys. Finite (unlike -inf), so a query that may
 # see no key at all gets a uniform row instead of NaN; matches keras.ops.dot_product_attention.
 _LARGE_NEGATIVE = -0.7 * 3.38953e38
-
-
-def _check_positive_int(value, name, layer_name):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"`{name}` of {layer_name} must be a positive int. Received: {name}={value!r}."
-        )
-
-
-def _check_rate(value, name, layer_name):
-    if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"`{name}` of {layer_name} is a probability and must be in [0, 1). "
-            f"Received: {name}={value!r}."
-        )
 
 
 def flat_projection(inputs, layer, input_axes=1):
@@ -148,13 +134,13 @@ class MultiHeadAttention(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         name = type(self).__name__
-        _check_positive_int(num_heads, "num_heads", name)
-        _check_positive_int(key_dim, "key_dim", name)
+        check_int(num_heads, "num_heads", name)
+        check_int(key_dim, "key_dim", name)
         if value_dim is not None:
-            _check_positive_int(value_dim, "value_dim", name)
+            check_int(value_dim, "value_dim", name)
         if output_dim is not None:
-            _check_positive_int(output_dim, "output_dim", name)
-        _check_rate(dropout, "dropout", name)
+            check_int(output_dim, "output_dim", name)
+        check_rate(dropout, "dropout", name)
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.value_dim = value_dim

@@ -4,18 +4,12 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo._checks import check_rate
+
 __all__ = ["Dropout", "dropout_mask"]
 
 _MULTIPLIERS = (0x7FEB352D, 0x846CA68B)  # "lowbias32" (C. Wellons, hash-prospector)
 _GOLDEN = 0x9E3779B9
-
-
-def _check_rate(value, name, layer_name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"`{name}` of {layer_name} is a probability and must be in [0, 1). "
-            f"Received: {name}={value!r}."
-        )
 
 
 def _u32(value):
@@ -101,7 +95,7 @@ class Dropout(keras.layers.Layer):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        _check_rate(rate, "rate", type(self).__name__)
+        check_rate(rate, "rate", type(self).__name__)
         self.rate = rate
         self.seed = seed
         self.seed_generator = None

@@ -5,7 +5,8 @@ import math
 import keras
 from keras import ops
 
-from zoo.layers.attention import _check_positive_int, _check_rate, _clone_initializer
+from zoo._checks import check_float, check_int, check_rate
+from zoo.layers.attention import _clone_initializer
 from zoo.layers.cpu_matmul import tied_logits
 from zoo.layers.dropout import Dropout
 
@@ -29,12 +30,7 @@ def _check_sequence_length(length, start_index, max_sequence_length, layer_name)
         )
 
 
-def _check_max_wavelength(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1:
-        raise ValueError(
-            f"`max_wavelength` of {name} must be a number > 1 (10000 in the paper). "
-            f"Received: max_wavelength={value!r}."
-        )
+_WAVELENGTH_HINT = "The paper uses 10000."
 
 
 def _positions(length, start_index, dtype="float32"):
@@ -78,7 +74,14 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
 
     def __init__(self, max_wavelength=10000, **kwargs):
         super().__init__(**kwargs)
-        _check_max_wavelength(max_wavelength, type(self).__name__)
+        check_float(
+            max_wavelength,
+            "max_wavelength",
+            type(self).__name__,
+            minimum=1,
+            strict=True,
+            hint=_WAVELENGTH_HINT,
+        )
         self.max_wavelength = max_wavelength
         self.built = True
 
@@ -137,7 +140,7 @@ class PositionEmbedding(keras.layers.Layer):
 
     def __init__(self, max_sequence_length, initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int(max_sequence_length, "max_sequence_length", type(self).__name__)
+        check_int(max_sequence_length, "max_sequence_length", type(self).__name__)
         self.max_sequence_length = max_sequence_length
         self.initializer = keras.initializers.get(initializer)
 
@@ -211,14 +214,10 @@ class RotaryEmbedding(keras.layers.Layer):
     def __init__(self, max_wavelength=10000, scaling_factor=1.0, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        _check_max_wavelength(max_wavelength, name)
-        if isinstance(scaling_factor, bool) or not isinstance(scaling_factor, (int, float)):
-            raise ValueError(f"`scaling_factor` of {name} must be a number > 0.")
-        if scaling_factor <= 0:
-            raise ValueError(
-                f"`scaling_factor` of {name} must be > 0. "
-                f"Received: scaling_factor={scaling_factor}."
-            )
+        check_float(
+            max_wavelength, "max_wavelength", name, minimum=1, strict=True, hint=_WAVELENGTH_HINT
+        )
+        check_float(scaling_factor, "scaling_factor", name, strict=True)
         self.max_wavelength = max_wavelength
         self.scaling_factor = scaling_factor
         self.built = True
@@ -325,16 +324,16 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         name = type(self).__name__
-        _check_positive_int(vocabulary_size, "vocabulary_size", name)
-        _check_positive_int(max_sequence_length, "max_sequence_length", name)
-        _check_positive_int(hidden_dim, "hidden_dim", name)
+        check_int(vocabulary_size, "vocabulary_size", name)
+        check_int(max_sequence_length, "max_sequence_length", name)
+        check_int(hidden_dim, "hidden_dim", name)
         if num_segments is not None:
-            _check_positive_int(num_segments, "num_segments", name)
+            check_int(num_segments, "num_segments", name)
         if position not in _POSITIONS:
             raise ValueError(
                 f"Unknown `position` for {name}: {position!r}. Expected one of {_POSITIONS}."
             )
-        _check_rate(dropout, "dropout", name)
+        check_rate(dropout, "dropout", name)
         self.vocabulary_size = vocabulary_size
         self.max_sequence_length = max_sequence_length
         self.hidden_dim = hidden_dim

@@ -2,12 +2,8 @@
 
 import keras
 
-from zoo.layers.attention import (
-    _check_positive_int,
-    _check_rate,
-    _clone_initializer,
-    flat_projection,
-)
+from zoo._checks import check_int, check_rate
+from zoo.layers.attention import _clone_initializer, flat_projection
 from zoo.layers.dropout import Dropout
 
 __all__ = ["ACTIVATIONS", "FeedForward"]
@@ -71,15 +67,15 @@ class FeedForward(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         name = type(self).__name__
-        _check_positive_int(intermediate_dim, "intermediate_dim", name)
+        check_int(intermediate_dim, "intermediate_dim", name)
         if hidden_dim is not None:
-            _check_positive_int(hidden_dim, "hidden_dim", name)
+            check_int(hidden_dim, "hidden_dim", name)
         if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(
                 f"Unknown activation for {name}: {activation!r}. "
                 f"Expected one of {sorted(ACTIVATIONS)}."
             )
-        _check_rate(dropout, "dropout", name)
+        check_rate(dropout, "dropout", name)
         self.intermediate_dim = intermediate_dim
         self.hidden_dim = hidden_dim
         self.activation = activation

@@ -2,12 +2,8 @@
 
 import keras
 
-from zoo.layers.attention import (
-    MultiHeadAttention,
-    _check_positive_int,
-    _check_rate,
-    _clone_initializer,
-)
+from zoo._checks import check_int, check_rate
+from zoo.layers.attention import MultiHeadAttention, _clone_initializer
 from zoo.layers.dropout import Dropout
 from zoo.layers.efficient_attention import check_attention_options, make_attention
 from zoo.layers.feed_forward import ACTIVATIONS, FeedForward
@@ -17,9 +13,9 @@ __all__ = ["TransformerDecoderBlock", "TransformerEncoderBlock"]
 
 def _check_block_arguments(layer, activation, layer_norm_epsilon):
     name = type(layer).__name__
-    _check_positive_int(layer.num_heads, "num_heads", name)
-    _check_positive_int(layer.intermediate_dim, "intermediate_dim", name)
-    _check_rate(layer.dropout, "dropout", name)
+    check_int(layer.num_heads, "num_heads", name)
+    check_int(layer.intermediate_dim, "intermediate_dim", name)
+    check_rate(layer.dropout, "dropout", name)
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(
             f"Unknown activation for {name}: {activation!r}. Expected one of {sorted(ACTIVATIONS)}."

@@ -14,6 +14,7 @@
 import keras
 from keras import ops
 
+from zoo._checks import check_int
 from zoo.layers.efficient_attention import check_attention_options
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS
@@ -26,7 +27,6 @@ from zoo.models.layout import (
 )
 from zoo.models.transformer import (
     _check_model_arguments,
-    _check_positive_int,
     _float32_logits,
     _FunctionalModel,
     _initializer,
@@ -571,7 +571,7 @@ class BertClassifier(_Task):
 
     def __init__(self, backbone, num_classes, dropout=0.1, dtype=None, **kwargs):
         _check_backbone(type(self).__name__, backbone)
-        _check_positive_int(type(self).__name__, "num_classes", num_classes)
+        check_int(num_classes, "num_classes", type(self).__name__)
         dtype = dtype or backbone.dtype_policy
 
         # === Layers ===

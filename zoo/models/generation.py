@@ -50,6 +50,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo._checks import check_int, is_int
+
 __all__ = [
     "BeamSampler",
     "Generator",
@@ -74,16 +76,6 @@ _DEAD_BEAM = -1e9
 # ----------------------------------------------------------------------------- checks
 
 
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _check_int(value, name, minimum, hint=""):
-    if not _is_int(value) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}.{hint}")
-    return int(value)
-
-
 def _check_temperature(temperature, allow_zero=True):
     ok = isinstance(temperature, (int, float, np.floating)) and not isinstance(temperature, bool)
     if (
@@ -102,7 +94,7 @@ def _check_temperature(temperature, allow_zero=True):
 def _check_token_id(value, name, optional=False):
     if value is None and optional:
         return None
-    if not _is_int(value) or value < 0:
+    if not is_int(value) or value < 0:
         raise ValueError(
             f"`{name}` must be a non-negative int token id"
             f"{' or None' if optional else ''}. Received: {name}={value!r}."
@@ -163,7 +155,7 @@ class Sampler:
 
     def __init__(self, temperature=1.0, seed=None):
         self.temperature = _check_temperature(temperature)
-        if seed is not None and not _is_int(seed):
+        if seed is not None and not is_int(seed):
             raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}.")
         self.seed = seed
 
@@ -214,7 +206,9 @@ class TopKSampler(Sampler):
 
     def __init__(self, k=5, **kwargs):
         super().__init__(**kwargs)
-        self.k = _check_int(k, "k", 1, " Top-k keeps the k most likely tokens; k=1 is greedy.")
+        self.k = check_int(
+            k, "k", type(self).__name__, hint="Top-k keeps the k most likely tokens; k=1 is greedy."
+        )
 
     def next_token(self, logits, seed):
         if self.temperature == 0:
@@ -252,7 +246,7 @@ class TopPSampler(Sampler):
                 "Use e.g. p=0.9; a tiny p behaves greedily."
             )
         self.p = float(p)
-        self.k = None if k is None else _check_int(k, "k", 1)
+        self.k = None if k is None else check_int(k, "k", type(self).__name__)
 
     def next_token(self, logits, seed):
         if self.temperature == 0:
@@ -292,8 +286,11 @@ class BeamSampler(Sampler):
     def __init__(self, num_beams=4, length_penalty=0.0, return_all_beams=False, **kwargs):
         super().__init__(**kwargs)
         _check_temperature(self.temperature, allow_zero=False)
-        self.num_beams = _check_int(
-            num_beams, "num_beams", 1, " Use num_beams=1 for greedy-like search."
+        self.num_beams = check_int(
+            num_beams,
+            "num_beams",
+            type(self).__name__,
+            hint="Use num_beams=1 for greedy-like search.",
         )
         ok = isinstance(length_penalty, (int, float, np.floating)) and not isinstance(
             length_penalty, bool
@@ -687,7 +684,7 @@ def _compile(function, model, jit_compile):
 
 def _max_sequence_length(model):
     value = getattr(model, "max_sequence_length", None)
-    return value if _is_int(value) else None
+    return value if is_int(value) else None
 
 
 def _to_numpy(values):
@@ -732,7 +729,7 @@ def _seed_tensor(seed, sampler):
     seed = sampler.seed if seed is None else seed
     if seed is None:
         seed = int(np.random.randint(0, 2**31 - 1))
-    if not _is_int(seed):
+    if not is_int(seed):
         raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}.")
     return ops.convert_to_tensor(np.array([int(seed) % (2**31 - 1), 0], dtype="int32"))
 
@@ -839,7 +836,7 @@ class Generator(_BaseGenerator):
     """
 
     def __init__(self, model, sampler="greedy", max_new_tokens=32, **kwargs):
-        self.max_new_tokens = _check_int(max_new_tokens, "max_new_tokens", 1)
+        self.max_new_tokens = check_int(max_new_tokens, "max_new_tokens", type(self).__name__)
         super().__init__(model, sampler, **kwargs)
 
     def _generate(self, token_ids, padding_mask, seed):
@@ -917,8 +914,12 @@ class Seq2SeqGenerator(_BaseGenerator):
     """
 
     def __init__(self, model, sampler="greedy", max_length=32, bos_token_id=1, **kwargs):
-        self.max_length = _check_int(
-            max_length, "max_length", 2, " It counts the BOS token plus at least one new token."
+        self.max_length = check_int(
+            max_length,
+            "max_length",
+            type(self).__name__,
+            minimum=2,
+            hint="It counts the BOS token plus at least one new token.",
         )
         self.bos_token_id = _check_token_id(bos_token_id, "bos_token_id")
         super().__init__(model, sampler, **kwargs)
@@ -1016,7 +1017,7 @@ def generate(
 
     >>> # tokens = generate(gpt, [[2, 15, 16]], max_new_tokens=8, sampler="top_k", k=5, seed=0)
     """
-    max_new_tokens = _check_int(max_new_tokens, "max_new_tokens", 1)
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", "generate()")
     generator, sampler = _cached_generator(
         Generator,
         model,
@@ -1071,7 +1072,13 @@ def translate(
     >>> # target_ids = translate(transformer, source_ids, source_mask, bos_token_id=1,
     >>> #                        end_token_id=2, max_length=40, sampler="beam", num_beams=4)
     """
-    max_length = _check_int(max_length, "max_length", 2)
+    max_length = check_int(
+        max_length,
+        "max_length",
+        "translate()",
+        minimum=2,
+        hint="It counts the BOS token plus at least one new token.",
+    )
     generator, sampler = _cached_generator(
         Seq2SeqGenerator,
         model,

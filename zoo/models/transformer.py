@@ -20,6 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo._checks import check_int, check_rate
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
@@ -44,17 +45,10 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_positive_int(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"{owner} received {name}={value!r}. Expected a positive int; pass e.g. {name}=2."
-        )
-
-
 def _check_model_arguments(owner, num_heads, hidden_dim, dropout, activation, **counts):
     """The checks every model shares; raises ValueError saying what and how to fix."""
     for name, value in {"num_heads": num_heads, "hidden_dim": hidden_dim, **counts}.items():
-        _check_positive_int(owner, name, value)
+        check_int(value, name, owner)
     if hidden_dim % num_heads:
         divisors = [n for n in range(1, min(hidden_dim, 64) + 1) if hidden_dim % n == 0]
         raise ValueError(
@@ -62,8 +56,7 @@ def _check_model_arguments(owner, num_heads, hidden_dim, dropout, activation, **
             f"must be divisible by num_heads (each head gets hidden_dim // num_heads features). "
             f"Choose num_heads from {divisors}, or a hidden_dim that is a multiple of {num_heads}."
         )
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"{owner} received dropout={dropout!r}. Expected a float in [0, 1).")
+    check_rate(dropout, "dropout", owner)
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(
             f"{owner} received activation={activation!r}. Expected one of {sorted(ACTIVATIONS)}."
@@ -738,8 +731,8 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, hidden_dim, warmup_steps=4000, scale=1.0):
-        _check_positive_int(type(self).__name__, "hidden_dim", hidden_dim)
-        _check_positive_int(type(self).__name__, "warmup_steps", warmup_steps)
+        check_int(hidden_dim, "hidden_dim", type(self).__name__)
+        check_int(warmup_steps, "warmup_steps", type(self).__name__)
         self.hidden_dim = hidden_dim
         self.warmup_steps = warmup_steps
         self.scale = scale

@@ -54,6 +54,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo._checks import check_float, check_int
+
 __all__ = [
     "Word2Vec",
     "keep_probabilities",
@@ -65,28 +67,6 @@ __all__ = [
 
 MODES = ("skipgram", "cbow")
 _TABLE_POWER = 0.75
-
-
-# ------------------------------------------------------------------------------ checks
-def _check_int(owner, name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(
-            f"{owner} received {name}={value!r}. Expected an int >= {minimum}; "
-            f"pass e.g. {name}={max(minimum, 1)}."
-        )
-    return int(value)
-
-
-def _check_float(owner, name, value, minimum, strict=False):
-    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.floating))
-    if not bad:
-        bad = value <= minimum if strict else value < minimum
-    if bad:
-        relation = ">" if strict else ">="
-        raise ValueError(
-            f"{owner} received {name}={value!r}. Expected a number {relation} {minimum}."
-        )
-    return float(value)
 
 
 # ---------------------------------------------------------------------- tokenization
@@ -285,14 +265,14 @@ def word2vec_dataset(
     [[0.0, 1.0], [1.0, 1.0], [1.0, 1.0], [1.0, 0.0]]
     """
     owner = "word2vec_dataset()"
-    vocabulary_size = _check_int(owner, "vocabulary_size", vocabulary_size, 1)
-    window = _check_int(owner, "window", window, 1)
-    num_negatives = _check_int(owner, "num_negatives", num_negatives, 1)
-    batch_size = _check_int(owner, "batch_size", batch_size, 1)
-    epochs = _check_int(owner, "epochs", epochs, 1)
-    min_count = _check_int(owner, "min_count", min_count, 1)
-    sample = _check_float(owner, "sample", sample, 0.0)
-    seed = 0 if seed is None else _check_int(owner, "seed", seed, 0)
+    vocabulary_size = check_int(vocabulary_size, "vocabulary_size", owner)
+    window = check_int(window, "window", owner)
+    num_negatives = check_int(num_negatives, "num_negatives", owner)
+    batch_size = check_int(batch_size, "batch_size", owner)
+    epochs = check_int(epochs, "epochs", owner)
+    min_count = check_int(min_count, "min_count", owner)
+    sample = check_float(sample, "sample", owner)
+    seed = 0 if seed is None else check_int(seed, "seed", owner, minimum=0)
     token_ids = np.asarray(token_ids, np.int32)
     row_splits = np.asarray(row_splits, np.int64)
     if len(token_ids) and (token_ids.min() < 0 or token_ids.max() >= vocabulary_size):
@@ -869,16 +849,16 @@ class Word2Vec(keras.Model):
                     "or vocabulary_size=... for training on ids."
                 )
             vocabulary_size = tokenizer.vocabulary_size()
-        vocabulary_size = _check_int(owner, "vocabulary_size", vocabulary_size, 1)
+        vocabulary_size = check_int(vocabulary_size, "vocabulary_size", owner)
         if tokenizer is not None and tokenizer.vocabulary_size() != vocabulary_size:
             raise ValueError(
                 f"{owner} received vocabulary_size={vocabulary_size} and a tokenizer of "
                 f"{tokenizer.vocabulary_size()} tokens. They must match; leave out "
                 "vocabulary_size to take the tokenizer's."
             )
-        hidden_dim = _check_int(owner, "hidden_dim", hidden_dim, 1)
-        window = _check_int(owner, "window", window, 1)
-        num_negatives = _check_int(owner, "num_negatives", num_negatives, 1)
+        hidden_dim = check_int(hidden_dim, "hidden_dim", owner)
+        window = check_int(window, "window", owner)
+        num_negatives = check_int(num_negatives, "num_negatives", owner)
         if mode not in MODES:
             raise ValueError(f"{owner} received mode={mode!r}. Expected one of {MODES}.")
         super().__init__(**kwargs)
@@ -1011,9 +991,9 @@ class Word2Vec(keras.Model):
             "tokenize_seconds".
         """
         owner = "Word2Vec.train()"
-        epochs = _check_int(owner, "epochs", epochs, 1)
-        learning_rate = _check_float(owner, "learning_rate", learning_rate, 0.0, strict=True)
-        min_learning_rate = _check_float(owner, "min_learning_rate", min_learning_rate, 0.0)
+        epochs = check_int(epochs, "epochs", owner)
+        learning_rate = check_float(learning_rate, "learning_rate", owner, strict=True)
+        min_learning_rate = check_float(min_learning_rate, "min_learning_rate", owner)
         if tokenizer is not None and not callable(getattr(tokenizer, "get_vocabulary", None)):
             raise ValueError(
                 f"{owner} received tokenizer={tokenizer!r}. Expected a zoo tokenizer or None."
@@ -1026,7 +1006,7 @@ class Word2Vec(keras.Model):
             )
         jax_batch_axis = None  # (mesh, axis, devices) under the JAX backend
         if keras.backend.backend() == "jax":
-            batch_size = _check_int(owner, "batch_size", batch_size, 1)
+            batch_size = check_int(batch_size, "batch_size", owner)
             jax_batch_axis = _jax_batch_axis(batch_size)
         if tokenizer is not None and self.tokenizer is None:
             self.tokenizer = tokenizer
@@ -1226,7 +1206,7 @@ class Word2Vec(keras.Model):
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     def _search(self, query, exclude, k):
-        k = _check_int("Word2Vec", "k", k, 1)
+        k = check_int(k, "k", "Word2Vec")
         query = np.asarray(query, np.float32).reshape(-1)
         if query.shape[0] != self.hidden_dim:
             raise ValueError(

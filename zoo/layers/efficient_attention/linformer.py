@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from zoo.layers.attention import _check_positive_int
+from zoo._checks import check_int
 from zoo.layers.efficient_attention.base import _CALL_DOC, _COMMON_ARGS_DOC, _EfficientAttention
 
 
@@ -66,9 +66,9 @@ class LinformerAttention(_EfficientAttention):
         **kwargs,
     ):
         super().__init__(num_heads, key_dim, **kwargs)
-        _check_positive_int(projection_dim, "projection_dim", "LinformerAttention")
+        check_int(projection_dim, "projection_dim", "LinformerAttention")
         if sequence_length is not None:
-            _check_positive_int(sequence_length, "sequence_length", "LinformerAttention")
+            check_int(sequence_length, "sequence_length", "LinformerAttention")
         self.projection_dim = projection_dim
         self.sequence_length = sequence_length
         self.shared_projection = bool(shared_projection)

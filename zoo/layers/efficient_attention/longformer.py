@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from zoo.layers.attention import _check_positive_int
+from zoo._checks import check_int
 from zoo.layers.efficient_attention.base import (
     _CALL_DOC,
     _COMMON_ARGS_DOC,
@@ -58,7 +58,7 @@ class LongformerAttention(_EfficientAttention):
 
     def __init__(self, num_heads, key_dim, attention_window=128, num_global_tokens=1, **kwargs):
         super().__init__(num_heads, key_dim, **kwargs)
-        _check_positive_int(attention_window, "attention_window", "LongformerAttention")
+        check_int(attention_window, "attention_window", "LongformerAttention")
         if (
             isinstance(num_global_tokens, bool)
             or not isinstance(num_global_tokens, int)

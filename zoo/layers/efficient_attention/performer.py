@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.layers.attention import _check_positive_int
+from zoo._checks import check_int
 from zoo.layers.efficient_attention.base import (
     _CALL_DOC,
     _COMMON_ARGS_DOC,
@@ -77,8 +77,8 @@ class PerformerAttention(_EfficientAttention):
 
     def __init__(self, num_heads, key_dim, num_features=256, chunk_size=64, seed=None, **kwargs):
         super().__init__(num_heads, key_dim, **kwargs)
-        _check_positive_int(num_features, "num_features", "PerformerAttention")
-        _check_positive_int(chunk_size, "chunk_size", "PerformerAttention")
+        check_int(num_features, "num_features", "PerformerAttention")
+        check_int(chunk_size, "chunk_size", "PerformerAttention")
         _check_seed(seed, "PerformerAttention")
         self.num_features = num_features
         self.chunk_size = chunk_size

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.layers.attention import _check_positive_int, flat_projection
+from zoo._checks import check_int
+from zoo.layers.attention import flat_projection
 from zoo.layers.efficient_attention.base import (
     _CALL_DOC,
     _COMMON_ARGS_DOC,
@@ -73,9 +74,9 @@ class ReformerAttention(_EfficientAttention):
         self, num_heads, key_dim, num_buckets=8, num_hashes=2, chunk_size=64, seed=None, **kwargs
     ):
         super().__init__(num_heads, key_dim, **kwargs)
-        _check_positive_int(num_buckets, "num_buckets", "ReformerAttention")
-        _check_positive_int(num_hashes, "num_hashes", "ReformerAttention")
-        _check_positive_int(chunk_size, "chunk_size", "ReformerAttention")
+        check_int(num_buckets, "num_buckets", "ReformerAttention")
+        check_int(num_hashes, "num_hashes", "ReformerAttention")
+        check_int(chunk_size, "chunk_size", "ReformerAttention")
         if num_buckets > 1 and num_buckets % 2:
             raise ValueError(
                 "`num_buckets` of ReformerAttention must be 1 or even (a bucket is the argmax "

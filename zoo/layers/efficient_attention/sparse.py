@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from zoo.layers.attention import _check_positive_int
+from zoo._checks import check_int
 from zoo.layers.efficient_attention.base import (
     _CALL_DOC,
     _COMMON_ARGS_DOC,
@@ -79,9 +79,9 @@ class SparseAttention(_EfficientAttention):
                 f"`pattern` of SparseAttention must be 'strided' or 'fixed'. "
                 f"Received: pattern={pattern!r}."
             )
-        _check_positive_int(block_size, "block_size", "SparseAttention")
+        check_int(block_size, "block_size", "SparseAttention")
         if num_summary_tokens is not None:
-            _check_positive_int(num_summary_tokens, "num_summary_tokens", "SparseAttention")
+            check_int(num_summary_tokens, "num_summary_tokens", "SparseAttention")
         if pattern == "fixed" and (num_summary_tokens or 0) > block_size:
             raise ValueError(
                 "`num_summary_tokens` of SparseAttention counts positions of one block, so it "
