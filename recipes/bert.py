@@ -414,9 +414,7 @@ def run(config):
         )
 
     with strategy.scope():
-        pretrainer, optimizer = build_pretrainer(
-            config, model_vocabulary_size(tokenizer, strategy)
-        )
+        pretrainer, optimizer = build_pretrainer(config, model_vocabulary_size(tokenizer, strategy))
         compile_pretrainer(pretrainer, optimizer, settings)
     _, _, final_loss = train(
         pretrainer,

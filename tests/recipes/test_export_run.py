@@ -122,9 +122,7 @@ def jax_runs(tmp_path_factory):
     (root / "hide_jax" / "jax" / "__init__.py").write_text(
         "raise ImportError('jax is hidden from the export subprocess by the test')\n"
     )
-    result = _python(
-        ["-c", textwrap.dedent(_JAX_RUNS), REPO_ROOT], root, _env(KERAS_BACKEND="jax")
-    )
+    result = _python(["-c", textwrap.dedent(_JAX_RUNS), REPO_ROOT], root, _env(KERAS_BACKEND="jax"))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     paths = json.loads(result.stdout.strip().splitlines()[-1])
     assert paths == {name: f"runs/{name}/saved_model" for name in ("gpt", "translation")}
@@ -156,9 +154,7 @@ def test_a_keras_file_written_under_jax_loads_under_tensorflow_with_equal_output
         )
 
 
-def test_the_jax_runs_saved_models_serve_like_the_in_process_tensorflow_export(
-    jax_runs, tmp_path
-):
+def test_the_jax_runs_saved_models_serve_like_the_in_process_tensorflow_export(jax_runs, tmp_path):
     from recipes.export import export_run
 
     root, runs = jax_runs
