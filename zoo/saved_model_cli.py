@@ -15,13 +15,15 @@ it takes the same arguments:
 
 import sys
 
+from zoo._compat import saved_model_cli_main
+
 
 def main(argv=None):
     import tensorflow_text  # noqa: F401  (registers the ops the exported graphs use)
-    from tensorflow.python.tools import saved_model_cli
 
+    tool = saved_model_cli_main()
     sys.argv = ["saved_model_cli", *(sys.argv[1:] if argv is None else argv)]
-    saved_model_cli.main()
+    tool()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ plain product.
 import keras
 from keras import ops
 
+from zoo import _compat
+
 __all__ = ["tied_logits"]
 
 # Tests switch this off to compare with the plain product.
@@ -58,9 +60,7 @@ def _optimization_barrier(x):
         import jax
 
         return jax.lax.optimization_barrier(x)
-    from tensorflow.compiler.tf2xla.python import xla
-
-    return xla.optimization_barrier(x)[0]
+    return _compat.xla_optimization_barrier(x)
 
 
 def _cpu_only_compiled():
@@ -74,20 +74,6 @@ def _cpu_only_compiled():
         return False
     import tensorflow as tf
 
-    if not _in_xla_function(tf):
+    if not _compat.in_xla_function():
         return False  # eager, or a graph run without XLA
     return not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
-
-
-def _in_xla_function(tf):
-    """Whether TensorFlow is tracing a function that XLA compiles (`jit_compile=True`).
-
-    TensorFlow marks such a trace with an XLA control-flow context (eager code has none);
-    the query is not public API, so where it is missing the answer is no (the plain
-    product).
-    """
-    try:
-        from tensorflow.python.ops import control_flow_util
-    except ImportError:
-        return False
-    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))

@@ -31,10 +31,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-try:  # The op behind tensorflow_text.regex_split; see `_regex_split`.
-    from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
-except ImportError:  # pragma: no cover - another tensorflow-text layout
-    gen_regex_split_ops = None
+# `tensorflow_text.regex_split` of 1-D texts without its validation asserts (several times
+# faster to trace), on the same op, so SavedModels need only `import tensorflow_text`.
+from zoo._compat import regex_split as _regex_split
 
 __all__ = [
     "WORD_PATTERN",
@@ -156,22 +155,6 @@ def _sanitize(texts):
         texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
     )
     return tf.strings.regex_replace(texts, r"\x00", "\ufffd")
-
-
-def _regex_split(texts, delim_pattern, keep_delim_pattern=""):
-    """`tensorflow_text.regex_split` of 1-D `texts`, without its validation asserts.
-
-    Same op (RegexSplitWithOffsets), so SavedModels need only `import tensorflow_text`;
-    skipping `RaggedTensor.from_row_splits` validation makes tracing several times faster.
-    """
-    if gen_regex_split_ops is None:  # pragma: no cover
-        return tf_text.regex_split(texts, delim_pattern, keep_delim_pattern)
-    tokens, _, _, row_splits = gen_regex_split_ops.regex_split_with_offsets(
-        texts,
-        f"({delim_pattern})",
-        f"({keep_delim_pattern})",
-    )
-    return tf.RaggedTensor.from_row_splits(tokens, row_splits, validate=False)
 
 
 def _lowercase(texts):

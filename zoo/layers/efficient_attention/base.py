@@ -9,15 +9,8 @@ import math
 import numpy as np
 from keras import ops
 
+from zoo._compat import in_symbolic_scope
 from zoo.layers.attention import _LARGE_NEGATIVE, MultiHeadAttention, flat_projection
-
-
-def _in_symbolic_scope():
-    try:
-        from keras.src.backend.common.symbolic_scope import in_symbolic_scope
-    except ImportError:  # pragma: no cover - a Keras without the private module
-        return False
-    return in_symbolic_scope()
 
 
 def _heads_first(x):
@@ -175,7 +168,7 @@ class _EfficientAttention(MultiHeadAttention):
             )
         length = query.shape[1]
         if length is None:
-            if _in_symbolic_scope():
+            if in_symbolic_scope():
                 # Shape inference only (a functional model being built): the output shape.
                 return flat_projection(
                     flat_projection(query, self._value_dense), self._output_dense, 2

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo._compat import sentencepiece_tokenizer
 from zoo.text import _bytes
 from zoo.text._corpus import read_corpus
 from zoo.text.tokenizers.base import (
@@ -22,7 +23,6 @@ from zoo.text.tokenizers.base import (
     _normalize_fn,
     _resolve_reserved,
 )
-from zoo.text.tokenizers.sentencepiece import _SentencepieceOp
 
 # Pre-tokenization of byte-level BPE training (Oniguruma, HF `tokenizers`): a run of
 # letters, of digits or of other symbols, each with at most one leading space; a run
@@ -193,7 +193,7 @@ class BytePairTokenizer(Tokenizer):
         ]
         model = _byte_level_model_proto(vocabulary, merges, self._reserved_tokens)
         with tf.init_scope():
-            self._sentencepiece = _SentencepieceOp(model)
+            self._sentencepiece = sentencepiece_tokenizer(model)
             self._decode_table = tf.constant(decoded, tf.string)
 
     def get_vocabulary(self):

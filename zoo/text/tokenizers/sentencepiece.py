@@ -1,17 +1,15 @@
 """`SentencePieceTokenizer`: SentencePiece BPE or unigram, trained with `sentencepiece`.
 
-Also the in-graph SentencePiece op it and `BytePairTokenizer` run on
-(`_SharedSentencepieceModel`, `_SentencepieceOp`).
+In-graph it and `BytePairTokenizer` run on `zoo._compat.sentencepiece_tokenizer`: the
+`tensorflow_text.SentencepieceTokenizer` on a model resource shared by name.
 """
 
 import base64
-import hashlib
 
 import keras
 import tensorflow as tf
-import tensorflow_text as tf_text
-from tensorflow_text.python.ops.sentencepiece_tokenizer import gen_sentencepiece_tokenizer
 
+from zoo._compat import sentencepiece_tokenizer
 from zoo.text._corpus import read_corpus
 from zoo.text.tokenizers.base import (
     SPECIAL_TOKENS,
@@ -22,45 +20,6 @@ from zoo.text.tokenizers.base import (
     _check_vocabulary_size,
     _normalize_fn,
 )
-
-
-class _SharedSentencepieceModel(tf.saved_model.experimental.TrackableResource):
-    """The SentencePiece model resource, shared by name between equal models.
-
-    tensorflow-text creates a kernel-owned resource whose eager name is the same for
-    every model ("_0_SentencepieceOp"); when one such kernel is destroyed the
-    resource of the others disappears ("Resource ... does not exist"). A
-    `shared_name` derived from the model bytes gives each model its own resource,
-    kept for the life of the process and re-created on SavedModel load.
-    """
-
-    def __init__(self, model):
-        super().__init__()
-        self._model = model
-        self._shared_name = "zoo_sentencepiece_" + hashlib.sha256(model).hexdigest()[:32]
-        _ = self.resource_handle  # creates the resource
-
-    def _create_resource(self):
-        return gen_sentencepiece_tokenizer.sentencepiece_op(
-            model=self._model, shared_name=self._shared_name
-        )
-
-
-class _SentencepieceOp(tf_text.SentencepieceTokenizer):
-    """`tensorflow_text.SentencepieceTokenizer` (int32 ids) on a `_SharedSentencepieceModel`."""
-
-    def __init__(self, model):
-        # Skip the parent constructor, which would create a kernel-owned resource.
-        super(tf_text.SentencepieceTokenizer, self).__init__()
-        self.nbest_size = 0
-        self.alpha = 1.0
-        self.out_type = tf.int32
-        self.reverse = False
-        self.add_bos = False
-        self.add_eos = False
-        self.return_nbest = False
-        self._model_resource = _SharedSentencepieceModel(model)
-
 
 _MODEL_TYPES = ("bpe", "unigram")
 
@@ -137,7 +96,7 @@ class SentencePieceTokenizer(Tokenizer):
         # training, which sees repaired text).
         self._normalize = _normalize_fn(lowercase, None)
         with tf.init_scope():
-            self._sentencepiece = _SentencepieceOp(self.proto)
+            self._sentencepiece = sentencepiece_tokenizer(self.proto)
 
     def get_vocabulary(self):
         return list(self._vocabulary)
