@@ -116,13 +116,16 @@ def _direct_fill(pretrainer, tokenizer, left, right):
 def test_bert_module_matches_the_keras_model(bert):
     pretrainer, tokenizer = bert
     module = BertModule(pretrainer, tokenizer, sequence_length=16)
-    texts = ["Я изучаю машинное обучение.", "", BAD_UTF8, LONG]
+    texts = ["Я учу слова.", "", BAD_UTF8, LONG]
     pooled, sequence = _direct_encode(pretrainer, tokenizer, texts, 16)
     pooled[1], sequence[1] = 0.0, 0.0  # the empty string is encoded as zeros
     served = module.encode(tf.constant(_bytes(texts)))
-    np.testing.assert_allclose(served["pooled_output"].numpy(), pooled, atol=1e-5)
+    # LONG is read in windows: its pooled output is their mean (tests/test_long_inputs.py),
+    # its sequence output the first window's, which is the truncated text's.
+    np.testing.assert_allclose(served["pooled_output"].numpy()[:3], pooled[:3], atol=1e-5)
     np.testing.assert_allclose(served["sequence_output"].numpy(), sequence, atol=1e-5)
     assert served["sequence_output"].shape == (4, 16, 16)
+    assert served["windows"].numpy().tolist()[:3] == [1, 0, 1] and served["windows"][3] > 1
 
     left, right = "Я ", " книгу."
     filled = module.fill_mask(tf.constant([f"{left}[MASK]{right}"])).numpy()[0].decode()
@@ -262,7 +265,10 @@ def test_gpt_saved_model_generates_like_the_keras_model(gpt, tmp_path):
     for wanted in (0, 3, 100):
         result = module.generate(texts, tf.constant(wanted))
         expected[str(wanted)] = {
-            key: [t.decode("utf-8", "replace") for t in value.numpy()]
+            key: [
+                t.decode("utf-8", "replace") if isinstance(t, bytes) else bool(t)
+                for t in value.numpy()
+            ]
             for key, value in result.items()
         }
     for prompt, text, completion in zip(
@@ -271,9 +277,14 @@ def test_gpt_saved_model_generates_like_the_keras_model(gpt, tmp_path):
         assert (text, completion) == _direct_generate(model, tokenizer, prompt, 6, 8, 3)
     assert expected["0"]["completion"] == [""] * len(prompts)
     assert expected["100"] == {
-        key: [t.decode("utf-8", "replace") for t in value.numpy()]
+        key: [
+            t.decode("utf-8", "replace") if isinstance(t, bytes) else bool(t) for t in value.numpy()
+        ]
         for key, value in module.generate(texts, tf.constant(8)).items()
     }  # clamped to the export-time cap
+    # The prompt window keeps 5 tokens: longer prompts lose their beginning, and say so.
+    longer = [len(tokenizer.tokenize(prompt).numpy()) > 5 for prompt in prompts]
+    assert expected["3"]["truncated"] == [*longer[:2], False, False, True] and longer[4]
 
     served = _serve(
         HEADER
@@ -285,7 +296,10 @@ def test_gpt_saved_model_generates_like_the_keras_model(gpt, tmp_path):
             prompt=texts, max_new_tokens=tf.constant(wanted, tf.int32)
         )
         out[str(wanted)] = {
-            key: [t.decode("utf-8", "replace") for t in value.numpy()]
+            key: [
+                t.decode("utf-8", "replace") if isinstance(t, bytes) else bool(t)
+                for t in value.numpy()
+            ]
             for key, value in result.items()
         }
     try:

@@ -1,11 +1,11 @@
 """SavedModel export with text-in, text-out signatures.
 
 - `export_translator` (`TranslatorModule`): a `zoo.models.Transformer`, signature
-  `translate(text) -> translation`.
+  `translate(text) -> translation, truncated`.
 - `export_bert` (`BertModule`): a `zoo.models.BertPretrainer`, signatures
   `encode(text) -> pooled_output, sequence_output` and `fill_mask(text) -> text`.
 - `export_gpt` (`GPTModule`): a `zoo.models.GPT`, signature
-  `generate(prompt, max_new_tokens) -> text, completion`.
+  `generate(prompt, max_new_tokens) -> text, completion, truncated`.
 
 An exported model holds its tokenizer (and optional preprocessing layer) next to the
 Keras model in a `tf.Module`, with `tf.function` signatures on `tf.TensorSpec([None],
@@ -14,8 +14,16 @@ tf.string)`. The SavedModel loads and serves in a process that imports only
 
 Decoding runs on fixed-shape chunks of `serving_batch_size` sentences (the batch is
 padded with empty strings to a multiple of it), so the decoding graph has static shapes
-whatever the request size; over-long inputs are truncated to `source_length` tokens,
-and invalid UTF-8 or empty strings are served, never an error.
+whatever the request size, and invalid UTF-8 or empty strings are served, never an
+error.
+
+Long inputs are never cut silently. `translate` splits its input into sentences in the
+graph (`zoo.text.sentences.split_sentences`), cuts a sentence longer than the model's
+`source_length` into consecutive pieces of that many tokens, translates every piece and
+joins the translations in order; only past `max_input_tokens` (default 4096) tokens per
+input is the rest dropped, and the `truncated` output says so. `encode` reads a long
+text in overlapping windows and pools them (see `BertModule`). `generate` keeps the
+end of a prompt longer than its window, and its `truncated` output says so.
 
 Inputs with nothing to read. Invalid UTF-8 is first repaired to U+FFFD. A string is
 *blank* when it holds nothing but whitespace, control / format characters and U+FFFD,
@@ -58,6 +66,9 @@ Example:
 
 import tensorflow as tf
 
+from zoo._checks import check_int
+from zoo.text.sentences import split_sentences
+
 __all__ = [
     "BertModule",
     "GPTModule",
@@ -66,11 +77,6 @@ __all__ = [
     "export_gpt",
     "export_translator",
 ]
-
-
-def _check_positive(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, received {value!r}.")
 
 
 # What a string may hold and still say nothing: whitespace (RE2's `\s` is ASCII only),
@@ -188,7 +194,7 @@ class TranslatorModule(tf.Module):
         model: a `zoo.models.Transformer` (encode / init_cache / call_with_cache).
         tokenizer: the source tokenizer (a zoo tokenizer); also the target tokenizer
             unless `target_tokenizer` is given.
-        source_length: source tokens kept (longer inputs are truncated).
+        source_length: source tokens per piece (a longer sentence is cut into pieces).
         max_length: decoder length including the start token.
         target_tokenizer: a separate target tokenizer (with bos/eos ids).
         preprocessor: an optional string -> string layer applied to the source first.
@@ -196,11 +202,22 @@ class TranslatorModule(tf.Module):
         num_beams: beams for "beam".
         length_penalty: for "beam", rank finished beams by `sum log p / length **
             length_penalty` (0: the plain sum, which favours short outputs).
-        serving_batch_size: sentences decoded together in one fixed-shape chunk.
+        serving_batch_size: pieces decoded together in one fixed-shape chunk.
+        max_input_tokens: the hard cap of source tokens read per input (all of its
+            sentences together); the rest is dropped and `truncated` is true.
 
     `translate(text)`: strings -> translations; a blank string (see the module doc:
     empty, whitespace, invalid bytes only, or only `[UNK]` tokens) gives `""`. A scalar
     string gives a scalar; rank 2 or more is an `InvalidArgumentError` naming the shape.
+
+    Any length. Each input is split into sentences (`zoo.text.sentences`, the rule for
+    Russian and English), the optional preprocessor runs on each sentence, and a
+    sentence longer than `source_length` tokens is cut at token boundaries into
+    consecutive pieces of `source_length` (no overlap, nothing dropped). All pieces of
+    the batch are decoded together in chunks of `serving_batch_size`, and each input's
+    translations are joined in order with a space (blank pieces skipped). Only the
+    tokens of an input past `max_input_tokens` are dropped; `translate_with_details`
+    (and the `translate` signature) returns `truncated`, true for exactly those inputs.
     """
 
     def __init__(
@@ -215,6 +232,7 @@ class TranslatorModule(tf.Module):
         num_beams=4,
         length_penalty=0.0,
         serving_batch_size=8,
+        max_input_tokens=4096,
     ):
         super().__init__(name="translator")
         from zoo.models.generation import Seq2SeqGenerator
@@ -223,9 +241,11 @@ class TranslatorModule(tf.Module):
             ("source_length", source_length),
             ("max_length", max_length),
             ("serving_batch_size", serving_batch_size),
+            ("max_input_tokens", max_input_tokens),
         ):
-            _check_positive(name, value)
+            check_int(value, name, type(self).__name__)
         self.model = model
+        self.max_input_tokens = max_input_tokens
         self.source_tokenizer = tokenizer
         self.target_tokenizer = target_tokenizer or tokenizer
         self.preprocessor = preprocessor
@@ -269,17 +289,63 @@ class TranslatorModule(tf.Module):
     @tf.function(input_signature=[_ANY_STRING])
     def translate(self, text):
         """Strings (batch,) or one string -> translations, `""` for blank strings."""
-        return _like_input(self._translate(_as_batch(text, "translate")), text)
+        translation, _ = self._translate(_as_batch(text, "translate"))
+        return _like_input(translation, text)
+
+    @tf.function(input_signature=[_ANY_STRING])
+    def translate_with_details(self, text):
+        """Strings (batch,) or one string -> {"translation", "truncated"} (see the class)."""
+        translation, truncated = self._translate(_as_batch(text, "translate"))
+        return {
+            "translation": _like_input(translation, text),
+            "truncated": _like_input(truncated, text),
+        }
+
+    def _pieces(self, text):
+        """Sentences, capped and cut to the source length: `(pieces, source_length)` ids.
+
+        Returns the padded ids of every piece, whether each piece has something to read,
+        the input row of each piece and whether each input was cut at the cap."""
+        sentences = split_sentences(_clean_text(text, None))  # (batch, sentences)
+        flat = _clean_text(sentences.flat_values, self.preprocessor)  # (sentences,)
+        ids = tf.cast(self.source_tokenizer.tokenize(flat), tf.int32)  # (sentences, None)
+        ids = ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids
+        readable = _readable(flat, ids, self.source_tokenizer)
+        ids = tf.ragged.boolean_mask(
+            ids, ids.with_flat_values(tf.repeat(readable, ids.row_lengths()))
+        )
+        lengths = tf.cast(ids.row_lengths(), tf.int32)  # tokens per sentence
+        # Each token's position in its input: the tokens of earlier sentences first.
+        starts = tf.cumsum(lengths, exclusive=True)  # (sentences,) in the whole batch
+        first = tf.gather(tf.concat([starts, [tf.reduce_sum(lengths)]], 0), sentences.row_starts())
+        offsets = starts - tf.gather(first, sentences.value_rowids())  # in its input
+        position = tf.repeat(offsets, lengths) + tf.ragged.range(lengths).flat_values
+        kept = position < self.max_input_tokens
+        ids = tf.ragged.boolean_mask(ids, ids.with_flat_values(kept))
+        totals = tf.math.unsorted_segment_sum(lengths, sentences.value_rowids(), tf.shape(text)[0])
+        truncated = totals > self.max_input_tokens  # (batch,)
+        # Sentences longer than source_length become consecutive pieces of it.
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        counts = tf.maximum((lengths + self.source_length - 1) // self.source_length, 1)
+        piece_starts = tf.cumsum(counts, exclusive=True)
+        within = tf.ragged.range(lengths).flat_values // self.source_length
+        piece_of_token = tf.repeat(piece_starts, lengths) + within
+        pieces = tf.RaggedTensor.from_value_rowids(
+            ids.flat_values, piece_of_token, nrows=tf.reduce_sum(counts)
+        )
+        unk = self.source_tokenizer.unk_token_id
+        unk = -1 if unk is None else unk
+        known = tf.reduce_any(tf.not_equal(pieces, unk), axis=1)  # False for no tokens
+        rows = tf.repeat(sentences.value_rowids(), counts)  # (pieces,) input row
+        pad = self.source_tokenizer.pad_token_id or 0
+        return pieces.to_tensor(pad, shape=[None, self.source_length]), known, rows, truncated
 
     def _translate(self, text):
-        text = _clean_text(text, self.preprocessor)
-        count = tf.shape(text)[0]
+        ids, known, rows, truncated = self._pieces(text)
+        count = tf.shape(ids)[0]
         chunk = self.serving_batch_size
         padded = (count + chunk - 1) // chunk * chunk
-        ids = tf.cast(self.source_tokenizer.tokenize(text), tf.int32)[:, : self.source_length]
-        readable = _readable(text, ids, self.source_tokenizer)
         pad = self.source_tokenizer.pad_token_id or 0
-        ids = ids.to_tensor(pad, shape=[None, self.source_length])
         ids = tf.pad(ids, [[0, padded - count], [0, 0]], constant_values=pad)
         ids = tf.reshape(ids, [-1, chunk, self.source_length])
         outputs = tf.map_fn(
@@ -288,24 +354,34 @@ class TranslatorModule(tf.Module):
             fn_output_signature=tf.TensorSpec([chunk, self.max_length], tf.int32),
         )
         outputs = tf.reshape(outputs, [-1, self.max_length])[:count]
-        translation = self.target_tokenizer.detokenize(outputs[:, 1:])
-        return tf.where(readable, translation, "")
+        pieces = self.target_tokenizer.detokenize(outputs[:, 1:])
+        pieces = tf.where(known, tf.strings.strip(pieces), "")
+        keep = tf.strings.length(pieces) > 0
+        per_input = tf.RaggedTensor.from_value_rowids(
+            tf.boolean_mask(pieces, keep),
+            tf.boolean_mask(rows, keep),
+            nrows=tf.cast(tf.shape(text)[0], tf.int64),
+        )
+        return tf.strings.reduce_join(per_input, axis=1, separator=" "), truncated
 
 
 def export_translator(model, tokenizer, path, source_length, max_length, **kwargs):
     """Save a `TranslatorModule` as a SavedModel at `path`; returns the module.
 
     Signatures: `translate` and `serving_default`, both `text: string (batch,) ->
-    translation: string (batch,)`; the loaded object's `translate` method also takes
-    one string (see the module doc for blank strings and shapes). Keyword arguments go
-    to `TranslatorModule`.
+    translation: string (batch,), truncated: bool (batch,)` (true where the input had
+    more than `max_input_tokens` tokens). The loaded object's `translate` method returns
+    the translations alone and also takes one string; `translate_with_details` returns
+    both outputs (see the module doc for blank strings and shapes). Keyword arguments
+    go to `TranslatorModule`.
     """
     module = TranslatorModule(model, tokenizer, source_length, max_length, **kwargs)
     serving = tf.function(
         lambda text: {
-            "translation": tf.ensure_shape(
-                module.translate(_check_rank(text, "translate", _BATCH, [1])), [None]
-            )
+            key: tf.ensure_shape(value, [None])
+            for key, value in module.translate_with_details(
+                _check_rank(text, "translate", _BATCH, [1])
+            ).items()
         },
         input_signature=[tf.TensorSpec([None], tf.string, name="text")],
     )
@@ -367,9 +443,16 @@ def _strip_wordpiece_prefix(words):
 class BertModule(tf.Module):
     """A BERT pretrainer with its tokenizer, as a `tf.Module` with text signatures.
 
-    `encode(text)` packs each string as `[CLS] text [SEP]` (truncated to
-    `sequence_length`, padded) and returns the backbone's `pooled_output` `(batch,
-    hidden_dim)` and `sequence_output` `(batch, sequence_length, hidden_dim)` (float32).
+    `encode(text)` packs each string as `[CLS] text [SEP]` (padded to
+    `sequence_length`) and returns the backbone's `pooled_output` `(batch, hidden_dim)`
+    and `sequence_output` `(batch, sequence_length, hidden_dim)` (float32), and
+    `windows` (int32 `(batch,)`). A text longer than `sequence_length - 2` tokens is
+    read whole in sliding windows (the keras-hub / Hugging Face convention: `stride`
+    tokens of overlap, so window `k` starts at token `k * (sequence_length - 2 -
+    stride)`), each packed as `[CLS] window [SEP]`: its `pooled_output` is the mean of
+    the windows' pooled outputs (the `[CLS]` vectors through the pooler), its
+    `sequence_output` is the first window's, and `windows` counts them (1 for a text
+    that fits, 0 for a blank one).
 
     `fill_mask(text)` reads the literal `"[MASK]"` markers of each string (typing
     "[MASK]" is the only way to get the mask id: the tokenizer never makes reserved ids
@@ -388,9 +471,12 @@ class BertModule(tf.Module):
     Args:
         pretrainer: a `zoo.models.BertPretrainer` (its `backbone` serves `encode`).
         tokenizer: the zoo tokenizer it was trained with (`[CLS]`, `[SEP]`, `[MASK]`).
-        sequence_length: tokens per string, special tokens included (longer inputs are
-            truncated); at most the backbone's `max_sequence_length`.
+        sequence_length: tokens per window, special tokens included; at most the
+            backbone's `max_sequence_length`. `fill_mask` reads the first window only
+            (markers past it stay `"[MASK]"`).
         preprocessor: optional string -> string layer applied first.
+        stride: tokens two consecutive windows of `encode` share, in `[0,
+            sequence_length - 2)`; default a quarter of `sequence_length - 2`.
 
     Example:
 
@@ -398,9 +484,9 @@ class BertModule(tf.Module):
     >>> # module.fill_mask(tf.constant(["Я изучаю [MASK] обучение."]))
     """
 
-    def __init__(self, pretrainer, tokenizer, sequence_length, preprocessor=None):
+    def __init__(self, pretrainer, tokenizer, sequence_length, preprocessor=None, stride=None):
         super().__init__(name="bert")
-        _check_positive("sequence_length", sequence_length)
+        check_int(sequence_length, "sequence_length", type(self).__name__)
         backbone = getattr(pretrainer, "backbone", None)
         if backbone is None or not hasattr(pretrainer, "masked_lm_head"):
             raise ValueError(
@@ -416,6 +502,14 @@ class BertModule(tf.Module):
             raise ValueError(
                 f"sequence_length must be >= 2 ([CLS] and [SEP]), received {sequence_length}."
             )
+        body = sequence_length - 2
+        stride = body // 4 if stride is None else stride
+        if not isinstance(stride, int) or isinstance(stride, bool) or not 0 <= stride < body:
+            raise ValueError(
+                f"stride must be an int in [0, sequence_length - 2) = [0, {body}): the "
+                f"tokens two windows share. Received {stride!r}."
+            )
+        self.stride = stride
         self.pretrainer = pretrainer
         self.tokenizer = tokenizer
         self.preprocessor = preprocessor
@@ -463,21 +557,47 @@ class BertModule(tf.Module):
             "sequence_output": _like_input(
                 outputs["sequence_output"], text, [self.sequence_length, hidden]
             ),
+            "windows": _like_input(outputs["windows"], text),
         }
+
+    def _windows(self, ids):
+        """Ragged `(batch, None)` ids -> the windows `(windows, None)` and each one's row.
+
+        Window `k` of a text holds its tokens `[k * step, k * step + body)`, where `body
+        = sequence_length - 2` and `step = body - stride`; a text of at most `body`
+        tokens (an empty one too) is one window."""
+        body = self.sequence_length - 2
+        step = body - self.stride
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        counts = 1 + (tf.maximum(lengths - body, 0) + step - 1) // step  # (batch,)
+        rows = tf.repeat(tf.range(tf.shape(lengths)[0]), counts)  # (windows,)
+        starts = tf.ragged.range(counts).flat_values * step
+        sizes = tf.minimum(body, tf.gather(lengths, rows) - starts)
+        first = tf.gather(tf.cast(ids.row_starts(), tf.int32), rows) + starts
+        index = tf.repeat(first, sizes) + tf.ragged.range(sizes).flat_values
+        windows = tf.RaggedTensor.from_row_lengths(tf.gather(ids.flat_values, index), sizes)
+        return windows, rows, counts
 
     def _encode(self, text):
         text = _clean_text(text, self.preprocessor)
         ids = self.tokenizer.tokenize(text)
+        ids = ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids
         readable = _readable(text, ids, self.tokenizer)
-        token_ids, padding_mask = self._pack(ids)
+        windows, rows, counts = self._windows(tf.cast(ids, tf.int32))
+        token_ids, padding_mask = self._pack(windows)
         outputs = self.pretrainer.backbone(
             self._backbone_inputs(token_ids, padding_mask), training=False
         )
-        pooled = tf.cast(outputs["pooled_output"], tf.float32)  # (batch, hidden)
-        sequence = tf.cast(outputs["sequence_output"], tf.float32)  # (batch, length, hidden)
+        batch = tf.shape(text)[0]
+        pooled = tf.math.unsorted_segment_mean(
+            tf.cast(outputs["pooled_output"], tf.float32), rows, batch
+        )  # (batch, hidden): the mean over each text's windows
+        first = tf.cumsum(counts, exclusive=True)  # each text's first window
+        sequence = tf.gather(tf.cast(outputs["sequence_output"], tf.float32), first)
         return {
             "pooled_output": tf.where(readable[:, None], pooled, 0.0),
             "sequence_output": tf.where(readable[:, None, None], sequence, 0.0),
+            "windows": tf.where(readable, counts, 0),
         }
 
     @tf.function(input_signature=[_ANY_STRING])
@@ -520,9 +640,10 @@ def export_bert(pretrainer, tokenizer, path, sequence_length, **kwargs):
 
     Signatures: `encode` (also `serving_default`): `text: string (batch,) ->
     pooled_output (batch, hidden_dim), sequence_output (batch, sequence_length,
-    hidden_dim)`; `fill_mask`: `text: string (batch,) -> text: string (batch,)`. The
-    loaded object's `encode` / `fill_mask` methods also take one string (see the module
-    doc for blank strings and shapes). Keyword arguments go to `BertModule`.
+    hidden_dim), windows (batch,) int32` (see `BertModule` for long texts); `fill_mask`:
+    `text: string (batch,) -> text: string (batch,)`. The loaded object's `encode` /
+    `fill_mask` methods also take one string (see the module doc for blank strings and
+    shapes). Keyword arguments go to `BertModule`.
     """
     module = BertModule(pretrainer, tokenizer, sequence_length, **kwargs)
     text_spec = [tf.TensorSpec([None], tf.string, name="text")]
@@ -535,6 +656,7 @@ def export_bert(pretrainer, tokenizer, path, sequence_length, **kwargs):
             "sequence_output": tf.ensure_shape(
                 outputs["sequence_output"], [None, sequence_length, hidden]
             ),
+            "windows": tf.ensure_shape(outputs["windows"], [None]),
         }
 
     encode = tf.function(encode, input_signature=text_spec)
@@ -563,8 +685,10 @@ class GPTModule(tf.Module):
     tokens with cached decoding on fixed-shape chunks of `serving_batch_size` prompts
     (static shapes); a row stops at `[EOS]`. The output keeps the requested number of
     new tokens (`max_new_tokens` is clamped to `[0, cap]`) and returns `text` (the
-    prompt as the model saw it followed by the continuation) and `completion` (the
-    continuation alone).
+    prompt as the model saw it followed by the continuation), `completion` (the
+    continuation alone) and `truncated` (bool: the prompt had more than
+    `prompt_length - 1` tokens and its beginning was dropped; `text` starts where the
+    model's window did).
 
     Empty prompts: an empty or blank prompt (see the module doc: whitespace, invalid
     bytes only, or only `[UNK]` tokens) is served as the empty prompt, i.e. the model
@@ -614,7 +738,7 @@ class GPTModule(tf.Module):
             ("max_new_tokens", max_new_tokens),
             ("serving_batch_size", serving_batch_size),
         ):
-            _check_positive(name, value)
+            check_int(value, name, type(self).__name__)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise ValueError(f"seed must be an int, received {seed!r}.")
         limit = getattr(model, "max_sequence_length", None)
@@ -667,7 +791,8 @@ class GPTModule(tf.Module):
         body = tf.gather(dense, index, batch_dims=1)
         body = tf.where(columns < lengths[:, None], body, self.pad_token_id)
         token_ids = tf.concat([tf.fill([batch, 1], self.start_token_id), body], axis=1)
-        return token_ids, lengths + 1  # (batch, prompt_length), (batch,)
+        # (batch, prompt_length), (batch,), (batch,) whether the prompt lost its head
+        return token_ids, lengths + 1, row_lengths > keep
 
     def _decode_chunk(self, inputs):
         token_ids, lengths = inputs
@@ -690,7 +815,7 @@ class GPTModule(tf.Module):
         chunk = self.serving_batch_size
         padded = (count + chunk - 1) // chunk * chunk
         text = tf.concat([text, tf.fill([padded - count], "")], axis=0)
-        token_ids, lengths = self._prompt_ids(text)
+        token_ids, lengths, truncated = self._prompt_ids(text)
         total = self.prompt_length + self.max_new_tokens
         outputs = tf.map_fn(
             self._decode_chunk,
@@ -711,6 +836,7 @@ class GPTModule(tf.Module):
             "completion": self.tokenizer.detokenize(
                 tf.where(in_completion, outputs, self.pad_token_id)
             ),
+            "truncated": truncated[:count],
         }
 
 
@@ -718,7 +844,8 @@ def export_gpt(model, tokenizer, path, prompt_length, max_new_tokens, **kwargs):
     """Save a `GPTModule` as a SavedModel at `path`; returns the module.
 
     Signatures: `generate` (also `serving_default`): `prompt: string (batch,),
-    max_new_tokens: int32 scalar -> text, completion: string (batch,)`; the loaded
+    max_new_tokens: int32 scalar -> text, completion: string (batch,), truncated: bool
+    (batch,)`; the loaded
     object's `generate` method also takes one prompt (see `GPTModule` for empty
     prompts and shapes). Keyword arguments go to `GPTModule`.
     """
