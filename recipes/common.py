@@ -138,7 +138,7 @@ MINIMUM = {
     **dict.fromkeys(
         (
             "steps", "batch_size", "eval_batch_size", "epochs", "vocabulary_size",
-            "sequence_length", "source_length", "target_length", "prompt_length",
+            "sequence_length", "prompt_length",
             "max_new_tokens", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
             "num_beams", "dupe_factor", "window", "num_negatives", "model_parallel",
             "num_processes", "coordinator_timeout", "max_projector_tokens",
@@ -150,7 +150,8 @@ MINIMUM = {
             "warmup_steps", "checkpoint_every", "steps_per_execution", "finetune_steps",
             "eval_limit", "length_buckets", "process_id", "time_budget", "min_count",
             "neighbours", "learning_rate", "finetune_learning_rate", "weight_decay",
-            "learning_rate_scale", "sample", "max_bad_rows",
+            "learning_rate_scale", "sample", "max_bad_rows", "source_length",
+            "target_length",
         ),
         0,
     ),

@@ -18,11 +18,11 @@ raw strings to translated strings -> print and save a JSON summary.
 import dataclasses
 import json
 import os
-import re
 import time
 import zlib
 
 import numpy as np
+import tensorflow as tf
 
 from recipes.common import (
     ScaleOut,
@@ -35,6 +35,8 @@ from recipes.common import (
     say_bad_rows,
     start_run,
 )
+from zoo.data.lengths import covering_lengths, fit_pairs
+from zoo.text.sentences import split_sentences
 
 SPLIT_RULES = ("hash", "crc32-ru-mod10")
 
@@ -74,8 +76,20 @@ class Config(ScaleOut):
         },
     )
     vocabulary_size: int = 4000
-    source_length: int = 32
-    target_length: int = 32
+    source_length: int = dataclasses.field(
+        default=0,
+        metadata={
+            "help": "source tokens the model reads; 0: the shortest length that, with "
+            "--target-length, fits 99%% of the training pairs whole (printed). Longer pairs "
+            "are split at sentence boundaries or dropped, never cut"
+        },
+    )
+    target_length: int = dataclasses.field(
+        default=0,
+        metadata={
+            "help": "decoder positions, [BOS]/[EOS] included; 0: chosen with --source-length"
+        },
+    )
     num_layers: int = 2
     num_heads: int = 4
     hidden_dim: int = 128
@@ -242,6 +256,71 @@ def train_tokenizer(config, pairs):
     return WordPieceTokenizer.train(texts, config.vocabulary_size, lowercase=False, verbose=False)
 
 
+COVERAGE = 0.99  # of the training pairs that --source-length / --target-length 0 fit whole
+
+
+def token_counts(tokenizer, texts):
+    """Tokens per text, as an int array."""
+    ids = tokenizer.tokenize(tf.constant(texts, tf.string))
+    ids = ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids
+    return ids.row_lengths().numpy()
+
+
+def fit_lengths(config, tokenizer, pairs):
+    """Choose the lengths the config leaves at 0, and make every training pair fit them.
+
+    Returns the config with both lengths set, the pairs (over-long ones split at sentence
+    boundaries or dropped: `zoo.data.fit_pairs`) and a report for summary.json.
+    """
+    source_counts = token_counts(tokenizer, [source for source, _ in pairs])
+    target_counts = token_counts(tokenizer, [target for _, target in pairs])
+    source_length, target_length, _ = covering_lengths(source_counts, target_counts, COVERAGE)
+    config = dataclasses.replace(
+        config,
+        source_length=config.source_length or source_length,
+        target_length=config.target_length or target_length,
+    )
+    fitting = (source_counts <= config.source_length) & (target_counts < config.target_length)
+
+    def fits(sources, targets):
+        return (token_counts(tokenizer, sources) <= config.source_length) & (
+            token_counts(tokenizer, targets) < config.target_length
+        )
+
+    kept, report = fit_pairs(pairs, fits)
+    if not kept:
+        raise ValueError(
+            f"No training pair fits --source-length {config.source_length} and "
+            f"--target-length {config.target_length}; pass 0 for both to fit the data."
+        )
+    report = {
+        "source_length": config.source_length,
+        "target_length": config.target_length,
+        "covered": round(float(fitting.mean()), 4),
+        **report,
+    }
+    if config.verbose:
+        parts = []
+        if report["split"]:
+            parts.append(
+                f"{report['split']} split at sentence boundaries into {report['from_split']} pairs"
+            )
+        if report["dropped"]:
+            parts.append(f"{report['dropped']} too long with no sentence split, dropped")
+        print(
+            f"lengths {config.source_length}/{config.target_length} cover "
+            f"{fitting.mean():.1%} of pairs; {1 - fitting.mean():.1%} cut"
+            + (f": {', '.join(parts)}" if parts else "")
+        )
+        if fitting.mean() < COVERAGE:
+            print(
+                f"  the lengths given fit only {fitting.mean():.1%} of the pairs whole; "
+                f"--source-length 0 --target-length 0 would choose {source_length}/"
+                f"{target_length}, which fit {COVERAGE:.0%}"
+            )
+    return config, kept, report
+
+
 def encode_pairs(config, tokenizer, pairs):
     """All pairs as fixed-length arrays: ((features dict), labels)."""
     from zoo.data import translation_dataset
@@ -334,45 +413,14 @@ def build_model(config, vocabulary_size):
     return model, optimizer, loss
 
 
-# Sentence-final punctuation (with any closing quotes or brackets) and the whitespace after it.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u00bb\u201d\u2019)\]]*\s+")
-_SENTENCE_OPENERS = "\"'\u00ab\u201c\u201e([\u2014\u2013- "
-
-
-def split_sentences(text):
-    """The sentences of `text`: it is cut after sentence-final punctuation (., !, ?, an
-    ellipsis) when the next word, behind any opening quote or dash, starts with a capital
-    letter or a digit, and not after a lone "." that ends a word of up to three letters
-    (abbreviations: "Mr. Smith", "г. Москва"; "Go. Now." stays one piece).
-
-    >>> split_sentences("Он не глупый. Он глухой.")
-    ['Он не глупый.', 'Он глухой.']
-    >>> split_sentences("Ты знаешь меня? \u2014 Нет, не знаю.")
-    ['Ты знаешь меня?', '\u2014 Нет, не знаю.']
-    >>> split_sentences("Это т. е. один.")  # no capital after the dots: one sentence
-    ['Это т. е. один.']
-    >>> split_sentences("Mr. Smith is here.")
-    ['Mr. Smith is here.']
-    """
-    sentences, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        following = text[match.end() :].lstrip(_SENTENCE_OPENERS)
-        if not following or not (following[0].isupper() or following[0].isdigit()):
-            continue
-        word = text[start : match.start()].split()[-1:] or [""]
-        if match.group().rstrip() == "." and len(word[0]) <= 3:
-            continue  # an abbreviation, most likely
-        sentences.append(text[start : match.end()].strip())
-        start = match.end()
-    sentences.append(text[start:].strip())
-    return [sentence for sentence in sentences if sentence] or [text]
-
-
 def translate_texts(config, model, tokenizer, texts):
     """Translate a list of strings; with `config.split_sentences`, sentence by sentence."""
     if not getattr(config, "split_sentences", False):
         return _translate_segments(config, model, tokenizer, texts)
-    pieces = [split_sentences(text) for text in texts]
+    pieces = [
+        [sentence.decode("utf-8") for sentence in row]
+        for row in split_sentences(tf.constant(texts, tf.string)).to_list()
+    ]
     flat = _translate_segments(config, model, tokenizer, [p for text in pieces for p in text])
     outputs, start = [], 0
     for text in pieces:
@@ -382,15 +430,26 @@ def translate_texts(config, model, tokenizer, texts):
 
 
 def _translate_segments(config, model, tokenizer, texts):
-    """Translate a list of strings with cached decoding; fixed batch shape."""
+    """Translate a list of strings with cached decoding; fixed batch shape.
+
+    As the exported `translate` does with a sentence: a text longer than
+    `--source-length` tokens is cut at token boundaries into consecutive pieces of that
+    many, each piece is translated, and the translations are joined with a space."""
     from zoo.models.generation import translate
 
-    outputs = []
+    length = config.source_length
+    ids = tokenizer.tokenize(tf.constant(texts, tf.string))
+    rows = (ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids).to_list()
+    pieces = [[row[i : i + length] for i in range(0, len(row), length)] or [[]] for row in rows]
+    flat = [piece for text in pieces for piece in text]
+    unknown = {tokenizer.pad_token_id, tokenizer.unk_token_id}
+    translations = []
     batch_size = config.eval_batch_size
-    for start in range(0, len(texts), batch_size):
-        chunk = texts[start : start + batch_size]
-        padded = chunk + [""] * (batch_size - len(chunk))  # one compiled shape for all chunks
-        ids = np.asarray(tokenizer.tokenize(padded, sequence_length=config.source_length))
+    for start in range(0, len(flat), batch_size):
+        chunk = flat[start : start + batch_size]
+        ids = np.full((batch_size, length), tokenizer.pad_token_id, np.int32)  # one shape
+        for row, piece in enumerate(chunk):
+            ids[row, : len(piece)] = piece
         target = translate(
             model,
             ids,
@@ -405,13 +464,16 @@ def _translate_segments(config, model, tokenizer, texts):
         )
         # Ids past the tokenizer's vocabulary (one padded for --model-parallel) are dropped.
         text = np.asarray(tokenizer.detokenize(np.asarray(target)[:, 1:], errors="replace"))
-        # A text with nothing to translate (blank, or only unknown pieces) translates to
+        # A piece with nothing to translate (blank, or only unknown pieces) translates to
         # "", as the exported `translate` answers it.
-        unknown = {tokenizer.pad_token_id, tokenizer.unk_token_id}
-        blank = [not (set(row.tolist()) - unknown) for row in ids]
-        outputs.extend(
-            "" if empty else t.decode("utf-8") for t, empty in zip(text[: len(chunk)], blank)
+        translations.extend(
+            t.decode("utf-8").strip() if set(piece) - unknown else ""
+            for t, piece in zip(text[: len(chunk)], chunk)
         )
+    outputs, start = [], 0
+    for text in pieces:
+        outputs.append(" ".join(t for t in translations[start : start + len(text)] if t))
+        start += len(text)
     return outputs
 
 
@@ -438,6 +500,7 @@ def run(config):
     train_pairs = load_pairs(config, "train")
     test_pairs = load_pairs(config, "test")
     tokenizer = run_tokenizer(config, train_tokenizer, train_pairs)
+    config, train_pairs, lengths_report = fit_lengths(config, tokenizer, train_pairs)
     features, labels = encode_pairs(config, tokenizer, train_pairs)
     if config.verbose:
         print(
@@ -447,9 +510,7 @@ def run(config):
         )
 
     with strategy.scope():
-        model, optimizer, loss = build_model(
-            config, model_vocabulary_size(tokenizer, strategy)
-        )
+        model, optimizer, loss = build_model(config, model_vocabulary_size(tokenizer, strategy))
         model.compile(
             optimizer=optimizer,
             loss=loss,
@@ -497,9 +558,7 @@ def run(config):
     chief = is_chief()  # process 0 of a multi-host run writes; the others only train
     if chief:
         os.makedirs(config.out, exist_ok=True)
-        with open(
-            os.path.join(config.out, "test_translations.tsv"), "w", encoding="utf-8"
-        ) as file:
+        with open(os.path.join(config.out, "test_translations.tsv"), "w", encoding="utf-8") as file:
             for (source, target), hypothesis in zip(test_pairs, hypotheses):
                 cells = (
                     text.replace("\t", " ").replace("\n", " ")
@@ -538,6 +597,7 @@ def run(config):
             {"source": s, "reference": t, "hypothesis": h}
             for (s, t), h in list(zip(test_pairs, hypotheses))[:5]
         ],
+        "lengths": lengths_report,
         "steps": steps_reached,
         "strategy": strategy.reason,
         **run_facts(strategy, final_loss),
@@ -558,7 +618,10 @@ def run(config):
         for source, translation in sample_translations.items():
             print(f"  {source}  ->  {translation}")
         if export_path:
-            print(f"SavedModel: {export_path} (signature 'translate': strings -> strings)")
+            print(
+                f"SavedModel: {export_path} (signature 'translate': text of any length -> "
+                "translation, truncated)"
+            )
         print(f"summary: {os.path.join(config.out, 'summary.json')}")
     return summary
 

@@ -113,21 +113,6 @@ def test_the_budget_schedule_is_a_callback_with_the_cosine_peak_and_needs_a_budg
         learning_rate_schedule(Config(**settings, schedule="cosine_budget"))
 
 
-def test_split_sentences():
-    from recipes.translation import split_sentences
-
-    assert split_sentences("Он не глупый. Он глухой.") == ["Он не глупый.", "Он глухой."]
-    assert split_sentences("95 лет! Боже, храни королеву!") == ["95 лет!", "Боже, храни королеву!"]
-    assert split_sentences("«Готово? Я жду». — «Нет».") == ["«Готово?", "Я жду».", "— «Нет»."]
-    assert split_sentences("Wait... What?") == ["Wait...", "What?"]
-    assert split_sentences("Это было в 1990 г. Потом он уехал.") == [
-        "Это было в 1990 г. Потом он уехал."  # "г." is an abbreviation
-    ]
-    assert split_sentences("Mr. Smith left. He was tired.") == ["Mr. Smith left.", "He was tired."]
-    assert split_sentences("one. two") == ["one. two"]  # no capital: one sentence
-    assert split_sentences("") == [""] and split_sentences("  Hi!  ") == ["Hi!"]
-
-
 def test_split_sentences_translates_sentence_by_sentence_in_order(monkeypatch):
     import recipes.translation as translation
 
@@ -144,3 +129,35 @@ def test_split_sentences_translates_sentence_by_sentence_in_order(monkeypatch):
     assert len(calls) == 1 and len(calls[0]) == 6  # one batched call for all the pieces
     whole = translation.translate_texts(Config(), None, None, texts)
     assert whole == [f"<{text}>" for text in texts]
+
+
+def test_lengths_default_to_what_fits_99_percent_of_the_pairs(capsys):
+    from recipes.translation import fit_lengths, token_counts
+    from zoo.text import CharacterTokenizer
+
+    pairs = load_pairs(Config(), "train")[:2000]
+    pairs += [("Он пришёл домой. " * 3 + "Всё.", "He came home. " * 3 + "That is all.")]
+    pairs += [("Очень " * 40 + "длинно.", "Very " * 40 + "long.")]
+    tokenizer = CharacterTokenizer.train([text for pair in pairs for text in pair], 300)
+    config, kept, report = fit_lengths(Config(), tokenizer, pairs)
+    sources = token_counts(tokenizer, [s for s, _ in pairs])
+    targets = token_counts(tokenizer, [t for _, t in pairs])
+    fits = (sources <= config.source_length) & (targets + 1 <= config.target_length)
+    assert report["covered"] == round(fits.mean(), 4) and fits.mean() >= 0.99
+    assert (report["source_length"], report["target_length"]) == (
+        config.source_length,
+        config.target_length,
+    )
+    # Every kept pair fits; the four-sentence pair is split, the one-sentence one dropped.
+    assert all(token_counts(tokenizer, [s for s, _ in kept]) <= config.source_length)
+    assert all(token_counts(tokenizer, [t for _, t in kept]) < config.target_length)
+    assert ("Всё.", "That is all.") in kept
+    assert not any(source.startswith("Очень") for source, _ in kept)
+    assert report["split"] >= 1 and report["dropped"] >= 1
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith(f"lengths {config.source_length}/{config.target_length} cover ")
+    assert "split at sentence boundaries" in line and "dropped" in line
+    # Lengths given on the command line are kept, and the pairs are fitted to them.
+    fixed, kept, _ = fit_lengths(Config(source_length=30, target_length=31), tokenizer, pairs)
+    assert (fixed.source_length, fixed.target_length) == (30, 31)
+    assert all(token_counts(tokenizer, [s for s, _ in kept]) <= 30)

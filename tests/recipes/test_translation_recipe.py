@@ -38,6 +38,10 @@ def test_plot_attention_writes_one_png_per_kind_and_layer(run_dir):
 def test_the_recipe_trains_evaluates_and_writes_its_files(run_dir):
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     assert summary["test_pairs"] == 40
+    lengths = summary["lengths"]  # --source-length / --target-length 16: pairs fitted to them
+    assert (lengths["source_length"], lengths["target_length"]) == (16, 16)
+    assert 0.0 < lengths["covered"] < 0.5  # 16 tokens of a 400-piece vocabulary: few fit
+    assert lengths["dropped"] > 0 and lengths["from_split"] >= 0
     assert 0.0 <= summary["bleu"] <= 100.0 and 0.0 <= summary["chrf"] <= 100.0
     assert "Я изучаю машинное обучение." in summary["samples"]
     for name in ("config.json", "model.keras", "tokenizer", "saved_model", "logs"):
