@@ -43,6 +43,7 @@ import importlib.util
 import json
 import os
 import platform
+import random
 import re
 import sys
 import tempfile
@@ -61,7 +62,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 sys.path.insert(0, os.path.dirname(HERE))
 
-from recipes.translation import Config, run
+from recipes.common import load_config
+from recipes.translation import Config, load_pairs, run
 
 REPOSITORY = os.path.dirname(HERE)
 DEFAULT_DATA = os.path.join(REPOSITORY, "..", "shared", "data", "tatoeba-rus-eng.tsv")
@@ -302,6 +304,18 @@ def parse_args(argv=None):
         action="store_true",
         help="skip training the keras.io KerasHub reference architecture in this run",
     )
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help="also export the run and score texts of 3-5 test sentences through its "
+        "SavedModel against the same sentences translated one by one",
+    )
+    parser.add_argument(
+        "--run",
+        default="",
+        help="with --long: score this finished run directory (model.keras, tokenizer, "
+        "saved_model, config.json) instead of training one",
+    )
     parser.add_argument("--out", default="", help="run directory (default: a temporary one)")
     parser.add_argument("--json", default=None, help="write the results here")
     return parser.parse_args(argv)
@@ -351,7 +365,7 @@ def make_config(args, out):
     run_settings = {
         "checkpoint_every": 0,
         "strategy": "cpu",
-        "export": False,
+        "export": bool(getattr(args, "long", False)),
         "verbose": 0,
         **settings,  # --set may override these too, e.g. checkpoint_every=100
         **fixed,
@@ -396,13 +410,111 @@ def print_table(report):
     )
 
 
+def long_texts(test_pairs, seed=0):
+    """The test pairs in order, in groups of 3-5 (sizes drawn with `seed`)."""
+    rng = random.Random(seed)
+    groups, start = [], 0
+    while start < len(test_pairs):
+        size = rng.randint(3, 5)
+        groups.append(test_pairs[start : start + size])
+        start += size
+    return groups
+
+
+def _bleu(hypotheses, references):
+    import sacrebleu
+
+    bleu = sacrebleu.corpus_bleu(hypotheses, [references])
+    chrf = sacrebleu.corpus_chrf(hypotheses, [references])
+    return {
+        "bleu": round(bleu.score, 2),
+        "chrf": round(chrf.score, 2),
+        "length_ratio": round(bleu.sys_len / bleu.ref_len, 3),
+    }
+
+
+def score_long_texts(run_dir, config, test_pairs, batch_size=32):
+    """BLEU and output/reference length of multi-sentence texts through the SavedModel.
+
+    Three ways over the same groups of 3-5 consecutive test pairs, each scored against
+    the group's references joined with spaces:
+    - `long`: the joined source through the served `translate` signature (it splits
+      sentences and cuts long ones in the graph);
+    - `sentence_by_sentence`: each source sentence through the same signature alone,
+      the translations joined;
+    - `truncated`: the joined source through the in-memory model in one pass of
+      `--source-length` tokens, what an export that truncates its input serves.
+    """
+    import keras
+    import tensorflow as tf
+
+    from recipes.translation import translate_texts
+    from zoo.text import load_tokenizer
+
+    groups = long_texts(test_pairs)
+    sources = [" ".join(source for source, _ in group) for group in groups]
+    references = [" ".join(target for _, target in group) for group in groups]
+    translate = tf.saved_model.load(os.path.join(run_dir, "saved_model")).signatures["translate"]
+
+    def serve(texts):
+        translations, truncated = [], []
+        for start in range(0, len(texts), batch_size):
+            outputs = translate(text=tf.constant(texts[start : start + batch_size]))
+            translations += [text.decode("utf-8") for text in outputs["translation"].numpy()]
+            truncated += outputs["truncated"].numpy().tolist()
+        return translations, truncated
+
+    started = time.time()
+    long_hypotheses, truncated = serve(sources)
+    long_seconds = time.time() - started
+    singles, _ = serve([source for group in groups for source, _ in group])
+    joined, start = [], 0
+    for group in groups:
+        joined.append(" ".join(singles[start : start + len(group)]))
+        start += len(group)
+    model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    tokenizer = load_tokenizer(os.path.join(run_dir, "tokenizer"))
+    one_pass = dataclasses.replace(config, split_sentences=False)
+    cut = translate_texts(one_pass, model, tokenizer, sources)
+    return {
+        "texts": len(groups),
+        "sentences_per_text": "3-5 consecutive test pairs",
+        "mean_source_characters": round(sum(map(len, sources)) / len(sources), 1),
+        "truncated_at_cap": int(sum(truncated)),
+        "long": _bleu(long_hypotheses, references),
+        "sentence_by_sentence": _bleu(joined, references),
+        "truncated": _bleu(cut, references),
+        "long_serve_seconds": round(long_seconds, 1),
+        "example": {"source": sources[0], "reference": references[0], "long": long_hypotheses[0]},
+    }
+
+
+def print_long(report):
+    print(f"\nlong texts: {report['texts']} texts of {report['sentences_per_text']}")
+    print(f"{'way':40s} {'BLEU':>6s} {'chrF':>6s} {'length ratio':>13s}")
+    for key, name in (
+        ("long", "whole text through the SavedModel"),
+        ("sentence_by_sentence", "sentence by sentence (same SavedModel)"),
+        ("truncated", "one pass cut at --source-length"),
+    ):
+        row = report[key]
+        print(f"{name:40s} {row['bleu']:>6} {row['chrf']:>6} {row['length_ratio']:>13}")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.run:
+        if not args.long:
+            raise SystemExit("--run scores a finished run with --long; pass --long too.")
+        return main_long_only(args)
     with tempfile.TemporaryDirectory() as temporary:
         out = args.out or os.path.join(temporary, "run")
         config, settings = make_config(args, out)
         load_before = round(os.getloadavg()[0], 2)
         summary = run(config)
+        long_report = None
+        if args.long:
+            long_report = score_long_texts(out, config, load_pairs(config, "test"))
         with open(summary["test_translations"], encoding="utf-8") as file:
             rows = [line.rstrip("\n").split("\t") for line in file]
         import sacrebleu
@@ -412,8 +524,6 @@ def main(argv=None):
         ).score
         reference = None
         if not args.no_reference:
-            from recipes.translation import load_pairs
-
             reference = train_reference(
                 load_pairs(config, "train"), load_pairs(config, "test"), args.time_budget, SAMPLE
             )
@@ -443,8 +553,36 @@ def main(argv=None):
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "keras_backend": os.environ["KERAS_BACKEND"],
+        "long_texts": long_report,
     }
     print_table(report)
+    if long_report:
+        print_long(long_report)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump(report, file, indent=2, ensure_ascii=False)
+        print(f"wrote {args.json}")
+    return report
+
+
+def main_long_only(args):
+    """`--long --run DIR`: score a finished run's SavedModel on long texts, no training."""
+    path = os.path.join(args.run, "config.json")
+    if not os.path.exists(os.path.join(args.run, "saved_model")) or not os.path.exists(path):
+        raise SystemExit(
+            f"--run {args.run}: no saved_model or config.json there; pass a run directory "
+            "written with --long (or by python -m recipes translation)."
+        )
+    config = dataclasses.replace(load_config(Config, path), verbose=0)
+    report = {
+        "benchmark": "translation_quality --long",
+        "run": os.path.abspath(args.run),
+        "long_texts": score_long_texts(args.run, config, load_pairs(config, "test")),
+        "load_average": round(os.getloadavg()[0], 2),
+        "keras_backend": os.environ["KERAS_BACKEND"],
+    }
+    print_long(report["long_texts"])
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as file:
