@@ -9,7 +9,8 @@ two-sentence document in a random order, so next-sentence prediction asks "is B 
 translation of A?"; a text file: documents separated by empty lines; a TFDS name) ->
 train a WordPiece tokenizer -> sentence pairs (50% random B), packed as
 `[CLS] A [SEP] B [SEP]` and masked (15%, 80/10/10) once into arrays, `--dupe-factor`
-copies with different pairs and masks (BERT's static masking) -> `BertPretrainer` under
+copies with different pairs and masks (BERT's static masking;
+`zoo.data.pretraining_arrays`) -> `BertPretrainer` under
 a distribution strategy -> train with step-indexed batches and checkpoints (`--resume`
 continues exactly) -> MLM and NSP accuracy on held-out documents -> fine-tune a copy of
 the backbone as a classifier on a task built from the bundled corpus (is an English
@@ -40,6 +41,8 @@ from recipes.common import (
     run_tokenizer,
     start_run,
 )
+from zoo.data import classification_arrays
+from zoo.data import pretraining_arrays as zoo_pretraining_arrays
 
 
 @dataclasses.dataclass
@@ -179,60 +182,25 @@ def train_tokenizer(config, documents):
 
 
 def pretraining_arrays(config, tokenizer, documents, copies, seed):
-    """`copies` draws of NSP pairs, packed and masked: (features, labels, weights) arrays.
+    """`zoo.data.pretraining_arrays` of `config.sequence_length`: `(features, labels,
+    weights, cross_language)`, the last True for pairs whose A and B differ in language
+    (one Cyrillic, one not), where the language gives next-sentence prediction no hint.
 
     The masks are drawn once (stateless, seeded by copy and chunk), so the arrays are a
     function of the seed, and the batch of a step a function of the step.
     """
-    import tensorflow as tf
-
-    from zoo.data import mask_tokens, next_sentence_pairs, pack_sentence_pairs
-    from zoo.data.pretraining import default_max_predictions
-
-    max_predictions = default_max_predictions(config.sequence_length)
-    parts = []
-    for copy in range(copies):
-        first, second, nsp = next_sentence_pairs(documents, seed=seed * 1000 + copy)
-        token_ids, segment_ids, padding_mask = pack_sentence_pairs(
-            tokenizer.tokenize(first), tokenizer.tokenize(second), config.sequence_length
-        )
-        chunk = 4096
-        for start in range(0, len(nsp), chunk):
-            rows = slice(start, start + chunk)
-            masked = mask_tokens(
-                token_ids[rows],
-                padding_mask[rows],
-                tf.constant([seed, copy * 100_000 + start // chunk], tf.int32),
-                vocabulary_size=tokenizer.vocabulary_size(),
-                max_predictions=max_predictions,
-            )
-            parts.append(
-                {
-                    "token_ids": masked["token_ids"].numpy(),
-                    "padding_mask": padding_mask[rows].numpy().astype("int32"),
-                    "segment_ids": segment_ids[rows].numpy(),
-                    "mask_positions": masked["mask_positions"].numpy(),
-                    "mask_ids": masked["mask_ids"].numpy(),
-                    "mask_weights": masked["mask_weights"].numpy(),
-                    "nsp": nsp[rows],
-                    "cross_language": np.array(
-                        [
-                            bool(_CYRILLIC.search(a)) != bool(_CYRILLIC.search(b))
-                            for a, b in zip(first[rows], second[rows])
-                        ]
-                    ),
-                }
-            )
-    joined = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-    features = {
-        key: joined[key] for key in ("token_ids", "padding_mask", "segment_ids", "mask_positions")
-    }
-    labels = {"mlm_logits": joined["mask_ids"], "nsp_logits": joined["nsp"]}
-    weights = {
-        "mlm_logits": joined["mask_weights"],
-        "nsp_logits": np.ones(len(joined["nsp"]), "float32"),
-    }
-    return features, labels, weights, joined["cross_language"]
+    features, labels, weights, (first, second) = zoo_pretraining_arrays(
+        documents,
+        tokenizer,
+        config.sequence_length,
+        copies=copies,
+        seed=seed,
+        return_pairs=True,
+    )
+    cross_language = np.array(
+        [bool(_CYRILLIC.search(a)) != bool(_CYRILLIC.search(b)) for a, b in zip(first, second)]
+    )
+    return features, labels, weights, cross_language
 
 
 def question_data(split, seed):
@@ -252,24 +220,6 @@ def question_data(split, seed):
     examples = [(t, 1) for t in questions] + [(t, 0) for t in statements]
     rng.shuffle(examples)
     return [t for t, _ in examples], np.array([label for _, label in examples], "int32")
-
-
-def classification_arrays(config, tokenizer, texts):
-    from zoo.data.pipelines import pack_token_ids
-
-    token_ids, padding_mask = pack_token_ids(
-        tokenizer.tokenize(texts),
-        config.sequence_length,
-        tokenizer.pad_token_id or 0,
-        start_token_id=tokenizer.cls_token_id,
-        end_token_id=tokenizer.sep_token_id,
-    )
-    token_ids = token_ids.numpy()
-    return {
-        "token_ids": token_ids,
-        "padding_mask": padding_mask.numpy().astype("int32"),
-        "segment_ids": np.zeros_like(token_ids),
-    }
 
 
 def build_pretrainer(config, vocabulary_size):
@@ -344,8 +294,8 @@ def fine_tune(config, strategy, settings, backbone, tokenizer):
 
     train_texts, train_labels = question_data("train", config.seed)
     test_texts, test_labels = question_data("test", config.seed)
-    train_features = classification_arrays(config, tokenizer, train_texts)
-    test_features = classification_arrays(config, tokenizer, test_texts)
+    train_features = classification_arrays(train_texts, tokenizer, config.sequence_length)
+    test_features = classification_arrays(test_texts, tokenizer, config.sequence_length)
     with strategy.scope():
         copy = Bert.from_config(backbone.get_config())  # the pretrainer keeps its own
         copy.set_weights(backbone.get_weights())

@@ -7,9 +7,10 @@
 Steps, top to bottom: texts (the bundled corpus's Russian and English sentences, a text
 file with one document a line, or a TFDS name) -> train a SentencePiece tokenizer ->
 tokenize once into one token stream with `[EOS]` after every document, cut into windows
-of `sequence_length + 1` tokens (inputs and next-token labels) -> `GPT` under a
-distribution strategy -> train with step-indexed batches and checkpoints (`--resume`
-continues exactly) -> perplexity on held-out text, next to a unigram model's -> samples
+of `sequence_length + 1` tokens, inputs and next-token labels
+(`zoo.data.language_model_windows`) -> `GPT` under a distribution strategy -> train with
+step-indexed batches (`zoo.data.step_dataset`) and checkpoints (`--resume` continues
+exactly) -> perplexity on held-out text, next to a unigram model's -> samples
 from Russian and English prompts (cached decoding) -> `model.keras` and a SavedModel with
 a `generate(prompt, max_new_tokens)` signature -> a JSON summary.
 """
@@ -36,6 +37,7 @@ from recipes.common import (
     say_bad_rows,
     start_run,
 )
+from zoo.data import language_model_windows
 
 
 @dataclasses.dataclass
@@ -142,31 +144,10 @@ def train_tokenizer(config, texts):
     return kinds[config.tokenizer].train(texts, config.vocabulary_size, verbose=False)
 
 
-def token_stream(tokenizer, texts):
-    """All documents' ids in one int32 stream, `[EOS]` after each document."""
-    ids = tokenizer.tokenize(texts)
-    eos = np.full((len(texts), 1), tokenizer.eos_token_id, "int32")
-    import tensorflow as tf
-
-    joined = tf.concat([tf.cast(ids, tf.int32), tf.RaggedTensor.from_tensor(eos)], axis=1)
-    return joined.flat_values.numpy()
-
-
 def language_model_arrays(config, tokenizer, texts):
-    """Windows of `sequence_length + 1` tokens with stride `sequence_length`:
-    `({"token_ids", "padding_mask"}, labels)`, every token after the first a label once."""
-    stream = np.concatenate([[tokenizer.eos_token_id], token_stream(tokenizer, texts)])
-    length = config.sequence_length
-    count = (len(stream) - 1) // length
-    if count < 1:
-        raise ValueError(
-            f"The text gives {len(stream)} tokens, fewer than one window of {length + 1}. "
-            "Add text or lower --sequence-length."
-        )
-    starts = np.arange(count) * length
-    windows = stream[starts[:, None] + np.arange(length + 1)[None, :]].astype("int32")
-    features = {"token_ids": windows[:, :-1], "padding_mask": np.ones((count, length), "int32")}
-    return features, windows[:, 1:]
+    """`zoo.data.language_model_windows` of `config.sequence_length`: `({"token_ids",
+    "padding_mask"}, labels)`, every token after the first a label once."""
+    return language_model_windows(texts, tokenizer, config.sequence_length)
 
 
 def unigram_perplexity(train_labels, test_labels, vocabulary_size):

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from zoo.data.language_model import language_model_dataset
 from zoo.data.pipelines import (
+    classification_arrays,
     classification_dataset,
-    language_model_dataset,
     pack_token_ids,
     tokenize_and_batch,
     translation_dataset,
@@ -95,6 +96,13 @@ def test_pack_token_ids_truncates_adds_specials_and_pads():
     assert token_ids.dtype == tf.int32 and mask.dtype == tf.bool
     with pytest.raises(ValueError, match="sequence_length=1"):
         pack_token_ids(ids, 1, 0, start_token_id=2, end_token_id=3)
+    # keep_end_token=False: a row cut short has no end token (no false end of text), and
+    # an empty row is the start token followed by the end token.
+    token_ids, mask = pack_token_ids(
+        ids, 4, pad_token_id=0, start_token_id=5, end_token_id=6, keep_end_token=False
+    )
+    np.testing.assert_array_equal(token_ids, [[5, 7, 8, 9], [5, 6, 0, 0], [5, 11, 6, 0]])
+    np.testing.assert_array_equal(mask, [[1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 0]])
 
 
 def test_tokenize_and_batch_static_shapes_drop_remainder_and_passthrough(tokenizer):
@@ -187,66 +195,6 @@ def test_translation_dataset_two_tokenizers_and_dataset_input(tokenizer):
     np.testing.assert_array_equal(features["decoder_token_ids"][:, 0], [40, 40])
 
 
-def test_language_model_packing_windows(tokenizer):
-    texts = documents(60)
-    sequence_length, batch_size = 8, 4
-    dataset = language_model_dataset(
-        texts, tokenizer, sequence_length, batch_size, pack=True, shuffle=False
-    )
-    assert_static(dataset)
-    result = batches(dataset)
-    eos = tokenizer.eos_token_id
-    stream = []
-    for text in texts:
-        stream += [*ids_of(*text.split()), eos]
-    inputs = np.concatenate([features["token_ids"] for features, _ in result])
-    labels = np.concatenate([labels for _, labels in result])
-    count = len(inputs)
-    assert count == ((len(stream) - 1) // sequence_length) // batch_size * batch_size
-    # Window k covers stream[k L : k L + L + 1]: inputs and labels are shifted by one and
-    # consecutive windows continue each other without skipping or repeating a label.
-    expected = np.array([stream[k * 8 : k * 8 + 9] for k in range(count)])
-    np.testing.assert_array_equal(inputs, expected[:, :-1])
-    np.testing.assert_array_equal(labels, expected[:, 1:])
-    np.testing.assert_array_equal(inputs[1:, 0], labels[:-1, -1])
-    for features, _ in result:
-        assert features["padding_mask"].all()
-        assert features["token_ids"].dtype == np.int32
-
-
-def test_language_model_packing_skips_empty_documents(tokenizer):
-    texts = ["w1 w2", "", "   ", "w3"] * 4
-    dataset = language_model_dataset(texts, tokenizer, 3, 1, shuffle=False)
-    inputs = np.concatenate([features["token_ids"] for features, _ in batches(dataset)])
-    eos = tokenizer.eos_token_id
-    a, b, c = ids_of("w1", "w2", "w3")
-    np.testing.assert_array_equal(inputs[:3], [[a, b, eos], [c, eos, a], [b, eos, c]])
-
-
-def test_language_model_one_document_per_row(tokenizer):
-    texts = ["w1 w2", "w3 w4 w5 w6 w7 w8", "", "w9"]
-    dataset = language_model_dataset(
-        texts, tokenizer, 4, 4, pack=False, shuffle=False, sample_weights=True
-    )
-    assert_static(dataset)
-    (features, labels, weights), *rest = batches(dataset)
-    assert not rest
-    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
-    a, b = ids_of("w1", "w2")
-    np.testing.assert_array_equal(features["token_ids"][0], [bos, a, b, eos])
-    np.testing.assert_array_equal(labels[0], [a, b, eos, 0])
-    np.testing.assert_array_equal(features["padding_mask"][0], [1, 1, 1, 0])
-    np.testing.assert_array_equal(weights[0], [1, 1, 1, 0])
-    # A document longer than the row is cut without a false EOS.
-    np.testing.assert_array_equal(features["token_ids"][1], [bos, *ids_of("w3", "w4", "w5")])
-    np.testing.assert_array_equal(labels[1], ids_of("w3", "w4", "w5", "w6"))
-    assert features["padding_mask"][1].all()
-    # The empty document predicts EOS right after BOS.
-    np.testing.assert_array_equal(features["token_ids"][2], [bos, eos, 0, 0])
-    np.testing.assert_array_equal(labels[2], [eos, 0, 0, 0])
-    np.testing.assert_array_equal(features["padding_mask"][2], [1, 0, 0, 0])
-
-
 def test_classification_dataset_adds_cls_and_sep(tokenizer):
     texts = ["w1 w2 w3 w4 w5", "w6", "w7", "w8"]
     dataset = classification_dataset(
@@ -264,15 +212,45 @@ def test_classification_dataset_adds_cls_and_sep(tokenizer):
     assert rows.element_spec[1].dtype == tf.float32
 
 
+def test_classification_arrays_are_the_dataset_rows_at_once(tokenizer):
+    texts = ["w1 w2 w3 w4 w5", "w6", "", "w7 w8"]
+    arrays = classification_arrays(texts, tokenizer, 4)
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    np.testing.assert_array_equal(
+        arrays["token_ids"],
+        [[cls, *ids_of("w1", "w2"), sep], [cls, *ids_of("w6"), sep, 0], [cls, sep, 0, 0],
+         [cls, *ids_of("w7", "w8"), sep]],
+    )  # fmt: skip
+    np.testing.assert_array_equal(arrays["padding_mask"].sum(axis=1), [4, 3, 2, 4])
+    np.testing.assert_array_equal(arrays["segment_ids"], np.zeros((4, 4)))
+    for value in arrays.values():
+        assert value.dtype == np.int32 and value.shape == (4, 4)
+    (features, _), *_ = batches(
+        classification_dataset((texts, [0, 1, 0, 1]), tokenizer, 4, 4, shuffle=False)
+    )
+    np.testing.assert_array_equal(arrays["token_ids"], features["token_ids"])
+    np.testing.assert_array_equal(arrays["padding_mask"], features["padding_mask"])
+    dataset = tf.data.Dataset.from_tensor_slices([b"\xff w1", b"w2"])
+    np.testing.assert_array_equal(
+        classification_arrays(dataset, tokenizer, 4)["token_ids"][:, 2], [ids_of("w1")[0], sep]
+    )  # invalid UTF-8 becomes U+FFFD, an unknown word
+    with pytest.raises(ValueError, match="single string"):
+        classification_arrays("w1 w2", tokenizer, 4)
+    with pytest.raises(ValueError, match="empty texts"):
+        classification_arrays([], tokenizer, 4)
+
+
 def test_determinism_for_a_seed(tokenizer):
     texts = documents(64, seed=3)
     pairs = list(zip(texts, reversed(texts)))
 
+    numbered = list(zip(texts, range(64)))
+
     def build(seed, reshuffle=False):
         return [
-            language_model_dataset(texts, tokenizer, 8, 4, seed=seed,
-                                   reshuffle_each_iteration=reshuffle, shuffle_buffer_size=32),
-            language_model_dataset(texts, tokenizer, 8, 4, pack=False, seed=seed,
+            tokenize_and_batch(numbered, tokenizer, 8, 4, shuffle=True, seed=seed,
+                               reshuffle_each_iteration=reshuffle, shuffle_buffer_size=32),
+            classification_dataset((texts, [0] * 64), tokenizer, 8, 4, seed=seed,
                                    reshuffle_each_iteration=reshuffle),
             translation_dataset(pairs, tokenizer, None, 6, 6, 8, seed=seed,
                                 reshuffle_each_iteration=reshuffle),
@@ -284,7 +262,7 @@ def test_determinism_for_a_seed(tokenizer):
         assert_same_batches(epoch, batches(first))  # second epoch: same order
         assert not np.array_equal(first_ids(epoch), first_ids(batches(other)))  # other seed
     # With reshuffling, each epoch differs, but the epoch sequence repeats for the seed.
-    first, second = build(7, reshuffle=True)[1], build(7, reshuffle=True)[1]
+    first, second = build(7, reshuffle=True)[2], build(7, reshuffle=True)[2]
     epochs = [batches(first), batches(first)]
     assert not np.array_equal(first_ids(epochs[0]), first_ids(epochs[1]))
     assert_same_batches(epochs[0] + epochs[1], batches(second) + batches(second))
@@ -295,7 +273,6 @@ def test_bad_text_flows_through(tokenizer):
     for dataset in (
         tokenize_and_batch(texts, tokenizer, 6, 2),
         language_model_dataset(texts, tokenizer, 4, 2),
-        language_model_dataset(texts, tokenizer, 4, 2, pack=False),
         translation_dataset(list(zip(texts, texts)), tokenizer, None, 5, 5, 2),
         classification_dataset((texts, [0] * 6), tokenizer, 5, 2),
     ):
@@ -356,6 +333,7 @@ def test_integration_with_wordpiece_and_bundled_corpus():
     assert_static(lm)
     (lm_features, lm_labels), *_ = batches(lm.take(2))
     np.testing.assert_array_equal(lm_features["token_ids"][:, 1:], lm_labels[:, :-1])
+    assert lm_features["padding_mask"].all()
     texts = corpus.load_text("ru", "validation")
     classes = classification_dataset((texts, [i % 2 for i in range(len(texts))]), tokenizer, 16, 4)
     cls_features, _ = next(iter(classes))

@@ -9,9 +9,9 @@ from zoo.data.pretraining import (
     bert_pretraining_dataset,
     default_max_predictions,
     mask_tokens,
-    masked_lm_dataset,
     next_sentence_pairs,
     pack_sentence_pairs,
+    pretraining_arrays,
 )
 
 VOCABULARY = 47  # 7 specials + 40 words of the stand-in tokenizer
@@ -157,7 +157,7 @@ def test_bert_pretraining_dataset(tokenizer):
         _documents(), tokenizer, sequence_length=24, batch_size=8, seed=3
     )
     batches = list(dataset)
-    assert len(batches) == 12 * 4 // 8
+    assert len(batches) == 12 * 4 // 8  # default: one epoch of the pairs
     features, labels, weights = batches[0]
     p = default_max_predictions(24)
     for key, shape in {
@@ -184,6 +184,29 @@ def test_bert_pretraining_dataset(tokenizer):
         np.testing.assert_array_equal(f1["token_ids"].numpy(), f2["token_ids"].numpy())
         np.testing.assert_array_equal(l1["nsp_logits"].numpy(), l2["nsp_logits"].numpy())
     assert not np.array_equal(batches[0][0]["token_ids"].numpy(), other[0][0]["token_ids"].numpy())
+    # The batches are rows of pretraining_arrays, as step_dataset orders them.
+    features, labels, weights = pretraining_arrays(_documents(), tokenizer, 24, seed=3)
+    rows = {tuple(row): k for k, row in enumerate(features["token_ids"])}
+    seen = []
+    for batch_features, batch_labels, batch_weights in batches:
+        for i, row in enumerate(batch_features["token_ids"].numpy()):
+            k = rows[tuple(row)]
+            seen.append(k)
+            for key in features:
+                np.testing.assert_array_equal(batch_features[key][i], features[key][k])
+            np.testing.assert_array_equal(batch_labels["mlm_logits"][i], labels["mlm_logits"][k])
+            assert batch_labels["nsp_logits"][i] == labels["nsp_logits"][k]
+            np.testing.assert_array_equal(batch_weights["mlm_logits"][i], weights["mlm_logits"][k])
+    assert len(set(seen)) == 48
+    resumed = list(
+        bert_pretraining_dataset(
+            _documents(), tokenizer, 24, 8, seed=3, start_step=4, total_steps=9
+        )
+    )
+    assert len(resumed) == 5
+    longer = list(bert_pretraining_dataset(_documents(), tokenizer, 24, 8, seed=3, total_steps=9))
+    for a, b in zip(longer[4:], resumed):
+        tf.nest.map_structure(np.testing.assert_array_equal, a, b)
 
 
 def test_bert_pretraining_dataset_trains_a_pretrainer(tokenizer):
@@ -209,11 +232,48 @@ def test_bert_pretraining_dataset_trains_a_pretrainer(tokenizer):
     assert np.isfinite(history.history["loss"][0])
 
 
-def test_masked_lm_dataset(tokenizer):
-    texts = [" ".join(f"w{i}" for i in range(k % 20 + 3)) for k in range(20)]
-    dataset = masked_lm_dataset(texts, tokenizer, sequence_length=16, batch_size=4, seed=0)
-    features, mask_ids, mask_weights = next(iter(dataset))
-    assert tuple(features["mask_positions"].shape) == (4, default_max_predictions(16))
-    assert np.all(features["segment_ids"].numpy() == 0)
-    assert tuple(mask_ids.shape) == tuple(mask_weights.shape)
-    assert np.all(mask_weights.numpy().sum(1) >= 1)
+def test_pretraining_arrays_are_packed_masked_copies_and_a_function_of_the_seed(tokenizer):
+    documents = _documents()
+    first = pretraining_arrays(documents, tokenizer, 24, copies=2, seed=3, return_pairs=True)
+    again = pretraining_arrays(documents, tokenizer, 24, copies=2, seed=3)
+    other = pretraining_arrays(documents, tokenizer, 24, copies=2, seed=4)
+    features, labels, weights, (first_texts, second_texts) = first
+    rows, p = 2 * 12 * 4, default_max_predictions(24)
+    assert len(first_texts) == len(second_texts) == rows
+    for key, shape in {
+        "token_ids": (rows, 24),
+        "padding_mask": (rows, 24),
+        "segment_ids": (rows, 24),
+        "mask_positions": (rows, p),
+    }.items():
+        assert features[key].shape == shape and features[key].dtype == np.int32, key
+    assert labels["mlm_logits"].shape == weights["mlm_logits"].shape == (rows, p)
+    assert labels["nsp_logits"].shape == (rows,) and labels["nsp_logits"].dtype == np.int32
+    np.testing.assert_array_equal(weights["nsp_logits"], np.ones(rows, "float32"))
+    for part, part_again in zip(first[:3], again):  # features, labels, weights
+        tf.nest.map_structure(np.testing.assert_array_equal, part, part_again)
+    assert not np.array_equal(features["token_ids"], other[0]["token_ids"])
+    # Copy c draws the pairs of next_sentence_pairs(seed * 1000 + c), packed as
+    # [CLS] A [SEP] B [SEP]; each copy draws its own pairs and masks.
+    for copy in range(2):
+        a, b, nsp = next_sentence_pairs(documents, seed=3 * 1000 + copy)
+        part = slice(copy * 48, (copy + 1) * 48)
+        assert first_texts[part] == a and second_texts[part] == b
+        np.testing.assert_array_equal(labels["nsp_logits"][part], nsp)
+        ids, segments, mask = pack_sentence_pairs(tokenizer.tokenize(a), tokenizer.tokenize(b), 24)
+        np.testing.assert_array_equal(features["segment_ids"][part], segments)
+        np.testing.assert_array_equal(features["padding_mask"][part], mask.numpy())
+        # Only masked positions changed; the labels are the original tokens there.
+        changed = features["token_ids"][part] != ids.numpy()
+        chosen = np.zeros_like(changed)
+        real = weights["mlm_logits"][part] > 0
+        np.put_along_axis(chosen, features["mask_positions"][part], real, 1)
+        assert not np.any(changed & ~chosen)
+        original = np.take_along_axis(ids.numpy(), features["mask_positions"][part], 1)
+        np.testing.assert_array_equal(labels["mlm_logits"][part][real], original[real])
+    assert not np.array_equal(features["mask_positions"][:48], features["mask_positions"][48:])
+    assert np.all(weights["mlm_logits"].sum(1) >= 1)
+    with pytest.raises(ValueError, match="copies=0"):
+        pretraining_arrays(documents, tokenizer, 24, copies=0)
+    with pytest.raises(ValueError, match="two or more sentences"):
+        pretraining_arrays([["only one"]], tokenizer, 24)

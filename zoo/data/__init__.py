@@ -7,7 +7,23 @@
   wrong column count, empty field) beyond `max_bad_rows` (default 0) are a `ValueError`;
   skipped ones give a `BadRowsWarning` and a `FileReport` in `report=`.
 - `zoo.data.pipelines`: tokenize, pad to static shapes, batch with `drop_remainder`:
-  `language_model_dataset`, `translation_dataset`, `classification_dataset`.
+  `translation_dataset`, `classification_dataset`; `classification_arrays` (numpy).
+- `zoo.data.language_model`: documents -> one token stream -> next-token windows:
+  `token_stream`, `language_model_windows` (numpy), `language_model_dataset`.
+- `zoo.data.pretraining`: BERT's MLM masks and NSP pairs: `mask_tokens`,
+  `next_sentence_pairs`, `pack_sentence_pairs`, `pretraining_arrays` (numpy),
+  `bert_pretraining_dataset`.
+- `zoo.data.steps`: step-indexed batches of those arrays, the batch of a step a function
+  of the step (exact resume): `step_dataset`, `bucketed_step_dataset`, `length_buckets`.
+
+The recipes' path: text -> `*_arrays` / `language_model_windows` (tokenized once) ->
+`step_dataset` -> `model.fit`:
+
+```python
+features, labels = zoo.data.language_model_windows(texts, tokenizer, sequence_length=64)
+dataset = zoo.data.step_dataset((features, labels), batch_size=32, seed=0,
+                                start_step=0, total_steps=1000)
+```
 
 Names are imported on first use, so the corpus stays importable without TensorFlow.
 """
@@ -32,19 +48,29 @@ _EXPORTS = {
         "load_text_dataset",
         "load_translation_pairs",
     ),
+    "language_model": (
+        "language_model_dataset",
+        "language_model_windows",
+        "token_stream",
+    ),
     "pretraining": (
         "bert_pretraining_dataset",
         "mask_tokens",
-        "masked_lm_dataset",
         "next_sentence_pairs",
         "pack_sentence_pairs",
+        "pretraining_arrays",
     ),
     "pipelines": (
+        "classification_arrays",
         "classification_dataset",
-        "language_model_dataset",
         "pack_token_ids",
         "tokenize_and_batch",
         "translation_dataset",
+    ),
+    "steps": (
+        "bucketed_step_dataset",
+        "length_buckets",
+        "step_dataset",
     ),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -11,6 +11,10 @@ static (`[batch_size, sequence_length]`), so the model compiles once under XLA /
 With a `seed` the order is deterministic; `reshuffle_each_iteration=False` also repeats the
 same order every epoch.
 
+`classification_arrays` tokenizes and packs every text at once into numpy arrays instead, for
+the step-indexed batches of `zoo.data.steps` (the recipes' path; language-model windows and
+BERT pretraining arrays live in `zoo.data.language_model` and `zoo.data.pretraining`).
+
 A tokenizer is anything with `tokenize(strings)` (or callable) returning int32 ids, ragged or
 padded, and the special-token properties the pipeline needs (`pad_token_id`, `bos_token_id`,
 `eos_token_id`, `cls_token_id`, `sep_token_id`), e.g. `zoo.text.tokenizers.WordPieceTokenizer`.
@@ -26,11 +30,12 @@ features, labels = next(iter(dataset))  # features["decoder_token_ids"]: (64, 32
 ```
 """
 
+import numpy as np
 import tensorflow as tf
 
 __all__ = [
+    "classification_arrays",
     "classification_dataset",
-    "language_model_dataset",
     "pack_token_ids",
     "tokenize_and_batch",
     "translation_dataset",
@@ -38,7 +43,6 @@ __all__ = [
 
 AUTOTUNE = tf.data.AUTOTUNE
 DEFAULT_SHUFFLE_BUFFER_SIZE = 10_000
-_TOKENIZE_BATCH_SIZE = 256  # documents per tokenizer call when packing
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,129 +175,6 @@ def tokenize_and_batch(
 # ---------------------------------------------------------------------------------------------
 # Pipelines
 # ---------------------------------------------------------------------------------------------
-
-
-def language_model_dataset(
-    texts,
-    tokenizer,
-    sequence_length,
-    batch_size,
-    *,
-    pack=True,
-    preprocessor=None,
-    sample_weights=False,
-    shuffle=True,
-    shuffle_buffer_size=DEFAULT_SHUFFLE_BUFFER_SIZE,
-    seed=None,
-    reshuffle_each_iteration=True,
-    prefetch=True,
-):
-    """Next-token prediction batches for a decoder-only (GPT) model.
-
-    `pack=True`: documents are tokenized, joined into one stream with `eos_token_id` after
-    each document (documents with no tokens are dropped), and cut into windows of
-    `sequence_length + 1` ids with stride `sequence_length` (consecutive windows share one id),
-    so every token of the stream after the first is a label exactly once. Inputs are
-    `window[:-1]`, labels `window[1:]`; no padding. The tail shorter than a window is dropped.
-
-    `pack=False`: one document per row, `[BOS] ids [EOS]` (BOS when the tokenizer has one),
-    truncated to `sequence_length + 1` (a document cut short loses its EOS, so the model
-    never learns to stop where the text did not) and padded; inputs and labels are that row
-    shifted by one, and labels at padding positions are `pad_token_id`.
-
-    Args:
-        texts: a `tf.data.Dataset` or list of `tf.string` documents.
-        tokenizer: a tokenizer with `pad_token_id` and `eos_token_id`.
-        sequence_length: static length of inputs and labels.
-        batch_size: static batch size; incomplete batches are dropped.
-        pack: pack documents into full windows (see above) or one per row.
-        preprocessor: optional string -> string layer or callable applied before tokenizing.
-        sample_weights: also yield float32 weights `(b, L)`: 1 on real labels, 0 on padding.
-        shuffle: shuffle documents (and, when packing, windows) with `seed`.
-        shuffle_buffer_size: buffer of each shuffle.
-        seed: shuffle seed; with a seed the batches are the same on every run.
-        reshuffle_each_iteration: draw a new (seeded) order each epoch.
-        prefetch: end with `prefetch(AUTOTUNE)`.
-
-    Returns:
-        A dataset of `({"token_ids": int32 (b, L), "padding_mask": bool (b, L)},
-        labels int32 (b, L)[, sample_weights float32 (b, L)])`.
-    """
-    texts = _as_dataset(texts, "texts")
-    _check_strings(texts.element_spec, "texts")
-    _check_sizes(sequence_length=sequence_length, batch_size=batch_size)
-    pad_token_id = _special_token_id(tokenizer, "pad_token_id", default=0)
-    eos_token_id = _special_token_id(tokenizer, "eos_token_id")
-    if not pack:
-        bos_token_id = _special_token_id(tokenizer, "bos_token_id", required=False)
-        rows = _shuffle_and_batch(
-            texts, batch_size, shuffle, shuffle_buffer_size, seed, reshuffle_each_iteration
-        )
-
-        def shift(batch):
-            ids = _tokenize(tokenizer, _clean(batch, preprocessor))
-            row, mask = pack_token_ids(
-                ids,
-                sequence_length + 1,
-                pad_token_id,
-                start_token_id=bos_token_id,
-                end_token_id=eos_token_id,
-                keep_end_token=False,
-            )
-            row = _static(row, batch_size, sequence_length + 1)
-            # An input position is real when its label is: the last real input predicts EOS
-            # (or the last kept token), and positions after it predict padding.
-            features = {
-                "token_ids": row[:, :-1],
-                "padding_mask": _static(mask[:, 1:], batch_size, sequence_length),
-            }
-            return _with_weights(features, row[:, 1:], sample_weights)
-
-        dataset = rows.map(shift, num_parallel_calls=AUTOTUNE, deterministic=True)
-        return _finish(dataset, prefetch)
-
-    # Packing: documents -> token stream -> windows of L + 1 -> batches.
-    if shuffle:
-        texts = texts.shuffle(
-            shuffle_buffer_size, seed=seed, reshuffle_each_iteration=reshuffle_each_iteration
-        )
-    # Tokenize in batches of documents; none is dropped here, only the final short windows.
-    documents = texts.batch(max(batch_size, _TOKENIZE_BATCH_SIZE))
-
-    def to_stream(batch):
-        ids = _tokenize(tokenizer, _clean(batch, preprocessor))
-        return _join_documents(ids, eos_token_id)
-
-    stream = documents.map(to_stream, num_parallel_calls=AUTOTUNE, deterministic=True)
-    window = sequence_length + 1
-
-    def cut(carry, tokens):
-        buffer = tf.concat([carry, tokens], axis=0)
-        count = tf.maximum((tf.size(buffer) - 1) // sequence_length, 0)
-        starts = tf.range(count) * sequence_length
-        windows = tf.gather(buffer, starts[:, None] + tf.range(window)[None, :])
-        return buffer[count * sequence_length :], windows
-
-    windows = stream.scan(tf.zeros([0], tf.int32), cut).unbatch()
-    if shuffle:
-        # Windows of one document are adjacent in the stream; mix them with a second buffer.
-        windows = windows.shuffle(
-            shuffle_buffer_size,
-            seed=None if seed is None else seed + 1,
-            reshuffle_each_iteration=reshuffle_each_iteration,
-        )
-    batches = windows.batch(batch_size, drop_remainder=True)
-
-    def split(batch):
-        batch = _static(batch, batch_size, window)
-        features = {
-            "token_ids": batch[:, :-1],
-            "padding_mask": tf.ones([batch_size, sequence_length], tf.bool),
-        }
-        return _with_weights(features, batch[:, 1:], sample_weights)
-
-    dataset = batches.map(split, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return _finish(dataset, prefetch)
 
 
 def translation_dataset(
@@ -442,6 +323,46 @@ def classification_dataset(
     )
 
 
+def classification_arrays(texts, tokenizer, sequence_length, *, preprocessor=None):
+    """Texts as `[CLS] ids [SEP]` rows padded to `sequence_length`, in numpy arrays.
+
+    The inputs of `zoo.models.BertClassifier` for every text at once, tokenized in one
+    call, for `zoo.data.step_dataset` (or `model.predict`). Rows that are too long are
+    truncated before `[SEP]`, which always stays.
+
+    Args:
+        texts: a list of strings or a `tf.data.Dataset` of `tf.string` scalars.
+        tokenizer: a tokenizer with `cls_token_id`, `sep_token_id` and `pad_token_id`.
+        sequence_length: row length, `[CLS]` and `[SEP]` included.
+        preprocessor: optional string -> string layer or callable applied before tokenizing.
+
+    Returns:
+        `{"token_ids", "padding_mask", "segment_ids"}`: int32 `(len(texts),
+        sequence_length)` arrays; the mask is 1 on real tokens, the segment ids are 0.
+
+    Example:
+
+    >>> features = classification_arrays(["a short text", "another"], tokenizer, 16)
+    >>> features["token_ids"].shape
+    (2, 16)
+    """
+    _check_sizes(sequence_length=sequence_length)
+    ids = _tokenize(tokenizer, _clean(_all_strings(texts, "texts"), preprocessor))
+    token_ids, padding_mask = pack_token_ids(
+        ids,
+        sequence_length,
+        _special_token_id(tokenizer, "pad_token_id", default=0),
+        start_token_id=_special_token_id(tokenizer, "cls_token_id"),
+        end_token_id=_special_token_id(tokenizer, "sep_token_id"),
+    )
+    token_ids = token_ids.numpy()
+    return {
+        "token_ids": token_ids,
+        "padding_mask": padding_mask.numpy().astype("int32"),
+        "segment_ids": np.zeros_like(token_ids),
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
@@ -484,6 +405,22 @@ def _as_dataset(data, name):
             tensors.append(_strings(list(column), name) if is_text else list(column))
         return tf.data.Dataset.from_tensor_slices(tuple(tensors))
     return tf.data.Dataset.from_tensor_slices(_strings(items, name))
+
+
+def _all_strings(texts, name):
+    """All texts as one `tf.string` vector, from a list or a dataset of scalars."""
+    if isinstance(texts, tf.data.Dataset):
+        _check_strings(texts.element_spec, name)
+        texts = list(texts.as_numpy_iterator())
+    elif isinstance(texts, (str, bytes)):
+        raise ValueError(
+            f"Received a single string as {name}; pass a list of strings or a "
+            "tf.data.Dataset (load files with zoo.data.load_text_dataset)."
+        )
+    texts = list(texts)
+    if not texts:
+        raise ValueError(f"Received empty {name}; pass at least one text.")
+    return _strings(texts, name)
 
 
 def _check_strings(spec, name):
@@ -541,21 +478,6 @@ def _tokenize(tokenizer, texts):
     return tf.cast(
         tf.RaggedTensor.from_tensor(ids, padding=tf.cast(pad_token_id, ids.dtype)), tf.int32
     )
-
-
-def _join_documents(ids, eos_token_id):
-    """One flat int32 stream: each non-empty row of `ids` followed by `eos_token_id`."""
-    values = ids.flat_values
-    lengths = tf.cast(ids.row_lengths(), tf.int32)
-    nonempty = lengths > 0
-    # Output position of each id: its own index plus the EOS ids written before its row.
-    eos_before = tf.cumsum(tf.cast(nonempty, tf.int32), exclusive=True)  # (batch,)
-    row_ids = tf.cast(ids.value_rowids(), tf.int32)
-    id_positions = tf.range(tf.size(values)) + tf.gather(eos_before, row_ids)
-    row_ends = tf.cast(ids.row_limits(), tf.int32) + eos_before
-    eos_positions = tf.boolean_mask(row_ends, nonempty)
-    eos = tf.fill(tf.shape(eos_positions), tf.constant(eos_token_id, tf.int32))
-    return tf.dynamic_stitch([id_positions, eos_positions], [values, eos])
 
 
 def _static(tensor, *shape):

@@ -10,16 +10,18 @@
   document (label 1).
 - `pack_sentence_pairs`: `[CLS] A [SEP] B [SEP]` with segment ids 0 / 1, the longer
   segment truncated first, padded to a static length.
-- `bert_pretraining_dataset`: documents -> pairs -> tokenize -> pack -> mask -> batches
-  for `zoo.models.bert.BertPretrainer` (MLM + NSP).
-- `masked_lm_dataset`: texts -> `[CLS] text [SEP]` -> mask (MLM only, no pairs).
+- `pretraining_arrays`: documents -> pairs -> tokenize -> pack -> mask, once, into numpy
+  arrays for `zoo.models.BertPretrainer` (MLM + NSP); `copies` draws with their own
+  pairs and masks (BERT's static masking, `dupe_factor`).
+- `bert_pretraining_dataset`: those arrays as step-indexed batches (`zoo.data.step_dataset`).
 
-Randomness is stateless: each batch is masked with the seed `(seed, batch_index)`, and
-pairs are drawn by a NumPy generator seeded with `seed`, so a seed gives the same
-batches on every run (and in every tf.data worker). `tensorflow_text.mask_language_model`
-implements the same 80/10/10 rule, but its selector and chooser draw from stateful
-random ops and return ragged tensors; here the same selection is made with stateless ops
-on static shapes (TPU-ready), which also makes it reproducible.
+Randomness is seeded: pairs are drawn by a NumPy generator seeded with `seed` (and the
+copy), and each chunk of rows is masked with a stateless seed `(seed, copy and chunk)`,
+so a seed gives the same arrays on every run, and `step_dataset` the same batch for a
+step. `tensorflow_text.mask_language_model` implements the same 80/10/10 rule, but its
+selector and chooser draw from stateful random ops and return ragged tensors; here the
+same selection is made with stateless ops on static shapes (TPU-ready), which also makes
+it reproducible.
 
 Reference: Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers for
 Language Understanding", 2018, https://arxiv.org/abs/1810.04805 (section 3.1, appendix
@@ -31,11 +33,10 @@ Example:
 ```python
 tokenizer = zoo.text.tokenizers.WordPieceTokenizer.train(texts, vocabulary_size=8000)
 documents = [["First sentence.", "Second one."], ["Another document.", "Its end."]]
-dataset = bert_pretraining_dataset(documents, tokenizer, sequence_length=128,
-                                   batch_size=32, seed=0)
-features, labels, sample_weights = next(iter(dataset))
-# features: token_ids, padding_mask, segment_ids (32, 128); mask_positions (32, 20)
-# labels: {"mlm_logits": (32, 20), "nsp_logits": (32,)}; sample_weights likewise
+features, labels, sample_weights = pretraining_arrays(documents, tokenizer, 128, copies=4)
+# features: token_ids, padding_mask, segment_ids (8, 128); mask_positions (8, 20)
+# labels: {"mlm_logits": (8, 20), "nsp_logits": (8,)}; sample_weights likewise
+dataset = bert_pretraining_dataset(documents, tokenizer, 128, batch_size=4, copies=4)
 ```
 """
 
@@ -44,24 +45,21 @@ import tensorflow as tf
 
 from zoo._checks import check_rate
 from zoo.data.pipelines import (
-    AUTOTUNE,
-    DEFAULT_SHUFFLE_BUFFER_SIZE,
+    _all_strings,
     _check_sizes,
     _clean,
-    _finish,
     _special_token_id,
-    _static,
     _tokenize,
-    tokenize_and_batch,
 )
+from zoo.data.steps import step_dataset
 
 __all__ = [
     "bert_pretraining_dataset",
     "default_max_predictions",
     "mask_tokens",
-    "masked_lm_dataset",
     "next_sentence_pairs",
     "pack_sentence_pairs",
+    "pretraining_arrays",
 ]
 
 # [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 [BOS]=5 [EOS]=6 (zoo.text.tokenizers.SPECIAL_TOKENS)
@@ -340,31 +338,108 @@ def pack_sentence_pairs(
     return token_ids, segment_ids, padding_mask
 
 
-def _mask_batch(features, index, seed, vocabulary_size, max_predictions, mask_token_id, **rates):
-    masked = mask_tokens(
-        features["token_ids"],
-        features["padding_mask"],
-        tf.stack([tf.constant(seed, tf.int32), tf.cast(index, tf.int32)]),
-        vocabulary_size=vocabulary_size,
-        max_predictions=max_predictions,
-        mask_token_id=mask_token_id,
-        **rates,
-    )
-    features = {**features, "token_ids": masked["token_ids"]}
-    features["mask_positions"] = masked["mask_positions"]
-    return features, masked
+def pretraining_arrays(
+    documents,
+    tokenizer,
+    sequence_length,
+    *,
+    copies=1,
+    seed=0,
+    max_predictions=None,
+    return_pairs=False,
+):
+    """MLM + NSP examples for `zoo.models.BertPretrainer`, as numpy arrays.
 
+    `copies` draws of `next_sentence_pairs` (50% random B; copy `c` draws with the seed
+    `seed * 1000 + c`), each tokenized in one call, packed as `[CLS] A [SEP] B [SEP]` by
+    `pack_sentence_pairs` and masked by `mask_tokens` (15% of tokens, 80/10/10) in chunks
+    of 4096 rows, chunk `k` of copy `c` with the stateless seed
+    `(seed, c * 100000 + k)`. The masks are drawn once (BERT's static masking, each copy
+    with its own pairs and masks), so the arrays are a function of the seed, and with
+    `step_dataset` the batch of a step a function of the step.
 
-def _vocabulary_size(tokenizer, vocabulary_size):
-    if vocabulary_size is None:
-        vocabulary_size = getattr(tokenizer, "vocabulary_size", None)
-        vocabulary_size = vocabulary_size() if callable(vocabulary_size) else vocabulary_size
-    if vocabulary_size is None:
-        raise ValueError(
-            "Could not read the tokenizer's vocabulary_size; pass vocabulary_size= (the range "
-            "of random MLM replacements)."
+    Args:
+        documents: a list of documents (lists of sentences), or lines with an empty line
+            between documents.
+        tokenizer: a zoo tokenizer (with `cls_token_id`, `sep_token_id`, `mask_token_id`,
+            `pad_token_id`, `vocabulary_size`).
+        sequence_length: row length (special tokens included).
+        copies: draws of the pairs and masks (BERT's `dupe_factor`).
+        seed: seed of the pairs and the masks.
+        max_predictions: MLM slots per row; default `ceil(0.15 * sequence_length)`.
+        return_pairs: also return the sentences of each row.
+
+    Returns:
+        `(features, labels, sample_weights)`, keyed by the inputs and outputs of
+        `BertPretrainer`: features `{"token_ids", "padding_mask", "segment_ids"}` int32
+        `(rows, sequence_length)` and `"mask_positions"` int32 `(rows, P)`; labels
+        `{"mlm_logits": mask_ids (rows, P), "nsp_logits": (rows,)}` int32 (NSP label 1:
+        B is random); sample_weights `{"mlm_logits": mask_weights (rows, P), "nsp_logits":
+        ones (rows,)}` float32. With `return_pairs`, a fourth element `(first, second)`:
+        the lists of sentences A and B of every row.
+
+    Example:
+
+    >>> documents = [["First sentence.", "Second one."], ["Another document.", "Its end."]]
+    >>> features, labels, weights = pretraining_arrays(documents, tokenizer, 128, copies=4)
+    >>> features["mask_positions"].shape  # 4 copies of 2 pairs, 20 MLM slots
+    (8, 20)
+    """
+    _check_sizes(sequence_length=sequence_length, copies=copies)
+    max_predictions = max_predictions or default_max_predictions(sequence_length)
+    vocabulary_size = _vocabulary_size(tokenizer)
+    cls_id = _special_token_id(tokenizer, "cls_token_id")
+    sep_id = _special_token_id(tokenizer, "sep_token_id")
+    pad_id = _special_token_id(tokenizer, "pad_token_id", default=0)
+    mask_id = _special_token_id(tokenizer, "mask_token_id")
+    chunk = 4096
+    parts, firsts, seconds = [], [], []
+    for copy in range(copies):
+        first, second, nsp = next_sentence_pairs(documents, seed=seed * 1000 + copy)
+        token_ids, segment_ids, padding_mask = pack_sentence_pairs(
+            _tokenize(tokenizer, _clean(_all_strings(first, "sentences"), None)),
+            _tokenize(tokenizer, _clean(_all_strings(second, "sentences"), None)),
+            sequence_length,
+            cls_token_id=cls_id,
+            sep_token_id=sep_id,
+            pad_token_id=pad_id,
         )
-    return int(vocabulary_size)
+        for start in range(0, len(nsp), chunk):
+            rows = slice(start, start + chunk)
+            masked = mask_tokens(
+                token_ids[rows],
+                padding_mask[rows],
+                tf.constant([seed, copy * 100_000 + start // chunk], tf.int32),
+                vocabulary_size=vocabulary_size,
+                max_predictions=max_predictions,
+                mask_token_id=mask_id,
+                unselectable_token_ids=(pad_id, cls_id, sep_id),
+            )
+            parts.append(
+                {
+                    "token_ids": masked["token_ids"].numpy(),
+                    "padding_mask": padding_mask[rows].numpy().astype("int32"),
+                    "segment_ids": segment_ids[rows].numpy(),
+                    "mask_positions": masked["mask_positions"].numpy(),
+                    "mask_ids": masked["mask_ids"].numpy(),
+                    "mask_weights": masked["mask_weights"].numpy(),
+                    "nsp": nsp[rows],
+                }
+            )
+        firsts.extend(first)
+        seconds.extend(second)
+    joined = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    features = {
+        key: joined[key] for key in ("token_ids", "padding_mask", "segment_ids", "mask_positions")
+    }
+    labels = {"mlm_logits": joined["mask_ids"], "nsp_logits": joined["nsp"]}
+    weights = {
+        "mlm_logits": joined["mask_weights"],
+        "nsp_logits": np.ones(len(joined["nsp"]), "float32"),
+    }
+    if return_pairs:
+        return features, labels, weights, (firsts, seconds)
+    return features, labels, weights
 
 
 def bert_pretraining_dataset(
@@ -373,171 +448,56 @@ def bert_pretraining_dataset(
     sequence_length,
     batch_size,
     *,
-    max_predictions=None,
-    selection_rate=0.15,
-    mask_token_rate=0.8,
-    random_token_rate=0.1,
-    random_next_rate=0.5,
-    vocabulary_size=None,
-    preprocessor=None,
-    shuffle=True,
-    shuffle_buffer_size=DEFAULT_SHUFFLE_BUFFER_SIZE,
+    copies=1,
     seed=0,
-    prefetch=True,
+    start_step=0,
+    total_steps=None,
+    shard=None,
+    max_predictions=None,
 ):
-    """MLM + NSP batches for `zoo.models.bert.BertPretrainer`.
+    """MLM + NSP batches for `zoo.models.BertPretrainer`.
 
-    Sentence pairs come from `next_sentence_pairs` (50% random B), are tokenized in
-    batches, packed as `[CLS] A [SEP] B [SEP]` (segment ids 0 / 1) to `sequence_length`,
-    and masked by `mask_tokens` (15% of tokens, 80/10/10). All shapes are static.
+    `pretraining_arrays` cut into the step-indexed batches of `step_dataset`: the batch of
+    step `s` is a function of `(seed, s)`, every epoch a new seeded order of the rows.
 
     Args:
-        documents: a list of documents (lists of sentences), or lines with an empty line
-            between documents.
-        tokenizer: a zoo tokenizer (with `cls_token_id`, `sep_token_id`, `mask_token_id`,
-            `pad_token_id`, `vocabulary_size`).
-        sequence_length: static row length (special tokens included).
-        batch_size: static batch size; the last incomplete batch is dropped.
-        max_predictions: MLM slots per row; default `ceil(0.15 * sequence_length)`.
-        selection_rate, mask_token_rate, random_token_rate: BERT's 0.15 / 0.8 / 0.1.
-        random_next_rate: probability that B is a random sentence (label 1).
-        vocabulary_size: range of random replacements; default the tokenizer's.
-        preprocessor: optional string -> string layer or callable applied before tokenizing.
-        shuffle: shuffle the pairs (seeded).
-        shuffle_buffer_size: shuffle buffer.
-        seed: seed of the pairs, the shuffle and the masks.
-        prefetch: end with `prefetch(AUTOTUNE)`.
+        documents, tokenizer, sequence_length, copies, max_predictions: as in
+            `pretraining_arrays`.
+        batch_size: static (global) batch size.
+        seed: seed of the pairs, the masks and the order.
+        start_step: the first step (a resumed run starts where it stopped).
+        total_steps: one past the last step; default: one epoch.
+        shard: `(process index, process count)`, as in `step_dataset`.
 
     Returns:
-        A dataset of `(features, labels, sample_weights)`:
-        features `{"token_ids", "padding_mask", "segment_ids", "mask_positions"}`,
-        labels `{"mlm_logits": mask_ids (batch, P), "nsp_logits": (batch,)}` and
-        sample_weights `{"mlm_logits": mask_weights (batch, P), "nsp_logits": ones}`,
-        keyed by the outputs of `BertPretrainer`.
+        A dataset of `(features, labels, sample_weights)` as in `pretraining_arrays`,
+        batched: `(batch_size, ...)` with static shapes.
+
+    Example:
+
+    >>> dataset = bert_pretraining_dataset(documents, tokenizer, 128, 32, copies=4)
+    >>> pretrainer.fit(dataset)
     """
     _check_sizes(sequence_length=sequence_length, batch_size=batch_size)
-    max_predictions = max_predictions or default_max_predictions(sequence_length, selection_rate)
-    vocabulary_size = _vocabulary_size(tokenizer, vocabulary_size)
-    cls_id = _special_token_id(tokenizer, "cls_token_id")
-    sep_id = _special_token_id(tokenizer, "sep_token_id")
-    pad_id = _special_token_id(tokenizer, "pad_token_id", default=0)
-    mask_id = _special_token_id(tokenizer, "mask_token_id")
-    first, second, labels = next_sentence_pairs(documents, random_next_rate, seed=seed)
-    if len(labels) < batch_size:
-        raise ValueError(
-            f"The documents give {len(labels)} sentence pairs, fewer than batch_size="
-            f"{batch_size}. Pass more text or a smaller batch_size."
-        )
-    dataset = tf.data.Dataset.from_tensor_slices((first, second, labels))
-    if shuffle:
-        dataset = dataset.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=False)
-    dataset = dataset.batch(batch_size, drop_remainder=True).enumerate()
-
-    def encode(index, batch):
-        first_texts, second_texts, nsp_labels = batch
-        token_ids, segment_ids, padding_mask = pack_sentence_pairs(
-            _tokenize(tokenizer, _clean(first_texts, preprocessor)),
-            _tokenize(tokenizer, _clean(second_texts, preprocessor)),
-            sequence_length,
-            cls_token_id=cls_id,
-            sep_token_id=sep_id,
-            pad_token_id=pad_id,
-        )
-        features = {
-            "token_ids": _static(token_ids, batch_size, sequence_length),
-            "padding_mask": _static(padding_mask, batch_size, sequence_length),
-            "segment_ids": _static(segment_ids, batch_size, sequence_length),
-        }
-        features, masked = _mask_batch(
-            features,
-            index,
-            seed,
-            vocabulary_size,
-            max_predictions,
-            mask_id,
-            selection_rate=selection_rate,
-            mask_token_rate=mask_token_rate,
-            random_token_rate=random_token_rate,
-            unselectable_token_ids=(pad_id, cls_id, sep_id),
-        )
-        nsp_labels = _static(tf.cast(nsp_labels, tf.int32), batch_size)
-        targets = {"mlm_logits": masked["mask_ids"], "nsp_logits": nsp_labels}
-        weights = {
-            "mlm_logits": masked["mask_weights"],
-            "nsp_logits": tf.ones([batch_size], tf.float32),
-        }
-        return features, targets, weights
-
-    dataset = dataset.map(encode, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return _finish(dataset, prefetch)
-
-
-def masked_lm_dataset(
-    texts,
-    tokenizer,
-    sequence_length,
-    batch_size,
-    *,
-    max_predictions=None,
-    selection_rate=0.15,
-    mask_token_rate=0.8,
-    random_token_rate=0.1,
-    vocabulary_size=None,
-    preprocessor=None,
-    shuffle=True,
-    shuffle_buffer_size=DEFAULT_SHUFFLE_BUFFER_SIZE,
-    seed=0,
-    prefetch=True,
-):
-    """MLM-only batches: `[CLS] text [SEP]` rows, masked as by `mask_tokens`.
-
-    Args: as `bert_pretraining_dataset`, with `texts` a list or dataset of strings.
-
-    Returns:
-        A dataset of `(features, mask_ids, mask_weights)` with features
-        `{"token_ids", "padding_mask", "segment_ids" (zeros), "mask_positions"}`; use it
-        with a model whose output is the MLM logits at `mask_positions`.
-    """
-    _check_sizes(sequence_length=sequence_length, batch_size=batch_size)
-    max_predictions = max_predictions or default_max_predictions(sequence_length, selection_rate)
-    vocabulary_size = _vocabulary_size(tokenizer, vocabulary_size)
-    cls_id = _special_token_id(tokenizer, "cls_token_id")
-    sep_id = _special_token_id(tokenizer, "sep_token_id")
-    pad_id = _special_token_id(tokenizer, "pad_token_id", default=0)
-    mask_id = _special_token_id(tokenizer, "mask_token_id")
-    dataset = tokenize_and_batch(
-        texts,
+    arrays = pretraining_arrays(
+        documents,
         tokenizer,
         sequence_length,
-        batch_size,
-        preprocessor=preprocessor,
-        start_token_id=cls_id,
-        end_token_id=sep_id,
-        shuffle=shuffle,
-        shuffle_buffer_size=shuffle_buffer_size,
+        copies=copies,
         seed=seed,
-        reshuffle_each_iteration=False,
-        prefetch=False,
-    ).enumerate()
+        max_predictions=max_predictions,
+    )
+    if total_steps is None:
+        total_steps = len(arrays[1]["nsp_logits"]) // batch_size
+    return step_dataset(arrays, batch_size, seed, start_step, total_steps, shard=shard)
 
-    def mask(index, features):
-        features = {
-            **features,
-            "segment_ids": tf.zeros([batch_size, sequence_length], tf.int32),
-        }
-        features, masked = _mask_batch(
-            features,
-            index,
-            seed,
-            vocabulary_size,
-            max_predictions,
-            mask_id,
-            selection_rate=selection_rate,
-            mask_token_rate=mask_token_rate,
-            random_token_rate=random_token_rate,
-            unselectable_token_ids=(pad_id, cls_id, sep_id),
+
+def _vocabulary_size(tokenizer):
+    vocabulary_size = getattr(tokenizer, "vocabulary_size", None)
+    vocabulary_size = vocabulary_size() if callable(vocabulary_size) else vocabulary_size
+    if vocabulary_size is None:
+        raise ValueError(
+            f"Could not read the vocabulary_size of the tokenizer {type(tokenizer).__name__}"
+            " (the range of random MLM replacements); pass a zoo tokenizer."
         )
-        return features, masked["mask_ids"], masked["mask_weights"]
-
-    dataset = dataset.map(mask, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return _finish(dataset, prefetch)
+    return int(vocabulary_size)
