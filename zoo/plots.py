@@ -6,9 +6,10 @@ token `i` over the keys. This module computes those matrices for any zoo model a
 draws them.
 
 - `attention_weights(model, tokenizer, text)` runs the model on one sentence, block by
-  block, and asks each block's `MultiHeadAttention` for its probabilities
-  (`return_attention_scores=True`) on exactly the input the block gives it (after the
-  LayerNorm for pre-LN blocks, with the padding and causal masks). It returns
+  block, and asks each block for its attention probabilities
+  (`block(..., return_attention_scores=True)`): those its `MultiHeadAttention` layers
+  compute on the input the block gives them (after the LayerNorm for pre-LN blocks,
+  with the padding and causal masks). It returns
   `{kind: {"weights": {layer: (heads, query, key)}, "query_tokens": [...],
   "key_tokens": [...]}}` with numpy arrays. Kinds:
   `zoo.models.Transformer`: `encoder_self_attention`, `decoder_self_attention`,
@@ -122,50 +123,6 @@ def _model_kind(model):
     )
 
 
-def _attention_layer(block, attribute):
-    from zoo.layers.attention import MultiHeadAttention
-
-    layer = getattr(block, attribute, None)
-    if not isinstance(layer, MultiHeadAttention):
-        raise ValueError(
-            f"Block '{block.name}' uses a {type(layer).__name__} for attention, which does not "
-            "return attention probabilities. Attention heatmaps need the zoo "
-            "MultiHeadAttention (build the model with attention=None)."
-        )
-    return layer
-
-
-def _block_attention(block, x, padding_mask, causal, encoder_output=None, encoder_mask=None):
-    """Attention probabilities of one block for the block input `x`.
-
-    Returns `(self_scores, cross_scores or None)`, each `(batch, heads, query, key)`, on
-    exactly the inputs the block's sublayers receive: pre-LN blocks normalize first; the
-    cross-attention query is the self-attention sublayer's output (residual added, then
-    post-LN when the block is post-LN). Dropout is off (inference).
-    """
-    attention = _attention_layer(block, "_self_attention_layer")
-    query = block._self_attention_layer_norm(x) if block.normalize_first else x
-    extra = {"use_causal_mask": True} if causal else {}
-    output, self_scores = attention(
-        query, padding_mask=padding_mask, return_attention_scores=True, training=False, **extra
-    )  # (batch, query, hidden), (batch, heads, query, key)
-    if encoder_output is None:
-        return self_scores, None
-    hidden = x + output  # the sublayer's dropout is the identity at inference
-    if not block.normalize_first:
-        hidden = block._self_attention_layer_norm(hidden)
-    cross_attention = _attention_layer(block, "_cross_attention_layer")
-    query = block._cross_attention_layer_norm(hidden) if block.normalize_first else hidden
-    _, cross_scores = cross_attention(
-        query,
-        value=encoder_output,
-        padding_mask=encoder_mask,
-        return_attention_scores=True,
-        training=False,
-    )  # (batch, heads, target, source)
-    return self_scores, cross_scores
-
-
 def _to_numpy(scores, query_length, key_length):
     """(1, heads, query, key) tensor -> float32 (heads, query, key) cropped to real tokens."""
     import keras
@@ -225,27 +182,26 @@ def _transformer_weights(model, tokenizer, text, source_length, target_length):
     encoder, decoder, cross = {}, {}, {}
     x = model.encoder_embedding(source_row, training=False)  # (1, source, hidden)
     for index, block in enumerate(model.encoder_layers):
-        scores, _ = _block_attention(block, x, source_mask, causal=False)
+        x, scores = block(
+            x, padding_mask=source_mask, return_attention_scores=True, training=False
+        )  # (1, source, hidden), (1, heads, source, source)
         encoder[index] = _to_numpy(scores, len(source_ids), len(source_ids))
-        x = block(x, padding_mask=source_mask, training=False)
     if model.encoder_layer_norm is not None:
         x = model.encoder_layer_norm(x)
     encoder_output = x  # (1, source, hidden)
 
     x = model.decoder_embedding(target_row, training=False)  # (1, target, hidden)
     for index, block in enumerate(model.decoder_layers):
-        self_scores, cross_scores = _block_attention(
-            block, x, target_mask, True, encoder_output, source_mask
-        )
-        decoder[index] = _to_numpy(self_scores, len(target_ids), len(target_ids))
-        cross[index] = _to_numpy(cross_scores, len(target_ids), len(source_ids))
-        x = block(
+        x, scores = block(
             x,
             encoder_output,
             decoder_padding_mask=target_mask,
             encoder_padding_mask=source_mask,
+            return_attention_scores=True,
             training=False,
-        )
+        )  # (1, target, hidden), {"self_attention": ..., "cross_attention": ...}
+        decoder[index] = _to_numpy(scores["self_attention"], len(target_ids), len(target_ids))
+        cross[index] = _to_numpy(scores["cross_attention"], len(target_ids), len(source_ids))
 
     source_tokens = token_labels(tokenizer, source_ids)
     target_tokens = token_labels(tokenizer, target_ids)
@@ -275,16 +231,16 @@ def _single_stack_weights(kind, model, tokenizer, text, sequence_length):
     if kind == "bert":
         x = model.embeddings(row, training=False)  # (1, sequence, hidden)
         for index, block in enumerate(model.transformer_layers):
-            scores, _ = _block_attention(block, x, mask, causal=False)
+            x, scores = block(x, padding_mask=mask, return_attention_scores=True, training=False)
             weights[index] = _to_numpy(scores, len(ids), len(ids))
-            x = block(x, padding_mask=mask, training=False)
         name = "self_attention"
     else:
         x = model.embeddings(row, training=False)  # (1, sequence, hidden)
         for index, block in enumerate(model.transformer_layers):
-            scores, _ = _block_attention(block, x, mask, causal=True)
-            weights[index] = _to_numpy(scores, len(ids), len(ids))
-            x = block(x, decoder_padding_mask=mask, training=False)
+            x, scores = block(
+                x, decoder_padding_mask=mask, return_attention_scores=True, training=False
+            )  # causal self-attention
+            weights[index] = _to_numpy(scores["self_attention"], len(ids), len(ids))
         name = "causal_self_attention"
     tokens = token_labels(tokenizer, ids)
     return {name: _kind(weights, tokens, tokens)}

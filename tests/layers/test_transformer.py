@@ -240,6 +240,147 @@ def test_invalid_decoder_calls_raise():
         translation_block(x)
 
 
+def _reference_scores(block, x, padding_mask, causal, encoder_output=None, encoder_mask=None):
+    """The scores as `zoo.plots` computed them before the blocks returned their own: the
+    block's LayerNorm / residual order re-done by hand around the attention layers' own
+    `return_attention_scores` calls. `(self_scores, cross_scores or None)`."""
+    attention = block._self_attention_layer
+    query = block._self_attention_layer_norm(x) if block.normalize_first else x
+    extra = {"use_causal_mask": True} if causal else {}
+    output, self_scores = attention(
+        query, padding_mask=padding_mask, return_attention_scores=True, training=False, **extra
+    )
+    if encoder_output is None:
+        return self_scores, None
+    hidden = x + output  # the sublayer's dropout is the identity at inference
+    if not block.normalize_first:
+        hidden = block._self_attention_layer_norm(hidden)
+    query = block._cross_attention_layer_norm(hidden) if block.normalize_first else hidden
+    _, cross_scores = block._cross_attention_layer(
+        query,
+        value=encoder_output,
+        padding_mask=encoder_mask,
+        return_attention_scores=True,
+        training=False,
+    )
+    return self_scores, cross_scores
+
+
+@pytest.mark.parametrize("normalize_first", [False, True])
+def test_encoder_returns_the_scores_of_its_attention_layer(normalize_first):
+    block = TransformerEncoderBlock(**_block_kwargs(normalize_first=normalize_first))
+    x, padding_mask = _random(BATCH, SEQUENCE, HIDDEN), _padding_mask()
+    output, scores = block(x, padding_mask=padding_mask, return_attention_scores=True)
+    assert tuple(scores.shape) == (BATCH, HEADS, SEQUENCE, SEQUENCE)
+    expected, _ = _reference_scores(block, x, padding_mask, causal=False)
+    assert_all_close(scores, expected, atol=1e-6, rtol=1e-6)
+    assert_all_close(output, block(x, padding_mask=padding_mask), atol=1e-5, rtol=1e-5)
+    scores = to_numpy(scores)
+    assert np.all(scores[0, :, :, 5:] < 1e-6) and np.all(scores[1, :, :, 3:] < 1e-6)
+    np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("normalize_first", [False, True])
+def test_decoder_returns_self_and_cross_attention_scores(normalize_first):
+    block = TransformerDecoderBlock(**_block_kwargs(normalize_first=normalize_first))
+    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    target_mask, source_mask = _padding_mask(), _padding_mask(SOURCE, (4, 6))
+    kwargs = {"decoder_padding_mask": target_mask, "encoder_padding_mask": source_mask}
+    output, scores = block(x, source, return_attention_scores=True, **kwargs)
+    assert sorted(scores) == ["cross_attention", "self_attention"]
+    assert tuple(scores["self_attention"].shape) == (BATCH, HEADS, SEQUENCE, SEQUENCE)
+    assert tuple(scores["cross_attention"].shape) == (BATCH, HEADS, SEQUENCE, SOURCE)
+    expected_self, expected_cross = _reference_scores(
+        block, x, target_mask, True, source, source_mask
+    )
+    assert_all_close(scores["self_attention"], expected_self, atol=1e-6, rtol=1e-6)
+    assert_all_close(scores["cross_attention"], expected_cross, atol=1e-6, rtol=1e-6)
+    assert_all_close(output, block(x, source, **kwargs), atol=1e-5, rtol=1e-5)
+    upper = np.triu(np.ones((SEQUENCE, SEQUENCE), bool), k=1)
+    assert np.all(to_numpy(scores["self_attention"])[:, :, upper] < 1e-6)  # causal
+
+    gpt_block = TransformerDecoderBlock(**_block_kwargs(normalize_first=normalize_first))
+    output, scores = gpt_block(x, decoder_padding_mask=target_mask, return_attention_scores=True)
+    assert list(scores) == ["self_attention"]
+    expected, _ = _reference_scores(gpt_block, x, target_mask, causal=True)
+    assert_all_close(scores["self_attention"], expected, atol=1e-6, rtol=1e-6)
+
+
+def test_decoder_scores_while_decoding_with_a_cache():
+    block = TransformerDecoderBlock(**_block_kwargs())
+    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    source_mask = _padding_mask(SOURCE, (4, 6))
+    expected, full = block(
+        x, source, encoder_padding_mask=source_mask, return_attention_scores=True
+    )
+    self_cache = np.zeros((BATCH, 2, SEQUENCE, HEADS, HIDDEN // HEADS), "float32")
+    cross_cache = block.compute_cross_attention_cache(source)
+    for t in range(SEQUENCE):
+        output, self_cache, cross_cache, scores = block(
+            x[:, t : t + 1],
+            encoder_padding_mask=source_mask,
+            self_attention_cache=self_cache,
+            self_attention_cache_update_index=t,
+            cross_attention_cache=cross_cache,
+            return_attention_scores=True,
+        )
+        assert_all_close(output, expected[:, t : t + 1], atol=1e-5, rtol=1e-5)
+        # (batch, heads, 1, max_length): the cache positions after t get nothing.
+        assert tuple(scores["self_attention"].shape) == (BATCH, HEADS, 1, SEQUENCE)
+        for kind in ("self_attention", "cross_attention"):
+            assert_all_close(scores[kind], full[kind][:, :, t : t + 1], atol=1e-5, rtol=1e-5)
+
+
+def test_compute_cross_attention_cache_is_the_cache_the_block_makes():
+    block = TransformerDecoderBlock(**_block_kwargs())
+    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    with pytest.raises(ValueError, match="built on its first call"):
+        block.compute_cross_attention_cache(source)
+    self_cache = np.zeros((BATCH, 2, SEQUENCE, HEADS, HIDDEN // HEADS), "float32")
+    *_, made = block(
+        x[:, :1], source, self_attention_cache=self_cache, self_attention_cache_update_index=0
+    )
+    cache = block.compute_cross_attention_cache(source)
+    assert tuple(cache.shape) == (BATCH, 2, SOURCE, HEADS, HIDDEN // HEADS)
+    assert_all_close(cache, made)
+    gpt_block = TransformerDecoderBlock(**_block_kwargs())
+    gpt_block(x)
+    with pytest.raises(ValueError, match="has no cross-attention, so"):
+        gpt_block.compute_cross_attention_cache(source)
+
+
+def test_attention_scores_need_a_zoo_multi_head_attention():
+    class Identity(keras.layers.Layer):
+        def call(self, x, **kwargs):
+            return x
+
+    x = _random(BATCH, SEQUENCE, HIDDEN)
+    block = TransformerEncoderBlock(**_block_kwargs(attention=Identity()))
+    block(x)
+    with pytest.raises(ValueError, match="needs the zoo MultiHeadAttention"):
+        block(x, return_attention_scores=True)
+    block = TransformerDecoderBlock(**_block_kwargs(attention="performer"))
+    with pytest.raises(ValueError, match="cannot return them"):
+        block(x, return_attention_scores=True)
+
+
+def test_scores_in_a_functional_model():
+    inputs = keras.Input((SEQUENCE, HIDDEN))
+    source = keras.Input((SOURCE, HIDDEN))
+    encoded, encoder_scores = TransformerEncoderBlock(**_block_kwargs())(
+        inputs, return_attention_scores=True
+    )
+    assert tuple(encoder_scores.shape) == (None, HEADS, SEQUENCE, SEQUENCE)
+    decoded, decoder_scores = TransformerDecoderBlock(**_block_kwargs())(
+        inputs, source, return_attention_scores=True
+    )
+    model = keras.Model([inputs, source], [encoded, encoder_scores, decoded, decoder_scores])
+    outputs = model([_random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN)])
+    assert tuple(outputs[1].shape) == (BATCH, HEADS, SEQUENCE, SEQUENCE)
+    assert tuple(outputs[2].shape) == (BATCH, SEQUENCE, HIDDEN)
+    assert tuple(outputs[3]["cross_attention"].shape) == (BATCH, HEADS, SEQUENCE, SOURCE)
+
+
 def test_saving_a_functional_encoder_decoder():
     source_ids = keras.Input((SOURCE,), dtype="int32", name="source_ids")
     target_ids = keras.Input((SEQUENCE,), dtype="int32", name="target_ids")

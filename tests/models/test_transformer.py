@@ -4,13 +4,9 @@ import pytest
 import tensorflow as tf
 
 from tests.test_case import assert_all_close, run_saving_test
-from zoo.models.transformer import (
-    PRESETS,
-    LabelSmoothedCrossEntropy,
-    Transformer,
-    TransformerSchedule,
-    transformer_optimizer,
-)
+from zoo.models.losses import LabelSmoothedCrossEntropy
+from zoo.models.transformer import PRESETS, Transformer
+from zoo.optimizers import transformer_optimizer
 
 VOCABULARY, SOURCE, TARGET = 40, 7, 6
 
@@ -210,52 +206,3 @@ def test_mixed_bfloat16_gives_float32_logits():
     encoder_output = model.encode(_batch()["encoder_token_ids"])
     cache = model.init_cache(2, 4, encoder_output)
     assert keras.backend.standardize_dtype(cache["self"].dtype) == "bfloat16"
-
-
-def test_schedule_warms_up_then_decays():
-    schedule = TransformerSchedule(512, warmup_steps=4000)
-    values = [float(schedule(step)) for step in (0, 999, 3999, 15999)]
-    assert values[0] < values[1] < values[2] > values[3]
-    assert values[2] == pytest.approx(512**-0.5 * 4000**-0.5, rel=1e-5)
-    assert values[3] == pytest.approx(512**-0.5 * 16000**-0.5, rel=1e-5)
-    revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
-    assert revived.get_config() == schedule.get_config()
-    optimizer = transformer_optimizer()
-    assert (optimizer.beta_1, optimizer.beta_2, optimizer.epsilon) == (0.9, 0.98, 1e-9)
-
-
-def test_label_smoothed_loss_matches_numpy():
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(2, 3, 5)).astype("float32")
-    labels = np.array([[1, 2, 0], [4, 0, 0]])
-    loss = float(LabelSmoothedCrossEntropy(0.1)(labels, logits))
-    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    nll = -np.take_along_axis(log_probs, labels[..., None], -1)[..., 0]
-    per_token = 0.9 * nll + 0.1 * -log_probs.mean(-1)
-    mask = labels != 0
-    assert loss == pytest.approx(per_token[mask].mean(), rel=1e-5)
-
-
-def test_label_smoothed_loss_gradient_and_large_logits():
-    # d loss / d logits = softmax - ((1 - eps) * one_hot + eps / V) at every counted token,
-    # and logits far from zero neither overflow nor lose the answer.
-    rng = np.random.default_rng(1)
-    logits = (rng.normal(size=(2, 3, 5)) * 50).astype("float32")
-    labels = np.array([[1, 2, 3], [4, 0, 1]])
-    loss_fn = LabelSmoothedCrossEntropy(0.1, pad_token_id=None)
-    variable = keras.Variable(logits)
-    import tensorflow as tf
-
-    with tf.GradientTape() as tape:
-        loss = loss_fn(labels, variable)
-    gradient = tape.gradient(loss, variable).numpy()
-    shifted = logits - logits.max(-1, keepdims=True)
-    softmax = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
-    target = 0.9 * np.eye(5)[labels] + 0.1 / 5
-    np.testing.assert_allclose(gradient, (softmax - target) / labels.size, atol=1e-6)
-    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-    expected = (0.9 * -np.take_along_axis(log_probs, labels[..., None], -1)[..., 0]) + (
-        0.1 * -log_probs.mean(-1)
-    )
-    assert np.isfinite(float(loss))
-    assert float(loss) == pytest.approx(expected.mean(), rel=1e-5)

@@ -46,6 +46,16 @@ def _head_dim(layer, hidden_dim):
     return hidden_dim // layer.num_heads
 
 
+def _check_returns_scores(block, attention):
+    """ValueError unless `attention` is a zoo `MultiHeadAttention` (which returns scores)."""
+    if not isinstance(attention, MultiHeadAttention):
+        raise ValueError(
+            f"Block '{block.name}' uses a {type(attention).__name__} for attention, which does "
+            "not return attention probabilities. return_attention_scores=True (attention "
+            "heatmaps) needs the zoo MultiHeadAttention (build the block with attention=None)."
+        )
+
+
 def _serialize_layer(layer):
     return None if layer is None else keras.saving.serialize_keras_object(layer)
 
@@ -151,8 +161,8 @@ class _Block(keras.layers.Layer):
     def _sublayer(self, sublayer, layer_norm, x, **kwargs):
         """`LN(x + F(x))` (post-LN, the paper) or `x + F(LN(x))` (pre-LN).
 
-        `sublayer` returns `F(x)` or a tuple whose first item is `F(x)` (the rest, e.g. an
-        updated cache, is returned beside the new `x`).
+        `sublayer` returns `F(x)` or a tuple whose first item is `F(x)` (the rest, e.g.
+        attention scores or an updated cache, is returned beside the new `x`).
         """
         residual = x
         if self.normalize_first:
@@ -238,6 +248,15 @@ class TransformerEncoderBlock(_Block):
         padding_mask: `(batch, sequence)`, truthy for real tokens.
         attention_mask: `(batch, sequence, sequence)`, truthy where a position may attend.
         training: whether dropout is active.
+        return_attention_scores: also return the self-attention probabilities (as
+            keras-hub's `TransformerEncoder`); needs the zoo `MultiHeadAttention`
+            (`attention=None` or `"full"`).
+
+    Returns:
+        The output `(batch, sequence, hidden_dim)`; with `return_attention_scores`,
+        `(output, scores)`, where `scores` `(batch, num_heads, sequence, sequence)` are
+        the probabilities each query puts on each key, before attention dropout: the
+        ones this call used (pre-LN blocks normalize the input first).
 
     Example:
 
@@ -246,6 +265,9 @@ class TransformerEncoderBlock(_Block):
     >>> x = np.random.rand(2, 8, 16).astype("float32")
     >>> tuple(block(x, padding_mask=np.ones((2, 8), bool)).shape)
     (2, 8, 16)
+    >>> output, scores = block(x, return_attention_scores=True)
+    >>> tuple(scores.shape)
+    (2, 2, 8, 8)
     """
     )
 
@@ -261,27 +283,57 @@ class TransformerEncoderBlock(_Block):
         self._feed_forward_layer_norm = self._make_layer_norm("feed_forward_layer_norm")
         self._feed_forward_layer_norm.build(inputs_shape)
 
-    def _attention_sublayer(self, x, padding_mask, attention_mask, training):
-        x = self._self_attention_layer(
-            x, padding_mask=padding_mask, attention_mask=attention_mask, training=training
-        )
-        return self._self_attention_dropout(x, training=training)
+    def _attention_sublayer(
+        self, x, padding_mask, attention_mask, return_attention_scores, training
+    ):
+        if not return_attention_scores:
+            x = self._self_attention_layer(
+                x, padding_mask=padding_mask, attention_mask=attention_mask, training=training
+            )
+            return self._self_attention_dropout(x, training=training)
+        x, scores = self._self_attention_layer(
+            x,
+            padding_mask=padding_mask,
+            attention_mask=attention_mask,
+            return_attention_scores=True,
+            training=training,
+        )  # (batch, sequence, hidden), (batch, heads, sequence, sequence)
+        return self._self_attention_dropout(x, training=training), scores
 
-    def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
-        x = self._sublayer(
+    def call(
+        self,
+        inputs,
+        padding_mask=None,
+        attention_mask=None,
+        training=None,
+        return_attention_scores=False,
+    ):
+        if return_attention_scores:
+            _check_returns_scores(self, self._self_attention_layer)
+        outputs = self._sublayer(
             self._attention_sublayer,
             self._self_attention_layer_norm,
             inputs,
             padding_mask=padding_mask,
             attention_mask=attention_mask,
+            return_attention_scores=return_attention_scores,
             training=training,
-        )  # (batch, sequence, hidden)
-        return self._sublayer(
-            self._feed_forward, self._feed_forward_layer_norm, x, training=training
         )
+        x, scores = outputs if return_attention_scores else (outputs, None)  # (batch, seq, D)
+        x = self._sublayer(self._feed_forward, self._feed_forward_layer_norm, x, training=training)
+        return (x, scores) if return_attention_scores else x
 
     def compute_output_shape(self, inputs_shape):
         return inputs_shape
+
+    def compute_output_spec(self, inputs, *args, return_attention_scores=False, **kwargs):
+        if not return_attention_scores:
+            return super().compute_output_spec(inputs, *args, **kwargs)
+        batch, sequence = inputs.shape[0], inputs.shape[1]
+        return (
+            keras.KerasTensor(inputs.shape, dtype=self.compute_dtype),
+            keras.KerasTensor((batch, self.num_heads, sequence, sequence), self.compute_dtype),
+        )
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -304,9 +356,10 @@ class TransformerDecoderBlock(_Block):
     `(output, self_attention_cache)`; with cross-attention it returns
     `(output, self_attention_cache, cross_attention_cache)`, where the cross-attention
     cache (the encoder's keys/values, computed from `encoder_sequence` when not
-    given) can be passed back so the encoder output is projected once. All shapes
-    are fixed, so the step compiles once with XLA. While caching,
-    `decoder_padding_mask` covers the cache positions, `(batch, max_length)`.
+    given; `compute_cross_attention_cache(encoder_sequence)` computes it up front)
+    can be passed back so the encoder output is projected once. All shapes are
+    fixed, so the step compiles once with XLA. While caching, `decoder_padding_mask`
+    covers the cache positions, `(batch, max_length)`.
 
     Reference: Vaswani et al., "Attention Is All You Need", 2017,
     https://arxiv.org/abs/1706.03762 (section 3.1); Radford et al., "Language Models
@@ -327,6 +380,19 @@ class TransformerDecoderBlock(_Block):
         cross_attention_cache: `(batch, 2, source, num_heads, head_dim)`.
         use_causal_mask: apply the causal mask in self-attention (default `True`).
         training: whether dropout is active.
+        return_attention_scores: also return the attention probabilities; needs the
+            zoo `MultiHeadAttention` (`attention=None` or `"full"`).
+
+    Returns:
+        The output `(batch, target, hidden_dim)`. With a cache, the tuple
+        `(output, self_attention_cache)`, or `(output, self_attention_cache,
+        cross_attention_cache)` when the block has cross-attention. With
+        `return_attention_scores`, one more item comes last: a dict with
+        `"self_attention"`, `(batch, num_heads, target, target)` (`(batch, num_heads,
+        target, max_length)` with a cache), and, when the block has cross-attention,
+        `"cross_attention"`, `(batch, num_heads, target, source)`: the probabilities
+        each query puts on each key before attention dropout, on the inputs this call
+        gave each sub-layer. So `(output, scores)` without a cache.
 
     Example:
 
@@ -336,6 +402,11 @@ class TransformerDecoderBlock(_Block):
     >>> source = np.random.rand(2, 8, 16).astype("float32")
     >>> tuple(block(target, source).shape)
     (2, 6, 16)
+    >>> output, scores = block(target, source, return_attention_scores=True)
+    >>> tuple(scores["self_attention"].shape), tuple(scores["cross_attention"].shape)
+    ((2, 2, 6, 6), (2, 2, 6, 8))
+    >>> tuple(block.compute_cross_attention_cache(source).shape)
+    (2, 2, 8, 2, 8)
     """
     )
 
@@ -358,27 +429,59 @@ class TransformerDecoderBlock(_Block):
         self._feed_forward_layer_norm = self._make_layer_norm("feed_forward_layer_norm")
         self._feed_forward_layer_norm.build(decoder_sequence_shape)
 
-    def _self_attention_sublayer(self, x, cache, cache_update_index, training, **kwargs):
-        if cache is None:
-            outputs = self._self_attention_layer(x, training=training, **kwargs)
-            return self._self_attention_dropout(outputs, training=training)
-        outputs, cache = self._self_attention_layer(
-            x,
-            cache=cache,
-            cache_update_index=cache_update_index,
-            training=training,
-            **kwargs,
-        )
-        return self._self_attention_dropout(outputs, training=training), cache
+    def compute_cross_attention_cache(self, encoder_sequence):
+        """The cross-attention keys and values of an encoder output, for decoding.
 
-    def _cross_attention_sublayer(self, x, encoder_sequence, cache, training, **kwargs):
+        Args:
+            encoder_sequence: the encoder output `(batch, source, encoder_dim)`.
+
+        Returns:
+            `(batch, 2, source, num_heads, hidden_dim // num_heads)`: keys, then values;
+            pass it as `cross_attention_cache` at every step, so the encoder output is
+            projected once.
+        """
+        if getattr(self, "_cross_attention_layer", None) is None:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' has no cross-attention"
+                + ("" if self.built else " yet: it is built on its first call")
+                + ", so it has no cross-attention cache. Call it (or build it) with an "
+                "`encoder_sequence` first."
+            )
+        return self._cross_attention_layer.compute_cache(encoder_sequence)
+
+    def _self_attention_sublayer(
+        self, x, cache, cache_update_index, return_attention_scores, training, **kwargs
+    ):
+        """`(F(x), scores or None, updated cache or None)`."""
+        if return_attention_scores:
+            kwargs["return_attention_scores"] = True
+        if cache is not None:
+            kwargs.update(cache=cache, cache_update_index=cache_update_index)
+        outputs = self._self_attention_layer(x, training=training, **kwargs)
+        if cache is None and not return_attention_scores:
+            outputs = (outputs,)
+        outputs, *extra = outputs
+        scores = extra.pop(0) if return_attention_scores else None
+        cache = extra.pop(0) if cache is not None else None
+        return self._self_attention_dropout(outputs, training=training), scores, cache
+
+    def _cross_attention_sublayer(
+        self, x, encoder_sequence, cache, return_attention_scores, training, **kwargs
+    ):
+        """`(F(x), scores or None)`."""
+        if return_attention_scores:
+            kwargs["return_attention_scores"] = True
         if cache is None:
             outputs = self._cross_attention_layer(
                 x, value=encoder_sequence, training=training, **kwargs
             )
+            if not return_attention_scores:
+                outputs = (outputs,)
         else:
-            outputs, _ = self._cross_attention_layer(x, cache=cache, training=training, **kwargs)
-        return self._cross_attention_dropout(outputs, training=training)
+            outputs = self._cross_attention_layer(x, cache=cache, training=training, **kwargs)
+            outputs = outputs[:-1]  # the cache comes back unchanged
+        scores = outputs[1] if return_attention_scores else None
+        return self._cross_attention_dropout(outputs[0], training=training), scores
 
     def call(
         self,
@@ -393,6 +496,7 @@ class TransformerDecoderBlock(_Block):
         cross_attention_cache=None,
         use_causal_mask=True,
         training=None,
+        return_attention_scores=False,
     ):
         has_cross_attention = self._cross_attention_layer is not None
         has_encoder = encoder_sequence is not None or cross_attention_cache is not None
@@ -415,39 +519,45 @@ class TransformerDecoderBlock(_Block):
                 f"{self_attention_cache_update_index is None}."
             )
         caching = self_attention_cache is not None
+        if return_attention_scores:
+            _check_returns_scores(self, self._self_attention_layer)
+        scores = {}
 
-        outputs = self._sublayer(
+        x, scores["self_attention"], self_attention_cache = self._sublayer(
             self._self_attention_sublayer,
             self._self_attention_layer_norm,
             decoder_sequence,
             cache=self_attention_cache,
             cache_update_index=self_attention_cache_update_index,
+            return_attention_scores=return_attention_scores,
             padding_mask=decoder_padding_mask,
             attention_mask=decoder_attention_mask,
             use_causal_mask=use_causal_mask,
             training=training,
-        )
-        x, self_attention_cache = outputs if caching else (outputs, None)  # (batch, target, D)
+        )  # (batch, target, D), (batch, heads, target, target | max_length)
 
         if has_cross_attention:
             if caching and cross_attention_cache is None:
-                cross_attention_cache = self._cross_attention_layer.compute_cache(
-                    encoder_sequence
-                )  # (batch, 2, source, heads, head_dim)
-            x = self._sublayer(
+                # (batch, 2, source, heads, head_dim)
+                cross_attention_cache = self.compute_cross_attention_cache(encoder_sequence)
+            x, scores["cross_attention"] = self._sublayer(
                 self._cross_attention_sublayer,
                 self._cross_attention_layer_norm,
                 x,
                 encoder_sequence=encoder_sequence,
                 cache=cross_attention_cache,
+                return_attention_scores=return_attention_scores,
                 padding_mask=encoder_padding_mask,
                 attention_mask=encoder_attention_mask,
                 training=training,
-            )
+            )  # (batch, target, D), (batch, heads, target, source)
 
         x = self._sublayer(self._feed_forward, self._feed_forward_layer_norm, x, training=training)
-        if not caching:
-            return x
-        if has_cross_attention:
-            return x, self_attention_cache, cross_attention_cache
-        return x, self_attention_cache
+        outputs = (x,)
+        if caching:
+            outputs += (self_attention_cache,)
+            if has_cross_attention:
+                outputs += (cross_attention_cache,)
+        if return_attention_scores:
+            outputs += (scores,)
+        return outputs[0] if len(outputs) == 1 else outputs

@@ -1,7 +1,8 @@
 """Models built from `zoo.layers`: Transformer, BERT, GPT, Word2Vec, and generation.
 
-- `Transformer` (encoder-decoder, translation), `TransformerSchedule`,
-  `transformer_optimizer`, `LabelSmoothedCrossEntropy`.
+- `Transformer` (encoder-decoder, translation); its training recipe:
+  `TransformerSchedule`, `transformer_optimizer` (from `zoo.optimizers`, where every
+  learning-rate schedule lives) and `LabelSmoothedCrossEntropy` (`zoo.models.losses`).
 - `Bert` (backbone), `BertPretrainer` (MLM + NSP), `BertClassifier`, `BertMaskedLMHead`.
 - `GPT` (decoder-only).
 - `Word2Vec` (skip-gram / CBOW with negative sampling).
@@ -12,6 +13,8 @@
 `Bert.layout_map(mesh)`, `GPT.layout_map(mesh)` and `Transformer.layout_map(mesh)` give
 Megatron-style `keras.distribution.LayoutMap`s for `ModelParallel` under JAX;
 `build_layout_map(mesh, rules)` builds one, with the same checks, for other models.
+
+The functional model base and the helpers the models share are in `zoo.models.backbone`.
 """
 
 from zoo.models.bert import Bert, BertClassifier, BertMaskedLMHead, BertPretrainer
@@ -30,13 +33,10 @@ from zoo.models.generation import (
 )
 from zoo.models.gpt import GPT
 from zoo.models.layout import build_layout_map
-from zoo.models.transformer import (
-    LabelSmoothedCrossEntropy,
-    Transformer,
-    TransformerSchedule,
-    transformer_optimizer,
-)
+from zoo.models.losses import LabelSmoothedCrossEntropy
+from zoo.models.transformer import Transformer
 from zoo.models.word2vec import Word2Vec
+from zoo.optimizers import TransformerSchedule, transformer_optimizer
 
 __all__ = [
     "GPT",

@@ -19,25 +19,25 @@ from zoo.layers.efficient_attention import check_attention_options
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS
 from zoo.layers.transformer import TransformerEncoderBlock
-from zoo.models.layout import (
-    _block_rules,
-    _check_model_parallel,
-    _token_embedding_rule,
-    build_layout_map,
+from zoo.models.backbone import (
+    FunctionalModel,
+    check_model_arguments,
+    float32_logits,
+    int_input,
+    truncated_normal_initializer,
 )
-from zoo.models.transformer import (
-    _check_model_arguments,
-    _float32_logits,
-    _FunctionalModel,
-    _initializer,
-    _int_input,
+from zoo.models.layout import (
+    block_rules,
+    build_layout_map,
+    check_model_parallel,
+    token_embedding_rule,
 )
 
 __all__ = ["Bert", "BertClassifier", "BertMaskedLMHead", "BertPretrainer"]
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Bert(_FunctionalModel):
+class Bert(FunctionalModel):
     """BERT backbone: a bidirectional Transformer encoder with segment embeddings.
 
     Every token attends to every non-padded token in both directions. The input is one
@@ -121,7 +121,7 @@ class Bert(_FunctionalModel):
         dtype=None,
         **kwargs,
     ):
-        _check_model_arguments(
+        check_model_arguments(
             type(self).__name__,
             num_heads,
             hidden_dim,
@@ -139,7 +139,7 @@ class Bert(_FunctionalModel):
         block_attention_options = dict(attention_options)
         if attention == "linformer":  # projections sized for the longest input
             block_attention_options.setdefault("sequence_length", max_sequence_length)
-        _check_model_parallel(
+        check_model_parallel(
             type(self).__name__,
             {"embeddings": ("vocabulary_size", vocabulary_size)},
             [(f"transformer_layer_{i}", False) for i in range(num_layers)],
@@ -158,7 +158,7 @@ class Bert(_FunctionalModel):
             layer_norm=True,
             dropout=dropout,
             layer_norm_epsilon=layer_norm_epsilon,
-            embeddings_initializer=_initializer(),
+            embeddings_initializer=truncated_normal_initializer(),
             dtype=dtype,
             name="embeddings",
         )
@@ -169,7 +169,7 @@ class Bert(_FunctionalModel):
                 dropout=dropout,
                 activation=activation,
                 layer_norm_epsilon=layer_norm_epsilon,
-                kernel_initializer=_initializer(),
+                kernel_initializer=truncated_normal_initializer(),
                 attention=attention,
                 attention_options=block_attention_options,
                 dtype=dtype,
@@ -180,16 +180,16 @@ class Bert(_FunctionalModel):
         self.pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
-            kernel_initializer=_initializer(),
+            kernel_initializer=truncated_normal_initializer(),
             dtype=dtype,
             name="pooled_dense",
         )
 
         # === Functional model ===
         inputs = {
-            "token_ids": _int_input("token_ids"),
-            "padding_mask": _int_input("padding_mask"),
-            "segment_ids": _int_input("segment_ids", optional=True),
+            "token_ids": int_input("token_ids"),
+            "padding_mask": int_input("padding_mask"),
+            "segment_ids": int_input("segment_ids", optional=True),
         }
         x = self.embeddings(inputs["token_ids"], segment_ids=inputs["segment_ids"])
         for block in self.transformer_layers:
@@ -291,8 +291,8 @@ class Bert(_FunctionalModel):
         ...                  hidden_dim=16, intermediate_dim=32)
         """
         rules = [
-            _token_embedding_rule("embeddings", model_axis),
-            *_block_rules(r"transformer_layer_\d+", model_axis),
+            token_embedding_rule("embeddings", model_axis),
+            *block_rules(r"transformer_layer_\d+", model_axis),
         ]
         return build_layout_map(device_mesh, rules, model_axis, batch_axis)
 
@@ -368,7 +368,9 @@ class BertMaskedLMHead(keras.layers.Layer):
         self.token_embedding = token_embedding
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
-        self.kernel_initializer = keras.initializers.get(kernel_initializer or _initializer())
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or truncated_normal_initializer()
+        )
         self._activation_fn = ACTIVATIONS[activation]
 
     def build(self, inputs_shape, mask_positions_shape=None):
@@ -402,7 +404,7 @@ class BertMaskedLMHead(keras.layers.Layer):
             x = ops.take_along_axis(x, index, axis=1)  # (batch, P, hidden)
         x = self._layer_norm(self._activation_fn(self._dense(x)))
         logits = self.token_embedding.logits(x) + ops.cast(self.bias, self.compute_dtype)
-        return _float32_logits(logits)  # (batch, P, vocabulary)
+        return float32_logits(logits)  # (batch, P, vocabulary)
 
     def compute_output_shape(self, inputs_shape, mask_positions_shape=None):
         length = inputs_shape[1] if mask_positions_shape is None else mask_positions_shape[1]
@@ -436,13 +438,13 @@ def _check_backbone(owner, backbone):
 
 def _backbone_inputs():
     return {
-        "token_ids": _int_input("token_ids"),
-        "padding_mask": _int_input("padding_mask"),
-        "segment_ids": _int_input("segment_ids", optional=True),
+        "token_ids": int_input("token_ids"),
+        "padding_mask": int_input("padding_mask"),
+        "segment_ids": int_input("segment_ids", optional=True),
     }
 
 
-class _Task(_FunctionalModel):
+class _Task(FunctionalModel):
     """A model around a `Bert` backbone; the backbone is serialized inside the config."""
 
     _optional_inputs = ("segment_ids",)
@@ -515,18 +517,21 @@ class BertPretrainer(_Task):
             name="masked_lm_head",
         )
         self.next_sentence_head = keras.layers.Dense(
-            2, kernel_initializer=_initializer(), dtype=dtype, name="next_sentence_head"
+            2,
+            kernel_initializer=truncated_normal_initializer(),
+            dtype=dtype,
+            name="next_sentence_head",
         )
 
         # === Functional model ===
-        inputs = {**_backbone_inputs(), "mask_positions": _int_input("mask_positions")}
+        inputs = {**_backbone_inputs(), "mask_positions": int_input("mask_positions")}
         outputs = backbone(
             {key: inputs[key] for key in ("token_ids", "padding_mask", "segment_ids")}
         )
         mlm_logits = self.masked_lm_head(
             outputs["sequence_output"], mask_positions=inputs["mask_positions"]
         )
-        nsp_logits = _float32_logits(self.next_sentence_head(outputs["pooled_output"]))
+        nsp_logits = float32_logits(self.next_sentence_head(outputs["pooled_output"]))
         super().__init__(
             inputs=inputs,
             outputs={"mlm_logits": mlm_logits, "nsp_logits": nsp_logits},
@@ -578,13 +583,16 @@ class BertClassifier(_Task):
         self.backbone = backbone
         self.output_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="output_dropout")
         self.output_dense = keras.layers.Dense(
-            num_classes, kernel_initializer=_initializer(), dtype=dtype, name="logits"
+            num_classes,
+            kernel_initializer=truncated_normal_initializer(),
+            dtype=dtype,
+            name="logits",
         )
 
         # === Functional model ===
         inputs = _backbone_inputs()
         pooled = backbone(inputs)["pooled_output"]
-        logits = _float32_logits(self.output_dense(self.output_dropout(pooled)))
+        logits = float32_logits(self.output_dense(self.output_dropout(pooled)))
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
 
         # === Config ===

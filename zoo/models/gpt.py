@@ -17,25 +17,25 @@ from keras import ops
 from zoo.layers.efficient_attention import check_attention_options
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.transformer import TransformerDecoderBlock
-from zoo.models.layout import (
-    _block_rules,
-    _check_model_parallel,
-    _token_embedding_rule,
-    build_layout_map,
+from zoo.models.backbone import (
+    FunctionalModel,
+    check_model_arguments,
+    float32_logits,
+    int_input,
+    truncated_normal_initializer,
 )
-from zoo.models.transformer import (
-    _check_model_arguments,
-    _float32_logits,
-    _FunctionalModel,
-    _initializer,
-    _int_input,
+from zoo.models.layout import (
+    block_rules,
+    build_layout_map,
+    check_model_parallel,
+    token_embedding_rule,
 )
 
 __all__ = ["GPT"]
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class GPT(_FunctionalModel):
+class GPT(FunctionalModel):
     """GPT: a causal (decoder-only) Transformer language model, GPT-2 style.
 
     Token embeddings plus learned position embeddings (then dropout) go through
@@ -133,7 +133,7 @@ class GPT(_FunctionalModel):
         dtype=None,
         **kwargs,
     ):
-        _check_model_arguments(
+        check_model_arguments(
             type(self).__name__,
             num_heads,
             hidden_dim,
@@ -157,7 +157,7 @@ class GPT(_FunctionalModel):
                 "Linformer for encoders (Bert)."
             )
         block_attention_options = dict(attention_options)
-        _check_model_parallel(
+        check_model_parallel(
             type(self).__name__,
             {"embeddings": ("vocabulary_size", vocabulary_size)},
             [(f"transformer_layer_{i}", False) for i in range(num_layers)],
@@ -173,7 +173,7 @@ class GPT(_FunctionalModel):
             hidden_dim=hidden_dim,
             position="learned",
             dropout=dropout,
-            embeddings_initializer=_initializer(),
+            embeddings_initializer=truncated_normal_initializer(),
             dtype=dtype,
             name="embeddings",
         )
@@ -185,7 +185,7 @@ class GPT(_FunctionalModel):
                 activation=activation,
                 layer_norm_epsilon=layer_norm_epsilon,
                 normalize_first=True,
-                kernel_initializer=_initializer(),
+                kernel_initializer=truncated_normal_initializer(),
                 attention=attention,
                 attention_options=block_attention_options,
                 dtype=dtype,
@@ -199,13 +199,13 @@ class GPT(_FunctionalModel):
 
         # === Functional model ===
         inputs = {
-            "token_ids": _int_input("token_ids"),
-            "padding_mask": _int_input("padding_mask"),
+            "token_ids": int_input("token_ids"),
+            "padding_mask": int_input("padding_mask"),
         }
         x = self.embeddings(inputs["token_ids"])  # (batch, sequence, hidden)
         for block in self.transformer_layers:
             x = block(x, decoder_padding_mask=inputs["padding_mask"])
-        logits = _float32_logits(self.embeddings.logits(self.layer_norm(x)))
+        logits = float32_logits(self.embeddings.logits(self.layer_norm(x)))
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
 
         # === Config ===
@@ -267,7 +267,7 @@ class GPT(_FunctionalModel):
         # (batch, layers, 2, max_length, heads, head_dim) again, unless given per layer.
         cache = tuple(layer_caches) if per_layer else ops.stack(layer_caches, axis=1)
         hidden_states = self.layer_norm(x)
-        logits = _float32_logits(self.embeddings.logits(hidden_states))
+        logits = float32_logits(self.embeddings.logits(hidden_states))
         return logits, hidden_states, cache
 
     @classmethod
@@ -332,8 +332,8 @@ class GPT(_FunctionalModel):
         ...                 hidden_dim=16, intermediate_dim=32, max_sequence_length=8)
         """
         rules = [
-            _token_embedding_rule("embeddings", model_axis),
-            *_block_rules(r"transformer_layer_\d+", model_axis),
+            token_embedding_rule("embeddings", model_axis),
+            *block_rules(r"transformer_layer_\d+", model_axis),
         ]
         return build_layout_map(device_mesh, rules, model_axis, batch_axis)
 

@@ -29,8 +29,11 @@ import keras
 
 __all__ = ["build_layout_map"]
 
+# `SCOPE_PREFIX`, `block_rules`, `token_embedding_rule` and `check_model_parallel` are
+# public within `zoo.models`: the models' `layout_map` classmethods and constructors use them.
+
 # Any enclosing name scopes ("outer/"), or none.
-_PREFIX = r"(?:.*/)?"
+SCOPE_PREFIX = r"(?:.*/)?"
 
 
 def build_layout_map(device_mesh, rules, model_axis="model", batch_axis="batch"):
@@ -120,7 +123,7 @@ def _check_mesh(device_mesh, model_axis, batch_axis):
         )
 
 
-def _block_rules(block, model_axis):
+def block_rules(block, model_axis):
     """Megatron rules for the zoo Transformer blocks whose layer names match `block`.
 
     A block's attention sub-layers are `self_attention` and, in decoder blocks,
@@ -130,8 +133,8 @@ def _block_rules(block, model_axis):
     split; other variables of an attention layer (Linformer's `key_projection`,
     Performer's `random_features`, Reformer's `rotations`) are replicated.
     """
-    attention = rf"{_PREFIX}{block}/(?:self|cross)_attention"
-    feed_forward = rf"{_PREFIX}{block}/feed_forward"
+    attention = rf"{SCOPE_PREFIX}{block}/(?:self|cross)_attention"
+    feed_forward = rf"{SCOPE_PREFIX}{block}/feed_forward"
     return [
         # (hidden, heads, head_dim) and (heads, head_dim): split the heads.
         (rf"{attention}/(?:query|key|value)/kernel", (None, model_axis, None)),
@@ -146,9 +149,9 @@ def _block_rules(block, model_axis):
     ]
 
 
-def _token_embedding_rule(layer, model_axis):
+def token_embedding_rule(layer, model_axis):
     """The `(vocabulary, hidden)` matrix of a `TokenAndPositionEmbedding` named `layer`."""
-    return (rf"{_PREFIX}{layer}/token_embedding/embeddings", (model_axis, None))
+    return (rf"{SCOPE_PREFIX}{layer}/token_embedding/embeddings", (model_axis, None))
 
 
 def _block_shapes(prefix, hidden_dim, num_heads, intermediate_dim, cross_attention=False):
@@ -170,7 +173,7 @@ def _block_shapes(prefix, hidden_dim, num_heads, intermediate_dim, cross_attenti
     return shapes
 
 
-def _check_model_parallel(
+def check_model_parallel(
     owner, vocabularies, blocks, hidden_dim, num_heads, intermediate_dim, extra=()
 ):
     """`_check_sharded_sizes` for a model of zoo blocks, built at the top level.

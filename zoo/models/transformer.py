@@ -1,4 +1,4 @@
-"""The encoder-decoder Transformer of "Attention Is All You Need", and its training recipe.
+"""The encoder-decoder Transformer of "Attention Is All You Need".
 
 - `Transformer`: token embeddings (scaled by sqrt(d)) plus sinusoidal positions, a stack
   of encoder blocks, a stack of decoder blocks (causal self-attention, cross-attention to
@@ -6,172 +6,40 @@
   target embeddings by default). Logits are float32, also under mixed precision.
 - `Transformer.from_preset("transformer_base")`: the paper's base model (d=512, 6+6
   layers, 8 heads, FF 2048, dropout 0.1); `"transformer_tiny"` for tests and CPUs.
-- `TransformerSchedule`: the paper's inverse-square-root learning rate with warm-up.
-- `transformer_optimizer`: Adam(beta_1=0.9, beta_2=0.98, epsilon=1e-9) on that schedule.
-- `LabelSmoothedCrossEntropy`: label-smoothed (0.1) cross-entropy that ignores padding.
 
-The private helpers at the top (`_FunctionalModel`, the argument checks) are shared by
-`zoo.models.bert` and `zoo.models.gpt`.
+Its training recipe lives beside the other schedules and losses: `TransformerSchedule`
+and `transformer_optimizer` in `zoo.optimizers`, `LabelSmoothedCrossEntropy` in
+`zoo.models.losses`. The model base and helpers shared with `zoo.models.bert` and
+`zoo.models.gpt` are in `zoo.models.backbone`.
 """
 
-import copy
-
 import keras
-import numpy as np
 from keras import ops
 
-from zoo._checks import check_int, check_rate
 from zoo.layers.embeddings import TokenAndPositionEmbedding
-from zoo.layers.feed_forward import ACTIVATIONS
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
+from zoo.models.backbone import (
+    FunctionalModel,
+    check_model_arguments,
+    check_preset,
+    float32_logits,
+    int_input,
+)
 from zoo.models.layout import (
-    _PREFIX,
-    _block_rules,
-    _check_model_parallel,
-    _token_embedding_rule,
+    SCOPE_PREFIX,
+    block_rules,
     build_layout_map,
+    check_model_parallel,
+    token_embedding_rule,
 )
 
-__all__ = [
-    "LabelSmoothedCrossEntropy",
-    "Transformer",
-    "TransformerSchedule",
-    "transformer_optimizer",
-]
+# recipes import it from here until they move
+from zoo.models.losses import LabelSmoothedCrossEntropy  # noqa: F401
 
+# recipes import it from here until they move
+from zoo.optimizers import TransformerSchedule  # noqa: F401
 
-# ---------------------------------------------------------------------------------------------
-# Shared helpers (also used by bert.py and gpt.py)
-# ---------------------------------------------------------------------------------------------
-
-
-def _check_model_arguments(owner, num_heads, hidden_dim, dropout, activation, **counts):
-    """The checks every model shares; raises ValueError saying what and how to fix."""
-    for name, value in {"num_heads": num_heads, "hidden_dim": hidden_dim, **counts}.items():
-        check_int(value, name, owner)
-    if hidden_dim % num_heads:
-        divisors = [n for n in range(1, min(hidden_dim, 64) + 1) if hidden_dim % n == 0]
-        raise ValueError(
-            f"{owner} received hidden_dim={hidden_dim} and num_heads={num_heads}; hidden_dim "
-            f"must be divisible by num_heads (each head gets hidden_dim // num_heads features). "
-            f"Choose num_heads from {divisors}, or a hidden_dim that is a multiple of {num_heads}."
-        )
-    check_rate(dropout, "dropout", owner)
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(
-            f"{owner} received activation={activation!r}. Expected one of {sorted(ACTIVATIONS)}."
-        )
-
-
-def _initializer(stddev=0.02):
-    """BERT's and GPT-2's initializer: a truncated normal with standard deviation 0.02."""
-    return keras.initializers.TruncatedNormal(stddev=stddev)
-
-
-def _float32_logits(logits):
-    """Logits in float32 (softmax / loss precision under mixed precision)."""
-    return ops.cast(logits, "float32")
-
-
-def _int_input(name, optional=False):
-    return keras.Input(shape=(None,), dtype="int32", name=name, optional=optional)
-
-
-def _serialize_dtype(model):
-    return keras.dtype_policies.serialize(model.dtype_policy)
-
-
-def _concrete_values(value):
-    """`value` as a NumPy array when it holds concrete numbers, else None (symbolic)."""
-    if value is None or isinstance(value, keras.KerasTensor):
-        return None
-    if isinstance(value, (np.ndarray, np.generic, list, tuple, int)):
-        array = np.asarray(value)
-        return array if np.issubdtype(array.dtype, np.number) else None
-    backend = keras.config.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        if isinstance(value, tf.Tensor) and tf.executing_eagerly():
-            return value.numpy()
-        return None  # traced (tf.function, fit / predict) or ragged / sparse
-    if backend == "jax":
-        import jax
-
-        if isinstance(value, jax.Array) and not isinstance(value, jax.core.Tracer):
-            return np.asarray(value)
-    return None
-
-
-def _check_ids(owner, inputs, limits):
-    """ValueError for an id outside `[0, limit)` among concrete inputs.
-
-    Only concrete values (NumPy arrays, eager tensors) can be checked: inside a traced
-    or XLA-compiled function (`fit`, `predict`, generation) the values are unknown
-    when the program is built, and there the embedding lookup does not check them
-    either (see the model docstrings).
-    """
-    for name, limit in limits.items():
-        values = _concrete_values(inputs.get(name))
-        if values is None or limit is None or not values.size:
-            continue
-        bad = values[(values < 0) | (values >= limit)]
-        if bad.size:
-            raise ValueError(
-                f"{owner} received {name} with id {bad.flat[0].item()!r} outside [0, {limit}) "
-                f"({bad.size} such id{'s' * (bad.size > 1)}). Ids index the embedding matrix "
-                f"of {limit} rows: tokenize with the tokenizer the model was built for, or "
-                "build the model with a larger vocabulary."
-            )
-
-
-class _FunctionalModel(keras.Model):
-    """A functional model subclass rebuilt from its constructor arguments.
-
-    `get_config` does not chain to the functional config (a graph description that cannot
-    be passed to `__init__`); it returns `name`, `trainable`, `dtype` and the subclass's
-    arguments, and `from_config` calls the constructor (as keras-hub's `Backbone`).
-    """
-
-    # Input names that may be left out of the input dict (they are fed as `None`).
-    _optional_inputs = ()
-
-    def _id_limits(self):
-        """`{input name: exclusive upper bound}` of the id inputs checked in `__call__`."""
-        return {}
-
-    def __init__(self, *args, dtype=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The functional constructor does not keep `dtype`; the layers got it, and the
-        # model reports (and serializes) the same policy.
-        if dtype is not None:
-            self.dtype_policy = keras.dtype_policies.get(dtype)
-
-    def __call__(self, inputs, *args, **kwargs):
-        if isinstance(inputs, dict):
-            _check_ids(type(self).__name__, inputs, self._id_limits())
-        if isinstance(inputs, dict) and any(k not in inputs for k in self._optional_inputs):
-            inputs = {**{key: None for key in self._optional_inputs}, **inputs}
-        return super().__call__(inputs, *args, **kwargs)
-
-    def _base_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": _serialize_dtype(self)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.get(config["dtype"])
-        return cls(**config)
-
-
-def _check_preset(owner, name, presets):
-    if name not in presets:
-        raise ValueError(
-            f"Unknown preset for {owner}: {name!r}. Expected one of {sorted(presets)}; or build "
-            f"the model from its arguments, {owner}(vocabulary_size=..., num_layers=...)."
-        )
-    return copy.deepcopy(presets[name])
+__all__ = ["Transformer"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,12 +69,9 @@ PRESETS = {
     },
 }
 
-# Training settings of the base model (Vaswani et al. 2017, section 5.3-5.4).
-PAPER_TRAINING = {"label_smoothing": 0.1, "warmup_steps": 4000, "beta_1": 0.9, "beta_2": 0.98}
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Transformer(_FunctionalModel):
+class Transformer(FunctionalModel):
     """The encoder-decoder Transformer (Vaswani et al. 2017) for sequence-to-sequence tasks.
 
     The encoder embeds the source tokens (embeddings multiplied by sqrt(hidden_dim), plus
@@ -321,7 +186,7 @@ class Transformer(_FunctionalModel):
                 f"num_layers={num_layers}, num_encoder_layers={num_encoder_layers}, "
                 f"num_decoder_layers={num_decoder_layers}."
             )
-        _check_model_arguments(
+        check_model_arguments(
             owner,
             num_heads,
             hidden_dim,
@@ -400,10 +265,10 @@ class Transformer(_FunctionalModel):
 
         # === Functional model ===
         inputs = {
-            "encoder_token_ids": _int_input("encoder_token_ids"),
-            "encoder_padding_mask": _int_input("encoder_padding_mask"),
-            "decoder_token_ids": _int_input("decoder_token_ids"),
-            "decoder_padding_mask": _int_input("decoder_padding_mask"),
+            "encoder_token_ids": int_input("encoder_token_ids"),
+            "encoder_padding_mask": int_input("encoder_padding_mask"),
+            "decoder_token_ids": int_input("decoder_token_ids"),
+            "decoder_padding_mask": int_input("decoder_padding_mask"),
         }
         encoder_output = self._encode(inputs["encoder_token_ids"], inputs["encoder_padding_mask"])
         x = self.decoder_embedding(inputs["decoder_token_ids"])  # (batch, target, hidden)
@@ -500,7 +365,7 @@ class Transformer(_FunctionalModel):
             )
         blocks = [(f"encoder_layer_{i}", False) for i in range(num_encoder_layers)]
         blocks += [(f"decoder_layer_{i}", True) for i in range(num_decoder_layers)]
-        _check_model_parallel(
+        check_model_parallel(
             "Transformer", vocabularies, blocks, hidden_dim, num_heads, intermediate_dim, extra
         )
 
@@ -557,10 +422,10 @@ class Transformer(_FunctionalModel):
         ...                         hidden_dim=16, intermediate_dim=32)
         """
         # The model's own `output_dense`, not the blocks' `feed_forward/output_dense`.
-        output_dense = rf"{_PREFIX}(?<!feed_forward/)output_dense"
+        output_dense = rf"{SCOPE_PREFIX}(?<!feed_forward/)output_dense"
         rules = [
-            _token_embedding_rule(r"(?:encoder_|decoder_)?token_embedding", model_axis),
-            *_block_rules(r"(?:encoder|decoder)_layer_\d+", model_axis),
+            token_embedding_rule(r"(?:encoder_|decoder_)?token_embedding", model_axis),
+            *block_rules(r"(?:encoder|decoder)_layer_\d+", model_axis),
             (rf"{output_dense}/kernel", (None, model_axis)),
             (rf"{output_dense}/bias", (model_axis,)),
         ]
@@ -581,7 +446,7 @@ class Transformer(_FunctionalModel):
             logits = self.decoder_embedding.logits(x)
         else:
             logits = self.output_dense(x)
-        return _float32_logits(logits)  # (batch, target, vocabulary)
+        return float32_logits(logits)  # (batch, target, vocabulary)
 
     # --- Cached decoding (the protocol of zoo.models.generation) ---
 
@@ -608,10 +473,7 @@ class Transformer(_FunctionalModel):
             dtype=self.decoder_embedding.compute_dtype,
         )
         cross_cache = ops.stack(
-            [
-                block._cross_attention_layer.compute_cache(encoder_output)
-                for block in self.decoder_layers
-            ],
+            [block.compute_cross_attention_cache(encoder_output) for block in self.decoder_layers],
             axis=1,
         )  # (batch, layers, 2, source, heads, head_dim)
         return {
@@ -654,7 +516,7 @@ class Transformer(_FunctionalModel):
             logits = self.decoder_embedding.logits(hidden_states)
         else:
             logits = self.output_dense(hidden_states)
-        return _float32_logits(logits), hidden_states, {"self": self_cache, "cross": cache["cross"]}
+        return float32_logits(logits), hidden_states, {"self": self_cache, "cross": cache["cross"]}
 
     # --- Presets and config ---
 
@@ -670,9 +532,10 @@ class Transformer(_FunctionalModel):
         `"transformer_base"`: the paper's base model (d=512, 6+6 layers, 8 heads, FF
         2048, dropout 0.1, a 37k shared vocabulary); `"transformer_tiny"`: 2+2 layers of
         width 128. Keyword arguments override the preset (e.g. `vocabulary_size=`).
-        Train it with `transformer_optimizer()` and `LabelSmoothedCrossEntropy(0.1)`.
+        Train it with `zoo.optimizers.transformer_optimizer()` and
+        `zoo.models.losses.LabelSmoothedCrossEntropy(0.1)`.
         """
-        config = _check_preset(cls.__name__, preset, PRESETS)
+        config = check_preset(cls.__name__, preset, PRESETS)
         if "source_vocabulary_size" in kwargs or "target_vocabulary_size" in kwargs:
             config.pop("vocabulary_size")
         config.update(kwargs)
@@ -700,134 +563,4 @@ class Transformer(_FunctionalModel):
                 "normalize_first": self.normalize_first,
             }
         )
-        return config
-
-
-# ---------------------------------------------------------------------------------------------
-# Training recipe of the paper
-# ---------------------------------------------------------------------------------------------
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """The paper's learning rate: linear warm-up, then inverse square root decay.
-
-    `lr(step) = scale * hidden_dim^-0.5 * min(step^-0.5, step * warmup_steps^-1.5)`, with
-    `step` counted from 1. It peaks at step `warmup_steps` (about 7e-4 for d=512 and 4,000
-    warm-up steps).
-
-    Reference: Vaswani et al., 2017, https://arxiv.org/abs/1706.03762 (section 5.3).
-
-    Args:
-        hidden_dim: model width d.
-        warmup_steps: steps of linear warm-up (4000 in the paper).
-        scale: a multiplier on the whole schedule.
-
-    Example:
-
-    >>> schedule = TransformerSchedule(512, warmup_steps=4000)
-    >>> round(float(schedule(3999)), 6)
-    0.000699
-    """
-
-    def __init__(self, hidden_dim, warmup_steps=4000, scale=1.0):
-        check_int(hidden_dim, "hidden_dim", type(self).__name__)
-        check_int(warmup_steps, "warmup_steps", type(self).__name__)
-        self.hidden_dim = hidden_dim
-        self.warmup_steps = warmup_steps
-        self.scale = scale
-
-    def __call__(self, step):
-        step = ops.cast(step, "float32") + 1.0  # optimizers count iterations from 0
-        decay = ops.minimum(ops.rsqrt(step), step * (self.warmup_steps**-1.5))
-        return self.scale * (self.hidden_dim**-0.5) * decay
-
-    def get_config(self):
-        return {
-            "hidden_dim": self.hidden_dim,
-            "warmup_steps": self.warmup_steps,
-            "scale": self.scale,
-        }
-
-
-def transformer_optimizer(hidden_dim=512, warmup_steps=4000, **kwargs):
-    """The paper's optimizer: Adam(beta_1=0.9, beta_2=0.98, epsilon=1e-9) on `TransformerSchedule`.
-
-    Keyword arguments go to `keras.optimizers.Adam` (e.g. `clipnorm=1.0`).
-
-    Example:
-
-    >>> optimizer = transformer_optimizer(hidden_dim=512)
-    >>> optimizer.beta_2
-    0.98
-    """
-    return keras.optimizers.Adam(
-        learning_rate=TransformerSchedule(hidden_dim, warmup_steps),
-        beta_1=PAPER_TRAINING["beta_1"],
-        beta_2=PAPER_TRAINING["beta_2"],
-        epsilon=1e-9,
-        **kwargs,
-    )
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class LabelSmoothedCrossEntropy(keras.losses.Loss):
-    """Cross-entropy on logits with label smoothing, averaged over non-padding tokens.
-
-    The target distribution puts `1 - label_smoothing` on the label and spreads
-    `label_smoothing` uniformly over the vocabulary; positions whose label is
-    `pad_token_id` are ignored, and the loss is the mean over the remaining tokens
-    (times any `sample_weight`).
-
-    Reference: Szegedy et al., 2016, https://arxiv.org/abs/1512.00567 (section 7);
-    Vaswani et al., 2017 (section 5.4, label smoothing 0.1).
-
-    Args:
-        label_smoothing: the mass spread over the vocabulary (0.1 in the paper).
-        pad_token_id: label id to ignore; `None` to count every position.
-        **kwargs: `name`, `dtype`.
-
-    Example:
-
-    >>> import numpy as np
-    >>> loss = LabelSmoothedCrossEntropy(0.1)
-    >>> labels = np.array([[3, 2, 0]])
-    >>> logits = np.zeros((1, 3, 5), "float32")
-    >>> round(float(loss(labels, logits)), 4)  # log(5)
-    1.6094
-    """
-
-    def __init__(self, label_smoothing=0.1, pad_token_id=0, **kwargs):
-        kwargs.setdefault("reduction", "mean_with_sample_weight")
-        super().__init__(**kwargs)
-        if not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing < 1:
-            raise ValueError(
-                f"LabelSmoothedCrossEntropy received label_smoothing={label_smoothing!r}. "
-                "Expected a float in [0, 1), e.g. 0.1."
-            )
-        self.label_smoothing = label_smoothing
-        self.pad_token_id = pad_token_id
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        if self.pad_token_id is not None:
-            mask = ops.cast(ops.not_equal(y_true, self.pad_token_id), "float32")
-            sample_weight = mask if sample_weight is None else mask * sample_weight
-        elif sample_weight is None:
-            sample_weight = ops.ones(ops.shape(y_true), "float32")
-        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
-
-    def call(self, y_true, y_pred):
-        # With log p = z - logsumexp(z): nll = lse - z[label] and the smoothing term
-        # -mean(log p) = lse - mean(z). Written this way the (tokens, vocabulary) log-softmax
-        # is never materialized, which halves the loss's forward + backward time on CPU.
-        logits = ops.cast(y_pred, "float32")
-        lse = ops.logsumexp(logits, axis=-1)
-        labels = ops.expand_dims(ops.cast(y_true, "int32"), -1)
-        label_logit = ops.squeeze(ops.take_along_axis(logits, labels, axis=-1), -1)
-        smooth = self.label_smoothing
-        return lse - (1.0 - smooth) * label_logit - smooth * ops.mean(logits, axis=-1)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"label_smoothing": self.label_smoothing, "pad_token_id": self.pad_token_id})
         return config
