@@ -204,3 +204,111 @@ def test_generate_says_when_a_prompt_loses_its_beginning():
     kept = tokenizer.detokenize(tokenizer.tokenize(long_prompt)[-5:]).numpy()
     assert result["text"].numpy()[1] == kept  # the end of the prompt, as the model saw it
     assert result["text"].numpy()[0] == fits.encode()
+
+
+# ----------------------------------------------------------------------- classify and tag
+
+
+def _backbone_outputs(model, tokenizer, windows, length):
+    ragged = tf.ragged.constant(windows, dtype=tf.int32)
+    token_ids, mask = pack_token_ids(
+        ragged, length, 0, tokenizer.cls_token_id, tokenizer.sep_token_id
+    )
+    return model.predict(
+        {
+            "token_ids": token_ids.numpy(),
+            "padding_mask": mask.numpy().astype("int32"),
+            "segment_ids": np.zeros(token_ids.shape, "int32"),
+        },
+        verbose=0,
+    )
+
+
+def _windows_by_hand(ids, length, stride):
+    body, windows = length - 2, []
+    for start in range(0, max(len(ids), 1), body - stride):
+        windows.append(ids[start : start + body])
+        if start + body >= len(ids):
+            break
+    return windows
+
+
+def test_classify_averages_the_window_logits(bert, tmp_path):
+    from zoo.export import ClassifierModule, export_classifier
+    from zoo.models import BertClassifier
+
+    backbone, tokenizer = bert[0].backbone, bert[1]
+    keras.utils.set_random_seed(2)
+    classifier = BertClassifier(backbone, num_classes=3)
+    labels = ["neg", "neu", "pos"]
+    module = ClassifierModule(classifier, tokenizer, labels, 16, stride=4)
+    long_text = " ".join(RUSSIAN[:10])
+    served = module.classify(tf.constant([long_text, "Я дома.", " "]))
+    for row, text in enumerate([long_text, "Я дома."]):
+        ids = tokenizer.tokenize(text).numpy().tolist()
+        windows = _windows_by_hand(ids, 16, 4)
+        logits = _backbone_outputs(classifier, tokenizer, windows, 16).mean(axis=0)
+        probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        np.testing.assert_allclose(served["probabilities"][row], probabilities, atol=1e-5)
+        assert served["label"][row].numpy().decode() == labels[int(np.argmax(logits))]
+        assert served["windows"][row] == len(windows)
+    assert served["windows"][0] > 3
+    assert served["label"][2] == b"" and not np.any(served["probabilities"][2].numpy())
+    with pytest.raises(ValueError, match="3 distinct names"):
+        ClassifierModule(classifier, tokenizer, ["a", "b"], 16)
+    with pytest.raises(ValueError, match="needs a zoo.models.BertClassifier"):
+        ClassifierModule(bert[0], tokenizer, labels, 16)
+
+    path = str(tmp_path / "classifier")
+    export_classifier(classifier, tokenizer, path, labels, 16, stride=4)
+    loaded = tf.saved_model.load(path)
+    answer = loaded.signatures["classify"](text=tf.constant([long_text, "Я дома."]))
+    np.testing.assert_allclose(answer["probabilities"], served["probabilities"][:2], atol=1e-6)
+    assert answer["label"].numpy().tolist() == served["label"].numpy()[:2].tolist()
+
+
+def test_tag_tags_every_word_of_a_long_text(bert, tmp_path):
+    from zoo.export import TaggerModule, export_tagger
+    from zoo.models import BertTokenClassifier
+
+    backbone, tokenizer = bert[0].backbone, bert[1]
+    keras.utils.set_random_seed(3)
+    tagger = BertTokenClassifier(backbone, num_classes=4)
+    tags = ["O", "B-PER", "I-PER", "B-LOC"]
+    module = TaggerModule(tagger, tokenizer, tags, 16, stride=6)
+    long_text = " ".join(RUSSIAN[:8])
+    served = module.tag(tf.constant([long_text, "Я дома.", ""]))
+    pieces = tokenizer.tokenize(long_text).numpy().tolist()
+    words = []  # WordPiece: a piece without "##" begins a word
+    for piece in pieces:
+        if words and tokenizer.id_to_token(piece).startswith("##"):
+            words[-1].append(piece)
+        else:
+            words.append([piece])
+    assert served["lengths"].numpy().tolist() == [len(words), 3, 0]  # Я / дома / .
+    tokens = [t.decode() for t in served["tokens"][0].numpy()[: len(words)]]
+    assert tokens == [tokenizer.detokenize(word).numpy().decode() for word in words]
+    assert " ".join(tokens).replace(" .", ".").replace(" ,", ",")[:40] == long_text.lower()[:40]
+    # By hand: each piece's logits from the window where it is furthest from an edge.
+    windows = _windows_by_hand(pieces, 16, 6)
+    logits = _backbone_outputs(tagger, tokenizer, windows, 16)  # (windows, 16, tags)
+    step = 16 - 2 - 6
+    best = []
+    for position in range(len(pieces)):
+        candidates = [
+            (min(position - k * step, k * step + len(w) - 1 - position), -k)
+            for k, w in enumerate(windows)
+            if k * step <= position < k * step + len(w)
+        ]
+        _, minus_k = max(candidates)
+        best.append(int(np.argmax(logits[-minus_k, position + minus_k * step + 1])))
+    first_pieces = np.cumsum([0] + [len(word) for word in words])[:-1]
+    expected_tags = [tags[best[i]] for i in first_pieces]
+    assert [t.decode() for t in served["tags"][0].numpy()[: len(tokens)]] == expected_tags
+    assert len(windows) > 3
+
+    path = str(tmp_path / "tagger")
+    export_tagger(tagger, tokenizer, path, tags, 16, stride=6)
+    answer = tf.saved_model.load(path).signatures["tag"](text=tf.constant([long_text]))
+    assert answer["tags"].numpy()[0].tolist() == served["tags"].numpy()[0].tolist()
+    assert answer["lengths"].numpy().tolist() == [len(words)]

@@ -4,6 +4,10 @@
   `translate(text) -> translation, truncated`.
 - `export_bert` (`BertModule`): a `zoo.models.BertPretrainer`, signatures
   `encode(text) -> pooled_output, sequence_output` and `fill_mask(text) -> text`.
+- `export_classifier` (`ClassifierModule`): a `zoo.models.BertClassifier`, signature
+  `classify(text) -> label, probabilities, windows`.
+- `export_tagger` (`TaggerModule`): a `zoo.models.BertTokenClassifier`, signature
+  `tag(text) -> tokens, tags, lengths`.
 - `export_gpt` (`GPTModule`): a `zoo.models.GPT`, signature
   `generate(prompt, max_new_tokens) -> text, completion, truncated`.
 
@@ -21,8 +25,9 @@ Long inputs are never cut silently. `translate` splits its input into sentences 
 graph (`zoo.text.sentences.split_sentences`), cuts a sentence longer than the model's
 `source_length` into consecutive pieces of that many tokens, translates every piece and
 joins the translations in order; only past `max_input_tokens` (default 4096) tokens per
-input is the rest dropped, and the `truncated` output says so. `encode` reads a long
-text in overlapping windows and pools them (see `BertModule`). `generate` keeps the
+input is the rest dropped, and the `truncated` output says so. `encode` and `classify`
+read a long text in overlapping windows and pool them (see `BertModule`,
+`ClassifierModule`); `tag` tags every token of it (`TaggerModule`). `generate` keeps the
 end of a prompt longer than its window, and its `truncated` output says so.
 
 Inputs with nothing to read. Invalid UTF-8 is first repaired to U+FFFD. A string is
@@ -64,15 +69,26 @@ Example:
     >>> # translator.translate(tf.constant(["Я изучаю машинное обучение."]))
 """
 
-from zoo.export.bert import BertModule, export_bert
+from zoo.export.bert import (
+    BertModule,
+    ClassifierModule,
+    TaggerModule,
+    export_bert,
+    export_classifier,
+    export_tagger,
+)
 from zoo.export.gpt import GPTModule, export_gpt
 from zoo.export.translator import TranslatorModule, export_translator
 
 __all__ = [
     "BertModule",
+    "ClassifierModule",
     "GPTModule",
+    "TaggerModule",
     "TranslatorModule",
     "export_bert",
+    "export_classifier",
     "export_gpt",
+    "export_tagger",
     "export_translator",
 ]

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from zoo._checks import check_int
+from zoo.data.pipelines import pack_token_ids
 from zoo.export.common import (
     ANY_STRING,
     BATCH,
@@ -18,7 +19,94 @@ from zoo.export.common import (
 )
 
 
-class BertModule(tf.Module):
+class WindowedBertModule(tf.Module):
+    """What the BERT exports share: packing `[CLS] text [SEP]`, sliding windows, checks.
+
+    A text longer than `sequence_length - 2` tokens is read in windows: window `k`
+    holds its tokens `[k * step, k * step + body)`, where `body = sequence_length - 2`
+    and `step = body - stride` (`stride` tokens of overlap, the keras-hub / Hugging Face
+    convention); a text of at most `body` tokens, an empty one too, is one window.
+    """
+
+    def __init__(self, model, tokenizer, sequence_length, preprocessor, stride, name):
+        super().__init__(name=name)
+        owner = type(self).__name__
+        check_int(sequence_length, "sequence_length", owner)
+        backbone = getattr(model, "backbone", None)
+        if backbone is None:
+            raise ValueError(
+                f"{owner} needs a zoo.models BERT task model with a `backbone` (BertPretrainer, "
+                f"BertClassifier, BertTokenClassifier). Received {type(model).__name__}."
+            )
+        if sequence_length > backbone.max_sequence_length:
+            raise ValueError(
+                f"sequence_length={sequence_length} exceeds the backbone's "
+                f"max_sequence_length={backbone.max_sequence_length}. Pass at most that."
+            )
+        if sequence_length < 3:
+            raise ValueError(
+                f"sequence_length must be >= 3 ([CLS], a token and [SEP]), received "
+                f"{sequence_length}."
+            )
+        body = sequence_length - 2
+        stride = body // 4 if stride is None else stride
+        if not isinstance(stride, int) or isinstance(stride, bool) or not 0 <= stride < body:
+            raise ValueError(
+                f"stride must be an int in [0, sequence_length - 2) = [0, {body}): the "
+                f"tokens two windows share. Received {stride!r}."
+            )
+        self.stride = stride
+        self.tokenizer = tokenizer
+        self.preprocessor = preprocessor
+        self.sequence_length = sequence_length
+        self.cls_token_id = required_id(tokenizer, "cls_token_id", owner)
+        self.sep_token_id = required_id(tokenizer, "sep_token_id", owner)
+        self.pad_token_id = int(tokenizer.pad_token_id or 0)
+
+    def _pack(self, ids):
+        token_ids, padding_mask = pack_token_ids(
+            ids,
+            self.sequence_length,
+            self.pad_token_id,
+            start_token_id=self.cls_token_id,
+            end_token_id=self.sep_token_id,
+        )
+        return token_ids, tf.cast(padding_mask, tf.int32)  # (batch, length) each
+
+    def _backbone_inputs(self, token_ids, padding_mask):
+        return {
+            "token_ids": token_ids,
+            "padding_mask": padding_mask,
+            "segment_ids": tf.zeros_like(token_ids),
+        }
+
+    def _windows(self, ids):
+        """Ragged `(batch, None)` ids -> the windows `(windows, None)`, each one's row and
+        the windows per row (see the class doc)."""
+        body = self.sequence_length - 2
+        step = body - self.stride
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        counts = 1 + (tf.maximum(lengths - body, 0) + step - 1) // step  # (batch,)
+        rows = tf.repeat(tf.range(tf.shape(lengths)[0]), counts)  # (windows,)
+        starts = tf.ragged.range(counts).flat_values * step
+        sizes = tf.minimum(body, tf.gather(lengths, rows) - starts)
+        first = tf.gather(tf.cast(ids.row_starts(), tf.int32), rows) + starts
+        index = tf.repeat(first, sizes) + tf.ragged.range(sizes).flat_values
+        windows = tf.RaggedTensor.from_row_lengths(tf.gather(ids.flat_values, index), sizes)
+        return windows, rows, counts
+
+    def _read(self, text):
+        """Cleaned strings -> (ragged ids, readable, backbone inputs of every window, the
+        row of each window, windows per row)."""
+        ids = self.tokenizer.tokenize(text)
+        ids = tf.cast(ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids, tf.int32)
+        readable = readable_rows(text, ids, self.tokenizer)
+        windows, rows, counts = self._windows(ids)
+        inputs = self._backbone_inputs(*self._pack(windows))
+        return ids, readable, inputs, rows, counts
+
+
+class BertModule(WindowedBertModule):
     """A BERT pretrainer with its tokenizer, as a `tf.Module` with text signatures.
 
     `encode(text)` packs each string as `[CLS] text [SEP]` (padded to
@@ -63,39 +151,15 @@ class BertModule(tf.Module):
     """
 
     def __init__(self, pretrainer, tokenizer, sequence_length, preprocessor=None, stride=None):
-        super().__init__(name="bert")
-        check_int(sequence_length, "sequence_length", type(self).__name__)
-        backbone = getattr(pretrainer, "backbone", None)
-        if backbone is None or not hasattr(pretrainer, "masked_lm_head"):
+        super().__init__(pretrainer, tokenizer, sequence_length, preprocessor, stride, "bert")
+        backbone = pretrainer.backbone
+        if not hasattr(pretrainer, "masked_lm_head"):
             raise ValueError(
                 "BertModule needs a zoo.models.BertPretrainer (backbone + masked-LM head). "
                 f"Received {type(pretrainer).__name__}."
             )
-        if sequence_length > backbone.max_sequence_length:
-            raise ValueError(
-                f"sequence_length={sequence_length} exceeds the backbone's "
-                f"max_sequence_length={backbone.max_sequence_length}. Pass at most that."
-            )
-        if sequence_length < 2:
-            raise ValueError(
-                f"sequence_length must be >= 2 ([CLS] and [SEP]), received {sequence_length}."
-            )
-        body = sequence_length - 2
-        stride = body // 4 if stride is None else stride
-        if not isinstance(stride, int) or isinstance(stride, bool) or not 0 <= stride < body:
-            raise ValueError(
-                f"stride must be an int in [0, sequence_length - 2) = [0, {body}): the "
-                f"tokens two windows share. Received {stride!r}."
-            )
-        self.stride = stride
         self.pretrainer = pretrainer
-        self.tokenizer = tokenizer
-        self.preprocessor = preprocessor
-        self.sequence_length = sequence_length
-        self.cls_token_id = required_id(tokenizer, "cls_token_id", "BertModule")
-        self.sep_token_id = required_id(tokenizer, "sep_token_id", "BertModule")
         self.mask_token_id = required_id(tokenizer, "mask_token_id", "BertModule")
-        self.pad_token_id = int(tokenizer.pad_token_id or 0)
         vocabulary_size = check_vocabulary("BertModule", backbone.vocabulary_size, tokenizer)
         reserved = [tokenizer.token_to_id(token) for token in tokenizer.reserved_tokens]
         # Ids past the tokenizer's (a vocabulary padded for the mesh) are never predicted.
@@ -105,25 +169,6 @@ class BertModule(tf.Module):
         for token_id in reserved:
             is_reserved[token_id] = True
         self._is_reserved = tf.constant(is_reserved)  # (model vocabulary,)
-
-    def _pack(self, ids):
-        from zoo.data.pipelines import pack_token_ids
-
-        token_ids, padding_mask = pack_token_ids(
-            ids,
-            self.sequence_length,
-            self.pad_token_id,
-            start_token_id=self.cls_token_id,
-            end_token_id=self.sep_token_id,
-        )
-        return token_ids, tf.cast(padding_mask, tf.int32)  # (batch, length) each
-
-    def _backbone_inputs(self, token_ids, padding_mask):
-        return {
-            "token_ids": token_ids,
-            "padding_mask": padding_mask,
-            "segment_ids": tf.zeros_like(token_ids),
-        }
 
     @tf.function(input_signature=[ANY_STRING])
     def encode(self, text):
@@ -138,34 +183,10 @@ class BertModule(tf.Module):
             "windows": like_input(outputs["windows"], text),
         }
 
-    def _windows(self, ids):
-        """Ragged `(batch, None)` ids -> the windows `(windows, None)` and each one's row.
-
-        Window `k` of a text holds its tokens `[k * step, k * step + body)`, where `body
-        = sequence_length - 2` and `step = body - stride`; a text of at most `body`
-        tokens (an empty one too) is one window."""
-        body = self.sequence_length - 2
-        step = body - self.stride
-        lengths = tf.cast(ids.row_lengths(), tf.int32)
-        counts = 1 + (tf.maximum(lengths - body, 0) + step - 1) // step  # (batch,)
-        rows = tf.repeat(tf.range(tf.shape(lengths)[0]), counts)  # (windows,)
-        starts = tf.ragged.range(counts).flat_values * step
-        sizes = tf.minimum(body, tf.gather(lengths, rows) - starts)
-        first = tf.gather(tf.cast(ids.row_starts(), tf.int32), rows) + starts
-        index = tf.repeat(first, sizes) + tf.ragged.range(sizes).flat_values
-        windows = tf.RaggedTensor.from_row_lengths(tf.gather(ids.flat_values, index), sizes)
-        return windows, rows, counts
-
     def _encode(self, text):
         text = clean_text(text, self.preprocessor)
-        ids = self.tokenizer.tokenize(text)
-        ids = ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids
-        readable = readable_rows(text, ids, self.tokenizer)
-        windows, rows, counts = self._windows(tf.cast(ids, tf.int32))
-        token_ids, padding_mask = self._pack(windows)
-        outputs = self.pretrainer.backbone(
-            self._backbone_inputs(token_ids, padding_mask), training=False
-        )
+        _, readable, inputs, rows, counts = self._read(text)
+        outputs = self.pretrainer.backbone(inputs, training=False)
         batch = tf.shape(text)[0]
         pooled = tf.math.unsorted_segment_mean(
             tf.cast(outputs["pooled_output"], tf.float32), rows, batch
@@ -248,3 +269,223 @@ def export_bert(pretrainer, tokenizer, path, sequence_length, **kwargs):
     )
     save(module, path, {"serving_default": encode, "encode": encode, "fill_mask": fill_mask})
     return module
+
+
+# ------------------------------------------------------------------- classify and tag
+
+
+def _check_labels(owner, labels, num_classes, what):
+    labels = [str(label) for label in labels]
+    if len(labels) != num_classes or len(set(labels)) != len(labels):
+        raise ValueError(
+            f"{owner} received {len(labels)} {what} for a model of {num_classes} classes; pass "
+            f"{num_classes} distinct names, in the order of the model's outputs."
+        )
+    return labels
+
+
+class ClassifierModule(WindowedBertModule):
+    """A BERT classifier with its tokenizer and label names, serving `classify`.
+
+    `classify(text)` -> `label` (string), `probabilities` `(batch, classes)` float32 and
+    `windows` (int32). A text longer than `sequence_length - 2` tokens is read whole in
+    sliding windows (`stride` tokens of overlap, see `WindowedBertModule`): the logits of
+    its windows are averaged, then turned into probabilities. A blank text (see the
+    `zoo.export` module doc) gets label `""`, all-zero probabilities and 0 windows.
+
+    Args:
+        classifier: a `zoo.models.BertClassifier`.
+        tokenizer: the zoo tokenizer it was trained with (`[CLS]`, `[SEP]`).
+        labels: the class names, in the order of the classifier's outputs.
+        sequence_length: tokens per window, special tokens included.
+        preprocessor: optional string -> string layer applied first.
+        stride: tokens two consecutive windows share; default a quarter of the window.
+    """
+
+    def __init__(
+        self, classifier, tokenizer, labels, sequence_length, preprocessor=None, stride=None
+    ):
+        super().__init__(classifier, tokenizer, sequence_length, preprocessor, stride, "classifier")
+        num_classes = getattr(classifier, "num_classes", None)
+        if num_classes is None or len(classifier.outputs[0].shape) != 2:
+            raise ValueError(
+                "ClassifierModule needs a zoo.models.BertClassifier (logits (batch, classes)); "
+                f"received {type(classifier).__name__}."
+            )
+        check_vocabulary("ClassifierModule", classifier.backbone.vocabulary_size, tokenizer)
+        self.classifier = classifier
+        self.labels = _check_labels("ClassifierModule", labels, num_classes, "labels")
+        self._labels = tf.constant(self.labels)
+
+    @tf.function(input_signature=[ANY_STRING])
+    def classify(self, text):
+        """Strings (batch,) or one string -> {"label", "probabilities", "windows"}."""
+        outputs = self._classify(as_batch(text, "classify"))
+        return {
+            "label": like_input(outputs["label"], text),
+            "probabilities": like_input(outputs["probabilities"], text, [len(self.labels)]),
+            "windows": like_input(outputs["windows"], text),
+        }
+
+    def _classify(self, text):
+        text = clean_text(text, self.preprocessor)
+        _, readable, inputs, rows, counts = self._read(text)
+        logits = tf.cast(self.classifier(inputs, training=False), tf.float32)
+        logits = tf.math.unsorted_segment_mean(logits, rows, tf.shape(text)[0])
+        probabilities = tf.nn.softmax(logits, axis=-1)
+        label = tf.gather(self._labels, tf.argmax(logits, axis=-1, output_type=tf.int32))
+        return {
+            "label": tf.where(readable, label, ""),
+            "probabilities": tf.where(readable[:, None], probabilities, 0.0),
+            "windows": tf.where(readable, counts, 0),
+        }
+
+
+def _word_starts(tokenizer):
+    """`(vocabulary,)` bool: the pieces that begin a word, or None when the tokenizer marks
+    no word boundaries (characters, words). WordPiece continues a word with "##",
+    SentencePiece begins one with "▁" and byte-level BPE with "Ġ" (a space byte);
+    reserved tokens stand alone."""
+    from zoo.text import BytePairTokenizer, SentencePieceTokenizer, WordPieceTokenizer
+
+    if isinstance(tokenizer, WordPieceTokenizer):
+        begins = lambda token: not token.startswith("##")  # noqa: E731
+    elif isinstance(tokenizer, SentencePieceTokenizer):
+        begins = lambda token: token.startswith("▁")  # noqa: E731
+    elif isinstance(tokenizer, BytePairTokenizer):
+        begins = lambda token: token.startswith("Ġ")  # noqa: E731
+    else:
+        return None
+    reserved = set(tokenizer.reserved_tokens)
+    size = int(tokenizer.vocabulary_size())
+    tokens = [tokenizer.id_to_token(index) for index in range(size)]
+    return tf.constant([token in reserved or begins(token) for token in tokens])
+
+
+class TaggerModule(WindowedBertModule):
+    """A BERT token classifier with its tokenizer and tag names, serving `tag`.
+
+    `tag(text)` -> `tokens` and `tags` (strings `(batch, longest)`, padded with `""`) and
+    `lengths` (int32 `(batch,)`: the tokens of each text). The tokens are the text's
+    words, each word's pieces joined (WordPiece, SentencePiece and byte-level BPE mark
+    where words begin; byte-level BPE keeps punctuation with the word before it, as
+    GPT-2 does); a character or word tokenizer's tokens are its pieces. A word's tag is
+    that of its first piece, as the model was trained (the other pieces are not
+    labelled). Every token of the
+    whole text is tagged: a text longer than `sequence_length - 2` pieces is read in
+    sliding windows with `stride` pieces of overlap, and each piece takes its logits from
+    the window where it sits furthest from an edge (the overlap is split in two: its
+    first half from the earlier window, the rest from the later). A blank text gives no
+    tokens.
+
+    Args:
+        tagger: a `zoo.models.BertTokenClassifier`.
+        tokenizer: the zoo tokenizer it was trained with (`[CLS]`, `[SEP]`).
+        tags: the tag names, in the order of the tagger's outputs.
+        sequence_length, preprocessor, stride: as for `ClassifierModule`.
+    """
+
+    def __init__(self, tagger, tokenizer, tags, sequence_length, preprocessor=None, stride=None):
+        super().__init__(tagger, tokenizer, sequence_length, preprocessor, stride, "tagger")
+        num_classes = getattr(tagger, "num_classes", None)
+        if num_classes is None or len(tagger.outputs[0].shape) != 3:
+            raise ValueError(
+                "TaggerModule needs a zoo.models.BertTokenClassifier (logits (batch, length, "
+                f"tags)); received {type(tagger).__name__}."
+            )
+        check_vocabulary("TaggerModule", tagger.backbone.vocabulary_size, tokenizer)
+        self.tagger = tagger
+        self.tags = _check_labels("TaggerModule", tags, num_classes, "tags")
+        self._tags = tf.constant(self.tags)
+        self._starts_word = _word_starts(tokenizer)
+
+    @tf.function(input_signature=[ANY_STRING])
+    def tag(self, text):
+        """Strings (batch,) or one string -> {"tokens", "tags", "lengths"}."""
+        outputs = self._tag(as_batch(text, "tag"))
+        lengths = like_input(outputs["lengths"], text)
+        longest = [tf.shape(outputs["tokens"])[1]]
+        return {
+            "tokens": like_input(outputs["tokens"], text, longest),
+            "tags": like_input(outputs["tags"], text, longest),
+            "lengths": lengths,
+        }
+
+    def _piece_logits(self, ids, inputs, counts):
+        """The logits of every piece of every text, `(pieces, tags)` in text order."""
+        logits = tf.cast(self.tagger(inputs, training=False), tf.float32)  # (windows, L, tags)
+        body = self.sequence_length - 2
+        step = body - self.stride
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        position = tf.ragged.range(lengths).flat_values  # each piece's place in its text
+        text_rows = tf.repeat(tf.range(tf.shape(lengths)[0]), lengths)
+        last = tf.gather(counts, text_rows) - 1
+        window = tf.clip_by_value((position - self.stride // 2) // step, 0, last)
+        first_window = tf.gather(tf.cumsum(counts, exclusive=True), text_rows)
+        offset = position - window * step + 1  # + 1: [CLS]
+        return tf.gather_nd(logits, tf.stack([first_window + window, offset], axis=1))
+
+    def _tag(self, text):
+        text = clean_text(text, self.preprocessor)
+        ids, readable, inputs, _, counts = self._read(text)
+        tags = tf.gather(self._tags, tf.argmax(self._piece_logits(ids, inputs, counts), -1))
+        text_of_piece = ids.value_rowids()
+        keep = tf.gather(readable, text_of_piece)  # blank texts get no tokens
+        pieces = tf.boolean_mask(ids.flat_values, keep)
+        tags = tf.boolean_mask(tags, keep)
+        text_of_piece = tf.boolean_mask(text_of_piece, keep)
+        starts = tf.equal(tf.boolean_mask(tf.ragged.range(ids.row_lengths()).flat_values, keep), 0)
+        if self._starts_word is not None:
+            starts = tf.logical_or(starts, tf.gather(self._starts_word, pieces))
+        else:  # no word marks: every piece is a token
+            starts = tf.ones_like(starts)
+        word = tf.cumsum(tf.cast(starts, tf.int64)) - 1  # each piece's word, in all texts
+        words = tf.RaggedTensor.from_value_rowids(
+            pieces, word, nrows=tf.reduce_sum(tf.cast(starts, tf.int64))
+        )
+        tokens = self.tokenizer.detokenize(words, skip_special_tokens=False)
+        word_text = tf.boolean_mask(text_of_piece, starts)
+        batch = tf.cast(tf.shape(text)[0], tf.int64)
+        tokens = tf.RaggedTensor.from_value_rowids(tf.strings.strip(tokens), word_text, batch)
+        tags = tf.RaggedTensor.from_value_rowids(tf.boolean_mask(tags, starts), word_text, batch)
+        return {
+            "tokens": tokens.to_tensor(""),
+            "tags": tags.to_tensor(""),
+            "lengths": tf.cast(tokens.row_lengths(), tf.int32),
+        }
+
+
+def _export_task(module, path, method, outputs):
+    """Save `module` with `method` as the named and the default signature."""
+
+    def serve(text):
+        answer = getattr(module, method)(check_rank(text, method, BATCH, [1]))
+        return {key: tf.ensure_shape(answer[key], shape) for key, shape in outputs.items()}
+
+    serving = tf.function(serve, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    save(module, path, {"serving_default": serving, method: serving})
+    return module
+
+
+def export_classifier(classifier, tokenizer, path, labels, sequence_length, **kwargs):
+    """Save a `ClassifierModule` at `path`; returns the module.
+
+    Signatures: `classify` (also `serving_default`): `text: string (batch,) -> label:
+    string (batch,), probabilities: float32 (batch, classes), windows: int32 (batch,)`.
+    Keyword arguments go to `ClassifierModule`.
+    """
+    module = ClassifierModule(classifier, tokenizer, labels, sequence_length, **kwargs)
+    shapes = {"label": [None], "probabilities": [None, len(module.labels)], "windows": [None]}
+    return _export_task(module, path, "classify", shapes)
+
+
+def export_tagger(tagger, tokenizer, path, tags, sequence_length, **kwargs):
+    """Save a `TaggerModule` at `path`; returns the module.
+
+    Signatures: `tag` (also `serving_default`): `text: string (batch,) -> tokens, tags:
+    string (batch, longest) padded with "", lengths: int32 (batch,)`. Keyword arguments
+    go to `TaggerModule`.
+    """
+    module = TaggerModule(tagger, tokenizer, tags, sequence_length, **kwargs)
+    shapes = {"tokens": [None, None], "tags": [None, None], "lengths": [None]}
+    return _export_task(module, path, "tag", shapes)

@@ -3,7 +3,8 @@
 - `Transformer` (encoder-decoder, translation); its training recipe:
   `TransformerSchedule`, `transformer_optimizer` (from `zoo.optimizers`, where every
   learning-rate schedule lives) and `LabelSmoothedCrossEntropy` (`zoo.models.losses`).
-- `Bert` (backbone), `BertPretrainer` (MLM + NSP), `BertClassifier`, `BertMaskedLMHead`.
+- `Bert` (backbone), `BertPretrainer` (MLM + NSP), `BertClassifier`, `BertTokenClassifier`,
+  `BertMaskedLMHead`.
 - `GPT` (decoder-only).
 - `Word2Vec` (skip-gram / CBOW with negative sampling).
 - Generation: `generate` (GPT), `translate` (Transformer), `Generator`,
@@ -17,7 +18,13 @@ Megatron-style `keras.distribution.LayoutMap`s for `ModelParallel` under JAX;
 The functional model base and the helpers the models share are in `zoo.models.backbone`.
 """
 
-from zoo.models.bert import Bert, BertClassifier, BertMaskedLMHead, BertPretrainer
+from zoo.models.bert import (
+    Bert,
+    BertClassifier,
+    BertMaskedLMHead,
+    BertPretrainer,
+    BertTokenClassifier,
+)
 from zoo.models.generation import (
     BeamSampler,
     Generator,
@@ -45,6 +52,7 @@ __all__ = [
     "BertClassifier",
     "BertMaskedLMHead",
     "BertPretrainer",
+    "BertTokenClassifier",
     "Generator",
     "GreedySampler",
     "LabelSmoothedCrossEntropy",

@@ -603,3 +603,65 @@ class BertClassifier(_Task):
         config = self._base_config()
         config.update({"num_classes": self.num_classes, "dropout": self.dropout})
         return config
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BertTokenClassifier(_Task):
+    """BERT fine-tuned for token classification (tagging): dropout + dense on every position.
+
+    Reference: Devlin et al., 2018, https://arxiv.org/abs/1810.04805 (section 5.3, named
+    entities: the first subword of each word carries the word's label).
+
+    Args:
+        backbone: a zoo `Bert` (pretrained, or from `Bert.from_keras_hub`).
+        num_classes: number of tags.
+        dropout: dropout before the output layer.
+        dtype: dtype policy of the head (defaults to the backbone's).
+        **kwargs: `name`, `trainable`.
+
+    Call arguments (a dict): `token_ids`, `padding_mask`, `segment_ids` (optional).
+
+    Returns:
+        float32 logits `(batch, sequence_length, num_classes)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> backbone = Bert(vocabulary_size=100, num_layers=1, num_heads=2, hidden_dim=16,
+    ...                 intermediate_dim=32, max_sequence_length=16)
+    >>> tagger = BertTokenClassifier(backbone, num_classes=5)
+    >>> logits = tagger({"token_ids": np.array([[2, 10, 11, 3]]),
+    ...                  "padding_mask": np.ones((1, 4), "int32")})
+    >>> tuple(logits.shape)
+    (1, 4, 5)
+    """
+
+    def __init__(self, backbone, num_classes, dropout=0.1, dtype=None, **kwargs):
+        _check_backbone(type(self).__name__, backbone)
+        check_int(num_classes, "num_classes", type(self).__name__)
+        dtype = dtype or backbone.dtype_policy
+
+        # === Layers ===
+        self.backbone = backbone
+        self.output_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="output_dropout")
+        self.output_dense = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=truncated_normal_initializer(),
+            dtype=dtype,
+            name="logits",
+        )
+
+        # === Functional model ===
+        inputs = _backbone_inputs()
+        sequence = backbone(inputs)["sequence_output"]
+        logits = float32_logits(self.output_dense(self.output_dropout(sequence)))
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.dropout = dropout
+
+    def get_config(self):
+        config = self._base_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
+        return config
