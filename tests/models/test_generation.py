@@ -1,3 +1,6 @@
+import dataclasses
+import json
+
 import keras
 import keras_hub
 import numpy as np
@@ -7,8 +10,12 @@ from keras import ops
 from zoo.models import generation
 from zoo.models.generation import (
     BeamSampler,
+    GenerationConfig,
     Generator,
+    GreedySampler,
+    Seq2SeqGenerator,
     TopKSampler,
+    TopPSampler,
     generate,
     translate,
 )
@@ -352,3 +359,98 @@ def test_beam_sampler_arguments():
         BeamSampler(length_penalty=float("nan"))
     sampler = generation.get_sampler(keras_hub.samplers.BeamSampler(num_beams=2))
     assert isinstance(sampler, BeamSampler) and sampler.num_beams == 2
+
+
+# ---------------------------------------------------------------- config and serialization
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        GreedySampler(temperature=0.5, seed=3),
+        TopKSampler(k=7, temperature=0.8, seed=1),
+        TopPSampler(p=0.5, k=10),
+        BeamSampler(num_beams=3, length_penalty=0.6, return_all_beams=True, temperature=2.0),
+    ],
+    ids=lambda sampler: type(sampler).__name__,
+)
+def test_sampler_serialization_round_trip(sampler):
+    serialized = json.loads(json.dumps(keras.saving.serialize_keras_object(sampler)))
+    restored = keras.saving.deserialize_keras_object(serialized)
+    assert type(restored) is type(sampler)
+    assert restored.get_config() == sampler.get_config()
+    assert restored.cache_key() == sampler.cache_key()
+    assert type(generation.get_sampler(serialized)) is type(sampler)
+    assert type(sampler).from_config(sampler.get_config()).get_config() == sampler.get_config()
+
+
+def test_keras_hub_sampler_serialization_round_trip():
+    wrapped = generation.get_sampler(keras_hub.samplers.RandomSampler(temperature=0.7))
+    assert isinstance(wrapped, generation.KerasHubSampler)
+    serialized = json.loads(json.dumps(keras.saving.serialize_keras_object(wrapped)))
+    restored = keras.saving.deserialize_keras_object(serialized)
+    assert isinstance(restored.sampler, keras_hub.samplers.RandomSampler)
+    assert restored.temperature == pytest.approx(0.7)
+
+
+def test_generation_config_checks_and_round_trip():
+    config = GenerationConfig()
+    assert (config.sampler, config.max_new_tokens, config.max_length) == ("greedy", 32, 32)
+    assert isinstance(config.build_sampler(), GreedySampler)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.k = 3
+    for options, message in (
+        ({"max_new_tokens": 0}, "max_new_tokens"),
+        ({"max_length": 1}, "max_length"),
+        ({"sampler": "top_k", "k": 0}, "`k`"),
+        ({"sampler": "nucleus"}, "Unknown sampler"),
+        ({"end_token_id": -1}, "end_token_id"),
+        ({"seed": "1"}, "seed"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            GenerationConfig(**options)
+    with pytest.raises(TypeError, match="top_q"):
+        config.replace(top_q=0.5)
+    changed = config.replace(sampler="top_p", p=0.5, seed=np.int64(4), end_token_id=np.int32(2))
+    assert (changed.seed, changed.end_token_id, config.seed) == (4, 2, None)
+    assert changed.build_sampler().get_config() == TopPSampler(p=0.5, seed=4).get_config()
+    # A JSON round trip, with a sampler object serialized.
+    with_object = GenerationConfig(sampler=BeamSampler(num_beams=2), max_length=8)
+    restored = GenerationConfig.from_config(json.loads(json.dumps(with_object.get_config())))
+    assert isinstance(restored.sampler, BeamSampler) and restored.sampler.num_beams == 2
+    assert restored.replace(sampler="greedy") == with_object.replace(sampler="greedy")
+    assert GenerationConfig.from_config(changed.get_config()) == changed
+
+
+def test_config_and_keyword_arguments_agree(gpt, transformer):
+    keywords = {"sampler": "top_k", "k": 5, "temperature": 1.5, "seed": 3, **EAGER}
+    config = GenerationConfig(max_new_tokens=NEW_TOKENS, **keywords)
+    expected = generate(gpt, PROMPTS, NEW_TOKENS, prompt_padding_mask=PROMPT_MASK, **keywords)
+    np.testing.assert_array_equal(
+        generate(gpt, PROMPTS, prompt_padding_mask=PROMPT_MASK, config=config), expected
+    )
+    np.testing.assert_array_equal(Generator(gpt, config)(PROMPTS, PROMPT_MASK), expected)
+    # Keyword arguments override the config's fields.
+    other_seed = generate(gpt, PROMPTS, prompt_padding_mask=PROMPT_MASK, config=config, seed=4)
+    np.testing.assert_array_equal(
+        other_seed,
+        generate(
+            gpt, PROMPTS, NEW_TOKENS, prompt_padding_mask=PROMPT_MASK, **{**keywords, "seed": 4}
+        ),
+    )
+    config = GenerationConfig(sampler="beam", num_beams=2, max_length=8, bos_token_id=2, **EAGER)
+    expected = translate(transformer, SOURCE, SOURCE_MASK, 2, max_length=8, sampler="beam",
+                         num_beams=2, **EAGER)  # fmt: skip
+    np.testing.assert_array_equal(
+        translate(transformer, SOURCE, SOURCE_MASK, config=config), expected
+    )
+    np.testing.assert_array_equal(
+        Seq2SeqGenerator(transformer, config)(SOURCE, SOURCE_MASK), expected
+    )
+    # A positional bos_token_id overrides the config's.
+    shifted = translate(transformer, SOURCE, SOURCE_MASK, 3, config=config)
+    assert np.all(shifted[:, 0] == 3)
+    with pytest.raises(ValueError, match="config"):
+        Generator(gpt, "top_k")
+    with pytest.raises(TypeError, match="max_tokens"):
+        generate(gpt, PROMPTS, max_tokens=3)

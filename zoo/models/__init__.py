@@ -8,7 +8,7 @@
 - `GPT` (decoder-only).
 - `Word2Vec` (skip-gram / CBOW with negative sampling).
 - Generation: `generate` (GPT), `translate` (Transformer), `Generator`,
-  `Seq2SeqGenerator`, samplers (greedy, top-k, top-p, beam).
+  `Seq2SeqGenerator`, `GenerationConfig`, samplers (greedy, top-k, top-p, beam).
 
 `Bert.from_keras_hub(backbone)` and `GPT.from_keras_hub(backbone)` copy keras-hub weights.
 `Bert.layout_map(mesh)`, `GPT.layout_map(mesh)` and `Transformer.layout_map(mesh)` give
@@ -27,6 +27,7 @@ from zoo.models.bert import (
 )
 from zoo.models.generation import (
     BeamSampler,
+    GenerationConfig,
     Generator,
     GreedySampler,
     Sampler,
@@ -53,6 +54,7 @@ __all__ = [
     "BertMaskedLMHead",
     "BertPretrainer",
     "BertTokenClassifier",
+    "GenerationConfig",
     "Generator",
     "GreedySampler",
     "LabelSmoothedCrossEntropy",
