@@ -25,12 +25,16 @@ vocabulary is an error unless `errors="replace"` (then it is dropped).
 
 One module per family: `base` (the `Tokenizer` base layer, shared argument checks,
 `load_tokenizer`), `character`, `word`, `wordpiece`, `byte_pair` and `sentencepiece`
-(with the shared SentencePiece op that `BytePairTokenizer` runs on too).
+(with the shared SentencePiece op that `BytePairTokenizer` runs on too); `pretrained`
+(`from_preset`: keras-hub presets and Hugging Face checkpoints of BERT, RoBERTa, GPT-2
+and Marian as zoo tokenizers with the original ids, `Tokenizer.from_preset` and
+`load_tokenizer` dispatch to it).
 """
 
 from zoo.text import _bytes  # noqa: F401  tests reach the byte helpers as tokenizers._bytes
 from zoo.text.tokenizers.base import (
     _TOKENIZER_CLASSES,
+    SPECIAL_TOKEN_ROLES,
     SPECIAL_TOKENS,
     Tokenizer,
     load_tokenizer,
@@ -43,12 +47,15 @@ from zoo.text.tokenizers.wordpiece import WordPieceTokenizer
 
 __all__ = [
     "SPECIAL_TOKENS",
+    "SPECIAL_TOKEN_ROLES",
+    "SUPPORTED_MODEL_TYPES",
     "BytePairTokenizer",
     "CharacterTokenizer",
     "SentencePieceTokenizer",
     "Tokenizer",
     "WordPieceTokenizer",
     "WordTokenizer",
+    "from_preset",
     "load_tokenizer",
 ]
 
@@ -65,3 +72,6 @@ _TOKENIZER_CLASSES.update(
         )
     }
 )
+
+# After the classes: `pretrained` builds them.
+from zoo.text.tokenizers.pretrained import SUPPORTED_MODEL_TYPES, from_preset  # noqa: E402

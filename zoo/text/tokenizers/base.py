@@ -14,6 +14,10 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]")
+# The roles of special tokens, in the order of `SPECIAL_TOKENS` (role "pad" is "[PAD]" by
+# default); `special_tokens_map` gives them other tokens ("<pad>", "<|endoftext|>", ...).
+SPECIAL_TOKEN_ROLES = ("pad", "unk", "cls", "sep", "mask", "bos", "eos")
+_DEFAULT_SPECIAL_TOKENS_MAP = dict(zip(SPECIAL_TOKEN_ROLES, SPECIAL_TOKENS))
 
 _NORMALIZATION_FORMS = (None, "NFC", "NFD", "NFKC", "NFKD")
 _CONFIG_FILE = "config.json"
@@ -122,6 +126,32 @@ def _check_options(cls, lowercase, normalization_form, sequence_length):
     _check_sequence_length(cls, sequence_length)
 
 
+def _check_special_tokens_map(cls, special_tokens_map):
+    if special_tokens_map is None:
+        return None
+    if not isinstance(special_tokens_map, dict):
+        raise ValueError(
+            f"{cls.__name__} received special_tokens_map={special_tokens_map!r}. Expected None "
+            f"or a dict from roles {SPECIAL_TOKEN_ROLES} to reserved tokens, e.g. "
+            "{'bos': '<s>', 'eos': '</s>', 'pad': '<pad>'}."
+        )
+    unknown = sorted(set(special_tokens_map) - set(SPECIAL_TOKEN_ROLES), key=str)
+    if unknown:
+        raise ValueError(
+            f"{cls.__name__} received special_tokens_map with roles {unknown!r}. Expected "
+            f"roles among {SPECIAL_TOKEN_ROLES}."
+        )
+    bad = {k: v for k, v in special_tokens_map.items() if v is not None and not isinstance(v, str)}
+    if bad:
+        raise ValueError(
+            f"{cls.__name__} received special_tokens_map with non-string tokens {bad!r}. "
+            "Expected a token string (or None: the role has no token) for each role."
+        )
+    return {
+        role: special_tokens_map[role] for role in SPECIAL_TOKEN_ROLES if role in special_tokens_map
+    }
+
+
 def _check_sequence_length(cls, sequence_length):
     if sequence_length is not None and (
         isinstance(sequence_length, bool)
@@ -174,6 +204,11 @@ class Tokenizer(keras.layers.Layer):
     Args:
         sequence_length: None for ragged output, or an int: dense output truncated and
             padded with `pad_token_id` (0 when there is no "[PAD]") to that length.
+        special_tokens_map: None (role "pad" is "[PAD]", "unk" is "[UNK]", ... as in
+            `SPECIAL_TOKENS`), or a dict from roles (`SPECIAL_TOKEN_ROLES`: "pad", "unk",
+            "cls", "sep", "mask", "bos", "eos") to reserved tokens, for vocabularies
+            that name them otherwise (RoBERTa's "<s>", GPT-2's "<|endoftext|>"); a role
+            left out has no token (its `*_token_id` is None).
         **kwargs: `keras.layers.Layer` arguments (`name`, ...).
 
     Call arguments:
@@ -190,12 +225,13 @@ class Tokenizer(keras.layers.Layer):
     # ((config key, file name, "json" | "lines" | "binary"), ...).
     _ASSETS = ()
 
-    def __init__(self, sequence_length=None, **kwargs):
+    def __init__(self, sequence_length=None, special_tokens_map=None, **kwargs):
         kwargs.setdefault("dtype", "int32")
         kwargs.pop("trainable", None)
         super().__init__(trainable=False, **kwargs)
         _check_sequence_length(type(self), sequence_length)
         self.sequence_length = None if sequence_length is None else int(sequence_length)
+        self.special_tokens_map = _check_special_tokens_map(type(self), special_tokens_map)
         # Keep tf tensors as they are (strings), accept Python strings.
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
@@ -395,42 +431,72 @@ class Tokenizer(keras.layers.Layer):
             )
         return index[token]
 
-    def _special_id(self, token):
-        return self.token_to_id(token) if token in self._reserved_tokens else None
+    def special_token(self, role):
+        """The token of a role ("pad", "unk", "cls", "sep", "mask", "bos", "eos"), or None."""
+        if role not in SPECIAL_TOKEN_ROLES:
+            raise ValueError(
+                f"{type(self).__name__}.special_token() received role={role!r}. Expected one "
+                f"of {SPECIAL_TOKEN_ROLES}."
+            )
+        if self.special_tokens_map is None:
+            token = _DEFAULT_SPECIAL_TOKENS_MAP[role]
+            return token if token in self._reserved_tokens else None
+        return self.special_tokens_map.get(role)
+
+    def _check_special_tokens(self):
+        """Subclasses call this once `_reserved_tokens` is set: mapped tokens must be reserved."""
+        if self.special_tokens_map is None:
+            return
+        reserved = set(self._reserved_tokens)
+        missing = {
+            r: t for r, t in self.special_tokens_map.items() if t is not None and t not in reserved
+        }
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} received special_tokens_map entries {missing!r} whose "
+                f"tokens are not reserved tokens (reserved: {sorted(reserved)[:10]!r}). Map "
+                "roles to reserved tokens, or add the tokens to reserved_tokens."
+            )
+
+    def _special_id(self, role):
+        token = self.special_token(role)
+        return None if token is None else self.token_to_id(token)
 
     @property
     def pad_token_id(self):
-        return self._special_id("[PAD]")
+        return self._special_id("pad")
 
     @property
     def unk_token_id(self):
-        return self._special_id("[UNK]")
+        return self._special_id("unk")
 
     @property
     def cls_token_id(self):
-        return self._special_id("[CLS]")
+        return self._special_id("cls")
 
     @property
     def sep_token_id(self):
-        return self._special_id("[SEP]")
+        return self._special_id("sep")
 
     @property
     def mask_token_id(self):
-        return self._special_id("[MASK]")
+        return self._special_id("mask")
 
     @property
     def bos_token_id(self):
-        return self._special_id("[BOS]")
+        return self._special_id("bos")
 
     @property
     def eos_token_id(self):
-        return self._special_id("[EOS]")
+        return self._special_id("eos")
 
     # ----------------------------------------------------------------------- config
     def get_config(self):
         config = super().get_config()
         config.pop("trainable", None)
         config["sequence_length"] = self.sequence_length
+        if self.special_tokens_map is not None:
+            config["special_tokens_map"] = dict(self.special_tokens_map)
         return config
 
     # ---------------------------------------------------------------- save and load
@@ -439,7 +505,9 @@ class Tokenizer(keras.layers.Layer):
         os.makedirs(path, exist_ok=True)
         config = self.get_config()
         for key, file_name, kind in self._ASSETS:
-            value = config.pop(key)
+            value = config.pop(key, None)
+            if value is None:  # an optional asset this tokenizer does not have
+                continue
             file_path = os.path.join(path, file_name)
             if kind == "binary":
                 with open(file_path, "wb") as f:
@@ -481,6 +549,8 @@ class Tokenizer(keras.layers.Layer):
         config = saved["config"]
         for key, file_name, kind in subclass._ASSETS:
             file_path = os.path.join(path, config[key]["file"] if key in config else file_name)
+            if key not in config and not os.path.exists(file_path):
+                continue  # an optional asset this tokenizer does not have
             if kind == "binary":
                 with open(file_path, "rb") as f:
                     config[key] = _b64(f.read())
@@ -492,6 +562,35 @@ class Tokenizer(keras.layers.Layer):
                     config[key] = json.load(f)
         return subclass.from_config(config)
 
+    @classmethod
+    def from_preset(cls, preset, side=None, sequence_length=None):
+        """A pretrained tokenizer as a zoo tokenizer of this class.
+
+        `preset` is a directory (a zoo tokenizer saved with `save`, a keras-hub preset
+        written by `save_to_preset`, or a Hugging Face checkpoint of model_type "bert",
+        "roberta", "gpt2" or "marian"), a Hugging Face id "hf://org/name" or a keras-hub
+        preset name (both downloaded only then). See `zoo.text.tokenizers.from_preset`.
+
+        Raises:
+            ValueError: the preset loads as another tokenizer class than this one (e.g.
+                `WordPieceTokenizer.from_preset` on a GPT-2 checkpoint).
+
+        Example:
+
+        >>> tokenizer = WordPieceTokenizer.from_preset("path/to/bert")  # doctest: +SKIP
+        """
+        from zoo.text.tokenizers.pretrained import from_preset
+
+        tokenizer = from_preset(preset, side=side, sequence_length=sequence_length)
+        if not isinstance(tokenizer, cls):
+            raise ValueError(
+                f"{cls.__name__}.from_preset() received preset={preset!r}, which loads as a "
+                f"{type(tokenizer).__name__}, not a {cls.__name__}. Call "
+                f"{type(tokenizer).__name__}.from_preset(...) or "
+                "zoo.text.load_tokenizer(...), which returns whichever class fits."
+            )
+        return tokenizer
+
     # ------------------------------------------------------------------------ train
     @classmethod
     def train(cls, data, vocabulary_size, reserved_tokens=SPECIAL_TOKENS, **options):
@@ -501,8 +600,28 @@ class Tokenizer(keras.layers.Layer):
         )
 
 
-def load_tokenizer(path):
-    """Restore any zoo tokenizer saved with `tokenizer.save(path)`.
+def _is_saved_tokenizer(path):
+    """Whether directory `path` holds a zoo tokenizer written by `Tokenizer.save`."""
+    config_path = os.path.join(path, _CONFIG_FILE)
+    if not os.path.isfile(config_path):
+        return False
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            saved = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(saved, dict) and saved.get("class_name") in _TOKENIZER_CLASSES
+
+
+def load_tokenizer(path, side=None, sequence_length=None):
+    """Restore any zoo tokenizer saved with `tokenizer.save(path)`, or load a pretrained one.
+
+    Args:
+        path: a directory written by `tokenizer.save(path)`; or a preset for
+            `zoo.text.tokenizers.from_preset`: a keras-hub preset directory or name, a
+            Hugging Face checkpoint directory or "hf://org/name".
+        side: "source" or "target" for translation checkpoints (Marian); else None.
+        sequence_length: overrides the saved `sequence_length` (presets: None = ragged).
 
     Example:
 
@@ -513,4 +632,6 @@ def load_tokenizer(path):
     >>> type(load_tokenizer(directory)).__name__
     'WordTokenizer'
     """
-    return Tokenizer.load(path)
+    from zoo.text.tokenizers.pretrained import from_preset
+
+    return from_preset(path, side=side, sequence_length=sequence_length)

@@ -9,10 +9,12 @@ import json
 import keras
 import numpy as np
 import tensorflow as tf
+import tensorflow_text as tf_text
 
 from zoo._compat import sentencepiece_tokenizer
 from zoo.text import _bytes
 from zoo.text._corpus import read_corpus
+from zoo.text.tokenizers import _unicode_tables as tables
 from zoo.text.tokenizers.base import (
     SPECIAL_TOKENS,
     Tokenizer,
@@ -30,6 +32,73 @@ from zoo.text.tokenizers.base import (
 # these pieces, which is what lets `BytePairTokenizer` run the merges over whole
 # strings in one SentencePiece op, with no in-graph regex (see `BytePairTokenizer`).
 BYTE_LEVEL_SPLIT_PATTERN = r" ?[\p{L}\p{M}]+| ?\p{N}+| ?[^\s\p{L}\p{M}\p{N}]+|[^\S ]+| "
+
+_RULES = ("zoo", "gpt2")
+
+# rules="gpt2": GPT-2's split pattern (HF `tokenizers` ByteLevel(use_regex=True)),
+#   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+# with HF's (Oniguruma's) classes. RE2 has no lookahead, so it runs in two passes (see
+# `_gpt2_split`): pass 1 cuts the text into runs " ?non-space+" and the whitespace between
+# them; pass 2 splits each run with the pattern's first six alternatives.
+_GPT2_WHITESPACE = tables.char_class(tables.GPT2_WHITESPACE)
+_GPT2_LETTER = tables.char_class(tables.GPT2_LETTERS_BEYOND_RE2, extra="\\p{L}")
+_GPT2_NUMBER = tables.char_class(tables.GPT2_NUMBERS_BEYOND_RE2, extra="\\p{N}")
+_GPT2_WHITESPACE_ITEMS = _GPT2_WHITESPACE[1:-1]
+_GPT2_OTHER = "[^" + _GPT2_WHITESPACE_ITEMS + _GPT2_LETTER[1:-1] + _GPT2_NUMBER[1:-1] + "]"
+_GPT2_RUN = f" ?[^{_GPT2_WHITESPACE_ITEMS}]+"
+_GPT2_SPACES = f"{_GPT2_WHITESPACE}+"
+_GPT2_WORD = f"'s|'t|'re|'ve|'m|'ll|'d| ?{_GPT2_LETTER}+| ?{_GPT2_NUMBER}+| ?{_GPT2_OTHER}+"
+
+
+def _regex_split(text, pattern):
+    """`tensorflow_text.regex_split(text, pattern, pattern)` that reads past a NUL.
+
+    The op stops at the first NUL character; it splits a copy with NUL replaced by U+0001
+    (the same class in GPT-2's pattern, the same length), and the pieces are cut from the
+    text itself. `text`: `(n,)` strings -> ragged `(n, pieces)`.
+    """
+    safe = tf.strings.regex_replace(text, r"\x00", "\x01")
+    _, starts, ends = tf_text.regex_split_with_offsets(safe, pattern, pattern)
+    rows = tf.gather(text, starts.value_rowids())
+    pieces = tf.strings.substr(rows, starts.flat_values, ends.flat_values - starts.flat_values)
+    return starts.with_flat_values(pieces)
+
+
+def _gpt2_split(text):
+    r"""GPT-2's pre-tokenization of a `(batch,)` string tensor: ragged `(batch, words)`.
+
+    The pattern's whitespace rules: a whitespace run followed by non-space gives the run
+    minus its last character, then that character, glued to the next word when it is
+    " " (" ?\p{L}+" etc.) and a word of its own otherwise; a run at the end stays whole.
+    Pass 1 ("` ?non-space+`", kept) leaves exactly the runs as unmatched pieces, already
+    without a last " " that starts the next piece; a run not at the end that still ends
+    in another whitespace character loses that character to a piece of its own.
+    """
+    runs = _regex_split(text, _GPT2_RUN)  # (batch, runs)
+    flat = runs.flat_values
+    length = tf.strings.length(flat, unit="UTF8_CHAR")
+    position = tf.range(tf.size(flat, out_type=tf.int64)) - tf.gather(
+        runs.row_splits, runs.value_rowids()
+    )
+    last_in_row = position == tf.gather(runs.row_lengths(), runs.value_rowids()) - 1
+    last_char = tf.strings.substr(
+        flat, tf.maximum(length - 1, 0), tf.ones_like(length), unit="UTF8_CHAR"
+    )
+    cut = (
+        tf.strings.regex_full_match(flat, _GPT2_SPACES)
+        & tf.logical_not(last_in_row)
+        & (last_char != " ")
+        & (length > 1)
+    )
+    head = tf.where(
+        cut, tf.strings.substr(flat, tf.zeros_like(length), length - 1, unit="UTF8_CHAR"), flat
+    )
+    tail = tf.where(cut, last_char, "")
+    pieces = tf.stack([head, tail], axis=1)  # (runs, 2)
+    pieces = tf.ragged.boolean_mask(pieces, pieces != "")  # (runs, 1 or 2)
+    runs = runs.with_flat_values(pieces).merge_dims(1, 2)  # (batch, runs)
+    words = _regex_split(runs.flat_values, _GPT2_WORD)  # (runs, words)
+    return runs.with_flat_values(words).merge_dims(1, 2)
 
 
 def _byte_level_model_proto(vocabulary, merges, reserved_tokens):
@@ -82,9 +151,13 @@ def _byte_level_model_proto(vocabulary, merges, reserved_tokens):
         else:
             piece.score = -float(rank.get(token, len(merges)) + 1)
     if unk_id is None:
-        # SentencePiece needs an unknown piece; byte-level BPE never emits it.
+        # SentencePiece needs an unknown piece; byte-level BPE never emits it. Its name must
+        # differ from the reserved pieces (RoBERTa reserves "<unk>").
+        name = "\ue000<unk>"
+        while any(p.piece == name for p in proto.pieces):
+            name += "_"
         piece = proto.pieces.add()
-        piece.piece = "\ue000<unk>"
+        piece.piece = name
         piece.type = piece_type.UNKNOWN
         unk_id = len(vocabulary)
     proto.trainer_spec.unk_id = unk_id
@@ -108,6 +181,14 @@ class BytePairTokenizer(Tokenizer):
     piece can span two pre-tokens, so merging over the whole string gives the same
     ids as HF's per-word BPE.
 
+    Pretrained GPT-2 / RoBERTa merges were learned over GPT-2's split pattern instead;
+    `rules="gpt2"` (set by `from_preset`) splits the text with that pattern first (in
+    graph, HF `tokenizers`' character classes) and merges within each word, for ids
+    identical to HF's `ByteLevel(use_regex=True)` + `BPE`. `add_prefix_space` adds a
+    space before text that does not start with one, as HF's `ByteLevel` does. Text
+    that spells a reserved token ("<|endoftext|>") is tokenized as text, never as the
+    reserved token (HF and keras-hub give the reserved id).
+
     Args:
         vocabulary: list of byte-level tokens, index = id (all 256 single bytes plus
             merged pieces, plus reserved tokens).
@@ -117,6 +198,10 @@ class BytePairTokenizer(Tokenizer):
         reserved_tokens: which vocabulary entries are special; default: those of
             `SPECIAL_TOKENS` found in `vocabulary`.
         sequence_length: None (ragged ids) or an int (dense, padded ids).
+        rules: "zoo" (merges over the whole text; vocabularies from `train`) or "gpt2"
+            (GPT-2's split pattern first; GPT-2 / RoBERTa vocabularies).
+        add_prefix_space: prepend " " to text that does not start with one.
+        special_tokens_map: roles of reserved tokens (see `Tokenizer`).
 
     Example:
 
@@ -138,13 +223,27 @@ class BytePairTokenizer(Tokenizer):
         normalization_form=None,
         reserved_tokens=None,
         sequence_length=None,
+        rules="zoo",
+        add_prefix_space=False,
         **kwargs,
     ):
         super().__init__(sequence_length=sequence_length, **kwargs)
         cls = type(self)
         _check_options(cls, lowercase, normalization_form, sequence_length)
+        if rules not in _RULES:
+            raise ValueError(
+                f"BytePairTokenizer received rules={rules!r}. Expected 'zoo' (merges over the "
+                "whole text, for vocabularies from BytePairTokenizer.train) or 'gpt2' (GPT-2's "
+                "split pattern first, for GPT-2 / RoBERTa vocabularies)."
+            )
+        if not isinstance(add_prefix_space, (bool, np.bool_)):
+            raise ValueError(
+                f"BytePairTokenizer received add_prefix_space={add_prefix_space!r}. Expected "
+                "True or False."
+            )
         vocabulary = _check_vocabulary(cls, vocabulary)
         self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
+        self._check_special_tokens()
         reserved = set(self._reserved_tokens)
         bad = [t for t in vocabulary if t not in reserved and _bytes.byte_level_to_bytes(t) is None]
         if bad:
@@ -186,6 +285,8 @@ class BytePairTokenizer(Tokenizer):
         self.merges = merges
         self.lowercase = lowercase
         self.normalization_form = normalization_form
+        self.rules = rules
+        self.add_prefix_space = bool(add_prefix_space)
         self._normalize = _normalize_fn(lowercase, normalization_form)
         decoded = [
             t.encode("utf-8") if t in reserved else _bytes.byte_level_to_bytes(t)
@@ -201,6 +302,15 @@ class BytePairTokenizer(Tokenizer):
 
     def _tokenize_batch(self, text):
         text = self._normalize(text)
+        if self.add_prefix_space:
+            # As HF's ByteLevel: not before empty text, nor before a leading " ".
+            first = tf.strings.substr(text, 0, 1)
+            text = tf.where((first == " ") | (first == ""), text, tf.strings.join([" ", text]))
+        if self.rules == "gpt2":
+            words = _gpt2_split(text)  # (batch, words)
+            latin1 = tf.strings.unicode_transcode(words.flat_values, "ISO-8859-1", "UTF-8")
+            ids = self._sentencepiece.tokenize(latin1)  # (words, pieces)
+            return words.with_flat_values(ids).merge_dims(1, 2)
         # One character per byte: byte b becomes code point b (Latin-1).
         latin1 = tf.strings.unicode_transcode(text, "ISO-8859-1", "UTF-8")
         return self._sentencepiece.tokenize(latin1)
@@ -220,6 +330,8 @@ class BytePairTokenizer(Tokenizer):
                 "reserved_tokens": list(self._reserved_tokens),
             }
         )
+        if self.rules != "zoo" or self.add_prefix_space:
+            config.update({"rules": self.rules, "add_prefix_space": self.add_prefix_space})
         return config
 
     @staticmethod

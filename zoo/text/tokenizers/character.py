@@ -65,6 +65,7 @@ class CharacterTokenizer(Tokenizer):
         _check_options(cls, lowercase, normalization_form, sequence_length)
         vocabulary = _check_vocabulary(cls, vocabulary)
         self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
+        self._check_special_tokens()
         reserved = set(self._reserved_tokens)
         byte_set = set(_bytes.BYTE_TOKENS)
         if byte_fallback and not byte_set.issubset(vocabulary):

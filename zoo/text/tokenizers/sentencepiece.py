@@ -17,8 +17,10 @@ from zoo.text.tokenizers.base import (
     _b64,
     _check_options,
     _check_reserved_tokens,
+    _check_vocabulary,
     _check_vocabulary_size,
     _normalize_fn,
+    _resolve_reserved,
 )
 
 _MODEL_TYPES = ("bpe", "unigram")
@@ -34,11 +36,25 @@ class SentencePieceTokenizer(Tokenizer):
     by default); characters outside the vocabulary become UTF-8 byte pieces, so any
     Unicode text round-trips. Reserved tokens are control pieces at ids 0..n-1.
 
+    With a `vocabulary` (Marian / opus-mt checkpoints, whose `vocab.json` numbers the
+    pieces otherwise than the SentencePiece model does), the ids index `vocabulary`:
+    each piece the model produces maps to its position there, and a piece that is not
+    there (or the text of an unknown character) to the unknown token, as Hugging Face's
+    `MarianTokenizer` does.
+
     Args:
         proto: the serialized SentencePiece `ModelProto` (bytes, or base64 str as in
             `get_config()`).
         lowercase: NFKC case folding before tokenizing.
         sequence_length: None (ragged ids) or an int (dense, padded ids).
+        vocabulary: None (ids are the model's piece ids), or the list of tokens the ids
+            index (index = id).
+        reserved_tokens: with `vocabulary`: which of its tokens are special (default:
+            those that are control or unknown pieces of the model); without: the
+            model's control and unknown pieces, always.
+        special_tokens_map: roles of reserved tokens (see `Tokenizer`); with a
+            `vocabulary`, the "unk" role's token is the unknown token ("[UNK]" by
+            default).
 
     Example:
 
@@ -47,9 +63,20 @@ class SentencePieceTokenizer(Tokenizer):
     'привет world 🙂'
     """
 
-    _ASSETS = (("proto", "sentencepiece.model", "binary"),)
+    _ASSETS = (
+        ("proto", "sentencepiece.model", "binary"),
+        ("vocabulary", "vocabulary.json", "json"),
+    )
 
-    def __init__(self, proto, lowercase=False, sequence_length=None, **kwargs):
+    def __init__(
+        self,
+        proto,
+        lowercase=False,
+        sequence_length=None,
+        vocabulary=None,
+        reserved_tokens=None,
+        **kwargs,
+    ):
         super().__init__(sequence_length=sequence_length, **kwargs)
         cls = type(self)
         _check_options(cls, lowercase, None, sequence_length)
@@ -86,10 +113,28 @@ class SentencePieceTokenizer(Tokenizer):
         self.proto = bytes(proto)
         self.lowercase = lowercase
         piece_type = model_pb2.ModelProto.SentencePiece
-        self._vocabulary = [p.piece for p in model.pieces]
-        self._reserved_tokens = [
+        pieces = [p.piece for p in model.pieces]
+        special_pieces = [
             p.piece for p in model.pieces if p.type in (piece_type.CONTROL, piece_type.UNKNOWN)
         ]
+        self.vocabulary = None
+        if vocabulary is None:
+            if reserved_tokens is not None and list(reserved_tokens) != special_pieces:
+                raise ValueError(
+                    f"SentencePieceTokenizer received reserved_tokens={reserved_tokens!r} "
+                    "without a vocabulary. Its reserved tokens are the model's control and "
+                    f"unknown pieces {special_pieces!r}; leave reserved_tokens out."
+                )
+            self._vocabulary = pieces
+            self._reserved_tokens = special_pieces
+        else:
+            vocabulary = _check_vocabulary(cls, vocabulary)
+            if reserved_tokens is None:
+                reserved_tokens = [t for t in vocabulary if t in set(special_pieces)]
+            self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
+            self.vocabulary = vocabulary
+            self._vocabulary = vocabulary
+        self._check_special_tokens()
         # Repair invalid UTF-8 before the op: SentencePiece's own repair emits U+FFFD after
         # its normalization (as three byte pieces), while "nmt_nfkc" maps a U+FFFD in the
         # text to a space, so raw bytes gave other ids than the repaired text (and than
@@ -97,20 +142,60 @@ class SentencePieceTokenizer(Tokenizer):
         self._normalize = _normalize_fn(lowercase, None)
         with tf.init_scope():
             self._sentencepiece = sentencepiece_tokenizer(self.proto)
+            if self.vocabulary is not None:
+                self._build_vocabulary_tables(pieces, model.trainer_spec.unk_id)
+
+    def _build_vocabulary_tables(self, pieces, model_unk_id):
+        """piece -> id in `vocabulary` (unknown: the unk token's), id -> model piece id."""
+        unknown = self.special_token("unk") if self.special_tokens_map is not None else "[UNK]"
+        if unknown is None or unknown not in self.vocabulary:
+            raise ValueError(
+                f"SentencePieceTokenizer received a vocabulary of {len(self.vocabulary)} tokens "
+                f"without the unknown token {unknown or '[UNK]'!r}, which pieces outside the "
+                "vocabulary map to. Add it, or map the 'unk' role to the vocabulary's unknown "
+                "token in special_tokens_map."
+            )
+        self._piece_strings = sentencepiece_tokenizer(self.proto)
+        self._piece_strings.out_type = tf.string  # pieces (unknown text as it is)
+        reserved = set(self._reserved_tokens)
+        pairs = [(t, i) for i, t in enumerate(self.vocabulary) if t not in reserved]
+        self._piece_table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant([t for t, _ in pairs] or [""], tf.string),
+                tf.constant([i for _, i in pairs] or [-1], tf.int32),
+            ),
+            default_value=self.vocabulary.index(unknown),
+        )
+        model_ids = {piece: index for index, piece in enumerate(pieces)}
+        unk = model_unk_id if 0 <= model_unk_id < len(pieces) else 0
+        self._model_ids = tf.constant([model_ids.get(t, unk) for t in self.vocabulary], tf.int32)
 
     def get_vocabulary(self):
         return list(self._vocabulary)
 
     def _tokenize_batch(self, text):
-        return self._sentencepiece.tokenize(self._normalize(text))
+        text = self._normalize(text)
+        if self.vocabulary is None:
+            return self._sentencepiece.tokenize(text)
+        pieces = self._piece_strings.tokenize(text)  # (batch, pieces) strings
+        return pieces.with_flat_values(self._piece_table.lookup(pieces.flat_values))
 
     def _detokenize_batch(self, ids):
+        if self.vocabulary is not None:
+            ids = ids.with_flat_values(tf.gather(self._model_ids, ids.flat_values))
         text = self._sentencepiece.detokenize(ids)
         return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
 
     def get_config(self):
         config = super().get_config()
         config.update({"proto": _b64(self.proto), "lowercase": self.lowercase})
+        if self.vocabulary is not None:
+            config.update(
+                {
+                    "vocabulary": list(self.vocabulary),
+                    "reserved_tokens": list(self._reserved_tokens),
+                }
+            )
         return config
 
     @classmethod

@@ -74,6 +74,7 @@ class WordTokenizer(Tokenizer):
         _check_options(cls, lowercase, normalization_form, sequence_length)
         vocabulary = _check_vocabulary(cls, vocabulary)
         self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
+        self._check_special_tokens()
         _check_unknown_token(cls, vocabulary, "Word-level")
         self.vocabulary = vocabulary
         self.lowercase = lowercase
