@@ -8,7 +8,8 @@
 - `BertPretrainer`: backbone + MLM head + next-sentence-prediction head; outputs
   `{"mlm_logits", "nsp_logits"}` for batches of `zoo.data.pretraining`.
 - `BertClassifier`: backbone + dropout + dense on the pooled output, for fine-tuning.
-- `Bert.from_keras_hub(backbone)` copies the weights of a `keras_hub.models.BertBackbone`.
+- `Bert.from_keras_hub(backbone)` copies the weights of a `keras_hub.models.BertBackbone`;
+  `Bert.from_preset(preset)` loads a keras-hub preset or a Hugging Face checkpoint.
 """
 
 import keras
@@ -238,6 +239,21 @@ class Bert(FunctionalModel):
         from zoo.models.interop import bert_from_keras_hub
 
         return bert_from_keras_hub(cls, backbone, **kwargs)
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """A `Bert` with the config and weights of a pretrained checkpoint.
+
+        `preset`: a keras-hub preset directory (`save_to_preset` of a `BertBackbone` or
+        `RobertaBackbone`) or name, or a Hugging Face "bert" / "roberta" checkpoint
+        directory (`config.json` + `model.safetensors`) or "hf://org/name". Names and
+        "hf://" ids download; directories load offline. A config field Zoo cannot
+        reproduce is a ValueError naming it. Keyword arguments (e.g. `dtype`, `dropout`)
+        override the mapped config. See `zoo.models.presets`.
+        """
+        from zoo.models.presets import load_preset
+
+        return load_preset(cls, "bert", preset, **kwargs)
 
     @classmethod
     def layout_map(cls, device_mesh, model_axis="model", batch_axis="batch"):

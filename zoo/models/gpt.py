@@ -281,6 +281,21 @@ class GPT(FunctionalModel):
         return gpt_from_keras_hub(cls, backbone, **kwargs)
 
     @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """A `GPT` with the config and weights of a pretrained checkpoint.
+
+        `preset`: a keras-hub preset directory (`save_to_preset` of a `GPT2Backbone`) or
+        name, or a Hugging Face "gpt2" checkpoint directory (`config.json` +
+        `model.safetensors`) or "hf://org/name". Names and "hf://" ids download;
+        directories load offline. A config field Zoo cannot reproduce is a ValueError
+        naming it. Keyword arguments (e.g. `dtype`, `dropout`) override the mapped
+        config. See `zoo.models.presets`.
+        """
+        from zoo.models.presets import load_preset
+
+        return load_preset(cls, "gpt", preset, **kwargs)
+
+    @classmethod
     def layout_map(cls, device_mesh, model_axis="model", batch_axis="batch"):
         """A Megatron-style `keras.distribution.LayoutMap` for `ModelParallel` (JAX).
 

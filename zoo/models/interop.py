@@ -1,10 +1,13 @@
-"""Weight import from keras-hub: `BertBackbone` -> zoo `Bert`, `GPT2Backbone` -> zoo `GPT`.
+"""Weight import from keras-hub: `BertBackbone` / `RobertaBackbone` -> zoo `Bert`,
+`GPT2Backbone` -> zoo `GPT`.
 
-Called through `Bert.from_keras_hub(backbone)` and `GPT.from_keras_hub(backbone)`. The zoo
-model is built with the keras-hub config (activation `"gelu_approximate"`, LayerNorm
-epsilon 1e-12 for BERT and 1e-5 for GPT-2, BERT post-LN with an embedding LayerNorm,
-GPT-2 pre-LN with a final LayerNorm), then every weight is copied by meaning, with its
-shape checked, so the outputs agree to float tolerance.
+Called through `Bert.from_keras_hub(backbone)` and `GPT.from_keras_hub(backbone)` (and by
+`from_preset` on a keras-hub preset). The zoo model is built with the keras-hub config
+(activation `"gelu_approximate"`, LayerNorm epsilon 1e-12 for BERT and 1e-5 for GPT-2,
+BERT post-LN with an embedding LayerNorm, GPT-2 pre-LN with a final LayerNorm; RoBERTa:
+exact GELU, epsilon 1e-5, one segment whose embedding row is zero, and no pooler in
+keras-hub, so `pooled_dense` keeps its initialization), then every weight is copied by
+meaning, with its shape checked, so the outputs agree to float tolerance.
 
 keras-hub is imported lazily: only these functions need it.
 """
@@ -14,14 +17,15 @@ import numpy as np
 __all__ = ["bert_from_keras_hub", "gpt_from_keras_hub"]
 
 
-def _check_type(backbone, class_name, zoo_name):
+def _check_type(backbone, class_names, zoo_name):
     import keras_hub
 
-    expected = getattr(keras_hub.models, class_name)
+    expected = tuple(getattr(keras_hub.models, name) for name in class_names)
     if not isinstance(backbone, expected):
+        wanted = " or ".join(f"keras_hub.models.{name}" for name in class_names)
         raise ValueError(
-            f"{zoo_name}.from_keras_hub needs a keras_hub.models.{class_name}. Received: "
-            f"{type(backbone).__name__}. Load one with keras_hub.models.{class_name}"
+            f"{zoo_name}.from_keras_hub needs a {wanted}. Received: "
+            f"{type(backbone).__name__}. Load one with keras_hub.models.{class_names[0]}"
             ".from_preset(...) or build it from its arguments."
         )
 
@@ -92,8 +96,11 @@ def _common_config(backbone):
 
 
 def bert_from_keras_hub(cls, backbone, **kwargs):
-    """Build `cls` (zoo `Bert`) from a `keras_hub.models.BertBackbone`, weights included."""
-    _check_type(backbone, "BertBackbone", cls.__name__)
+    """Build `cls` (zoo `Bert`) from a `keras_hub.models.BertBackbone` (or
+    `RobertaBackbone`), weights included."""
+    _check_type(backbone, ("BertBackbone", "RobertaBackbone"), cls.__name__)
+    if type(backbone).__name__ == "RobertaBackbone":
+        return _roberta_from_keras_hub(cls, backbone, **kwargs)
     config = {
         **_common_config(backbone),
         "num_segments": backbone.num_segments,
@@ -118,9 +125,36 @@ def bert_from_keras_hub(cls, backbone, **kwargs):
     return model
 
 
+def _roberta_from_keras_hub(cls, backbone, **kwargs):
+    """RoBERTa: keras-hub has no segment embedding and no pooler; exact GELU, epsilon 1e-5."""
+    config = {
+        **_common_config(backbone),
+        "num_segments": 1,
+        "activation": "gelu",  # keras-hub's TransformerEncoder("gelu"): the exact (erf) GELU
+        "layer_norm_epsilon": backbone.embeddings_layer_norm.epsilon,
+        **kwargs,
+    }
+    model = cls(**config)
+    embeddings = model.embeddings
+    _assign(embeddings.embeddings, backbone.token_embedding.embeddings, "token_embedding")
+    _assign(
+        embeddings._position_embedding.position_embeddings,
+        backbone.embeddings.position_embedding.position_embeddings,
+        "position_embedding",
+    )
+    segment = embeddings._segment_embedding.embeddings
+    _assign(segment, np.zeros(tuple(segment.shape), "float32"), "segment_embedding")
+    _copy_layer(embeddings._layer_norm, backbone.embeddings_layer_norm, "embeddings_layer_norm")
+    for i, (target, source) in enumerate(
+        zip(model.transformer_layers, backbone.transformer_layers)
+    ):
+        _copy_block(target, source, f"transformer_layer_{i}")
+    return model
+
+
 def gpt_from_keras_hub(cls, backbone, **kwargs):
     """Build `cls` (zoo `GPT`) from a `keras_hub.models.GPT2Backbone`, weights included."""
-    _check_type(backbone, "GPT2Backbone", cls.__name__)
+    _check_type(backbone, ("GPT2Backbone",), cls.__name__)
     config = {
         **_common_config(backbone),
         "layer_norm_epsilon": backbone.layer_norm.epsilon,
