@@ -16,6 +16,7 @@ from zoo.export.common import (
     required_id,
     save,
     strip_wordpiece_prefix,
+    with_merged_lora,
 )
 
 
@@ -151,6 +152,7 @@ class BertModule(WindowedBertModule):
     """
 
     def __init__(self, pretrainer, tokenizer, sequence_length, preprocessor=None, stride=None):
+        pretrainer = with_merged_lora(pretrainer)
         super().__init__(pretrainer, tokenizer, sequence_length, preprocessor, stride, "bert")
         backbone = pretrainer.backbone
         if not hasattr(pretrainer, "masked_lm_head"):
@@ -305,6 +307,7 @@ class ClassifierModule(WindowedBertModule):
     def __init__(
         self, classifier, tokenizer, labels, sequence_length, preprocessor=None, stride=None
     ):
+        classifier = with_merged_lora(classifier)
         super().__init__(classifier, tokenizer, sequence_length, preprocessor, stride, "classifier")
         num_classes = getattr(classifier, "num_classes", None)
         if num_classes is None or len(classifier.outputs[0].shape) != 2:
@@ -386,6 +389,7 @@ class TaggerModule(WindowedBertModule):
     """
 
     def __init__(self, tagger, tokenizer, tags, sequence_length, preprocessor=None, stride=None):
+        tagger = with_merged_lora(tagger)
         super().__init__(tagger, tokenizer, sequence_length, preprocessor, stride, "tagger")
         num_classes = getattr(tagger, "num_classes", None)
         if num_classes is None or len(tagger.outputs[0].shape) != 3:

@@ -1,5 +1,6 @@
 """What every export shares: input checks, blank strings, the tokenizer/model vocabulary
-check, and saving a module so TF1-session loaders (TensorFlow Serving) restore it."""
+check, LoRA merging, and saving a module so TF1-session loaders (TensorFlow Serving)
+restore it."""
 
 import tensorflow as tf
 
@@ -7,6 +8,23 @@ import tensorflow as tf
 # control and format characters, and U+FFFD (what invalid UTF-8 was repaired to).
 BLANK_CHARACTERS = r"[\s\x{0B}\x{85}\p{Z}\p{Cc}\p{Cf}\x{FFFD}]+"
 ANY_STRING = tf.TensorSpec(None, tf.string)
+
+
+def with_merged_lora(model):
+    """`model` itself, or a copy with its LoRA adapters merged when it has some.
+
+    A model fine-tuned with `enable_lora` computes with `kernel + a @ b * scale`; the
+    export serves the merged kernels, as plain `Dense` / `EinsumDense` layers (no
+    adapter variables, one matmul per projection). The copy is rebuilt from the
+    model's config and weights, so the caller's model keeps its adapters and can
+    train on; it holds the weights twice while the export is built.
+    """
+    if getattr(model, "lora_rank", None) is None:
+        return model
+    merged = type(model).from_config(model.get_config())
+    merged.set_weights(model.get_weights())
+    merged.merge_lora()
+    return merged
 
 
 def runtime_rank(tensor):

@@ -16,6 +16,7 @@ from zoo.export.common import (
     required_id,
     save,
     vocabulary_size,
+    with_merged_lora,
 )
 
 
@@ -75,6 +76,7 @@ class GPTModule(tf.Module):
         **sampler_kwargs,
     ):
         super().__init__(name="gpt")
+        model = with_merged_lora(model)
         from zoo.models.generation import Generator
 
         for name, value in (

@@ -15,6 +15,7 @@ from zoo.export.common import (
     readable_rows,
     save,
     vocabulary_size,
+    with_merged_lora,
 )
 from zoo.text.sentences import split_sentences
 
@@ -67,6 +68,7 @@ class TranslatorModule(tf.Module):
         max_input_tokens=4096,
     ):
         super().__init__(name="translator")
+        model = with_merged_lora(model)
         from zoo.models.generation import Seq2SeqGenerator
 
         for name, value in (
