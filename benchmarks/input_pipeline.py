@@ -4,7 +4,7 @@ For each recipe (translation, bert, gpt), with the recipe's default config (mode
 sequence lengths, batch size) on the bundled corpus:
 
 - prepare: the recipe's own functions train its tokenizer and tokenize / pack / mask the
-  training data once into arrays (`recipes.translation.encode_pairs`,
+  training data once into arrays (`zoo.data.translation_arrays`,
   `recipes.bert.pretraining_arrays`, `recipes.gpt.language_model_arrays`); the seconds
   are reported (a one-time cost, not per step);
 - input: `recipes.training.step_dataset` over those arrays, the dataset `train` feeds to
@@ -49,8 +49,9 @@ import tpu
 from recipes import bert as bert_recipe
 from recipes import gpt as gpt_recipe
 from recipes import translation as translation_recipe
-from recipes.common import parse_config
+from recipes.common import parse_config, train_tokenizer
 from recipes.training import step_dataset
+from zoo.data import translation_arrays
 
 RECIPES = ("translation", "bert", "gpt")
 
@@ -72,32 +73,35 @@ def parse_args(argv=None):
 def prepare_translation(settings):
     config = parse_config(translation_recipe.Config, [])
     pairs = translation_recipe.load_pairs(config, "train")
-    tokenizer = translation_recipe.train_tokenizer(config, pairs)
-    arrays = translation_recipe.encode_pairs(config, tokenizer, pairs)
-    model, optimizer, loss = translation_recipe.build_model(config, tokenizer.vocabulary_size())
-    model.compile(optimizer=optimizer, loss=loss, jit_compile=settings.jit_compile)
+    texts = [text for pair in pairs for text in pair]
+    tokenizer = train_tokenizer(config.tokenizer, texts, config.vocabulary_size, lowercase=False)
+    config, pairs, ids, _ = translation_recipe.fit_lengths(config, tokenizer, pairs)
+    arrays = translation_arrays(
+        ids, tokenizer, source_length=config.source_length, target_length=config.target_length
+    )
+    schedule = translation_recipe.learning_rate_schedule(config)
+    model = translation_recipe.build_model(config, tokenizer.vocabulary_size(), settings, schedule)
     return config, arrays, model
 
 
 def prepare_bert(settings):
     config = parse_config(bert_recipe.Config, [])
     documents = bert_recipe.load_documents(config, "train")
-    tokenizer = bert_recipe.train_tokenizer(config, documents)
+    sentences = [sentence for document in documents for sentence in document]
+    tokenizer = train_tokenizer(config.tokenizer, sentences, config.vocabulary_size)
     features, labels, weights, _ = bert_recipe.pretraining_arrays(
         config, tokenizer, documents, config.dupe_factor, config.seed
     )
-    model, optimizer = bert_recipe.build_pretrainer(config, tokenizer.vocabulary_size())
-    bert_recipe.compile_pretrainer(model, optimizer, settings)
+    model = bert_recipe.build_pretrainer(config, tokenizer.vocabulary_size(), settings)
     return config, (features, labels, weights), model
 
 
 def prepare_gpt(settings):
     config = parse_config(gpt_recipe.Config, [])
     texts = gpt_recipe.load_texts(config, "train")
-    tokenizer = gpt_recipe.train_tokenizer(config, texts)
+    tokenizer = train_tokenizer(config.tokenizer, texts, config.vocabulary_size)
     arrays = gpt_recipe.language_model_arrays(config, tokenizer, texts)
-    model, optimizer = gpt_recipe.build_model(config, tokenizer.vocabulary_size())
-    gpt_recipe.compile_model(model, optimizer, settings)
+    model = gpt_recipe.build_model(config, tokenizer.vocabulary_size(), settings)
     return config, arrays, model
 
 

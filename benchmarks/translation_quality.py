@@ -62,8 +62,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 sys.path.insert(0, os.path.dirname(HERE))
 
+import keras
+import numpy as np
+import sacrebleu
+import tensorflow as tf
+
 from recipes.common import load_config
-from recipes.translation import Config, load_pairs, run
+from recipes.training import TimeBudget
+from recipes.translation import Config, load_pairs, run, translate_texts
+from zoo.text import load_tokenizer
 
 REPOSITORY = os.path.dirname(HERE)
 DEFAULT_DATA = os.path.join(REPOSITORY, "..", "shared", "data", "tatoeba-rus-eng.tsv")
@@ -159,13 +166,7 @@ def repair_wordpiece_spacing(text):
 
 def train_reference(train_pairs, test_pairs, time_budget, sample, seed=0):
     """Train and score the keras.io KerasHub translation architecture; returns a dict."""
-    import keras
-    import keras_hub
-    import numpy as np
-    import sacrebleu
-    import tensorflow as tf
-
-    from recipes.training import TimeBudget
+    import keras_hub  # here: only the reference needs it, and it loads slowly
 
     settings = REFERENCE_SETTINGS
     length, size = settings["sequence_length"], settings["vocabulary_size"]
@@ -422,8 +423,6 @@ def long_texts(test_pairs, seed=0):
 
 
 def _bleu(hypotheses, references):
-    import sacrebleu
-
     bleu = sacrebleu.corpus_bleu(hypotheses, [references])
     chrf = sacrebleu.corpus_chrf(hypotheses, [references])
     return {
@@ -445,12 +444,6 @@ def score_long_texts(run_dir, config, test_pairs, batch_size=32):
     - `truncated`: the joined source through the in-memory model in one pass of
       `--source-length` tokens, what an export that truncates its input serves.
     """
-    import keras
-    import tensorflow as tf
-
-    from recipes.translation import translate_texts
-    from zoo.text import load_tokenizer
-
     groups = long_texts(test_pairs)
     sources = [" ".join(source for source, _ in group) for group in groups]
     references = [" ".join(target for _, target in group) for group in groups]
@@ -517,8 +510,6 @@ def main(argv=None):
             long_report = score_long_texts(out, config, load_pairs(config, "test"))
         with open(summary["test_translations"], encoding="utf-8") as file:
             rows = [line.rstrip("\n").split("\t") for line in file]
-        import sacrebleu
-
         bleu_lowercased = sacrebleu.corpus_bleu(
             [row[2].lower() for row in rows], [[row[1].lower() for row in rows]]
         ).score

@@ -26,13 +26,14 @@ import random
 import re
 import time
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 import tpu
 from recipes.common import (
     ScaleOut,
     is_chief,
-    learning_rate,
     max_bad_rows_field,
     model_vocabulary_size,
     parse_config,
@@ -41,8 +42,13 @@ from recipes.common import (
     run_tokenizer,
     start_run,
 )
-from zoo.data import classification_arrays
+from recipes.export import export_run
+from recipes.training import compile_model, save_model, train
+from zoo.data import classification_arrays, corpus, load_text_dataset
 from zoo.data import pretraining_arrays as zoo_pretraining_arrays
+from zoo.export import BertModule
+from zoo.models import Bert, BertClassifier, BertPretrainer
+from zoo.optimizers import warmup_cosine_decay
 
 
 @dataclasses.dataclass
@@ -134,11 +140,9 @@ def _group_documents(lines):
 def load_documents(config, split):
     """Documents (lists of sentences) of `split` ("train" or "test")."""
     if config.data == "bundled":
-        from zoo.data.corpus import load_pairs
-
         rng = random.Random(config.seed)
         documents = []
-        for russian, english in load_pairs(split):
+        for russian, english in corpus.load_pairs(split):
             documents.append([russian, english] if rng.random() < 0.5 else [english, russian])
         return documents
     if os.path.isfile(config.data):
@@ -146,8 +150,6 @@ def load_documents(config, split):
         lines = read_lines(config.data, config.max_bad_rows, verbose)
         documents = _group_documents(lines)
     else:
-        from zoo.data import load_text_dataset
-
         dataset = load_text_dataset(
             config.data,
             split="train" if split == "train" else "test",
@@ -167,18 +169,6 @@ def load_documents(config, split):
         return [sentences[:cut]] if split == "train" else [sentences[cut:]]
     cut = max(1, int(len(documents) * 0.95))
     return documents[:cut] if split == "train" else documents[cut:]
-
-
-def train_tokenizer(config, documents):
-    from zoo.text import BytePairTokenizer, SentencePieceTokenizer, WordPieceTokenizer
-
-    texts = [sentence for document in documents for sentence in document]
-    kinds = {
-        "wordpiece": WordPieceTokenizer,
-        "sentencepiece": SentencePieceTokenizer,
-        "bpe": BytePairTokenizer,
-    }
-    return kinds[config.tokenizer].train(texts, config.vocabulary_size, verbose=False)
 
 
 def pretraining_arrays(config, tokenizer, documents, copies, seed):
@@ -209,10 +199,8 @@ def question_data(split, seed):
     Word order, do-support and wh-words tell; the '?' is gone. Statements are subsampled
     to as many as the questions (balanced: chance is 50%).
     """
-    from zoo.data.corpus import load_text
-
     questions, statements = [], []
-    for sentence in load_text("en", split):
+    for sentence in corpus.load_text("en", split):
         text = sentence.rstrip(".?!").strip()
         (questions if sentence.endswith("?") else statements).append(text)
     rng = random.Random(seed)
@@ -222,11 +210,8 @@ def question_data(split, seed):
     return [t for t, _ in examples], np.array([label for _, label in examples], "int32")
 
 
-def build_pretrainer(config, vocabulary_size):
-    import keras
-
-    from zoo.models import Bert, BertPretrainer
-
+def build_pretrainer(config, vocabulary_size, settings):
+    """`BertPretrainer`, compiled: AdamW on a linear warm-up and cosine decay, MLM + NSP."""
     backbone = Bert(
         vocabulary_size=vocabulary_size,
         num_layers=config.num_layers,
@@ -236,28 +221,19 @@ def build_pretrainer(config, vocabulary_size):
         dropout=config.dropout,
         max_sequence_length=config.sequence_length,
     )
-    optimizer = keras.optimizers.AdamW(
-        learning_rate(config.learning_rate, config.warmup_steps, config.steps),
-        weight_decay=config.weight_decay,
-    )
-    return BertPretrainer(backbone), optimizer
-
-
-def compile_pretrainer(model, optimizer, settings):
-    import keras
-
-    model.compile(
-        optimizer=optimizer,
+    return compile_model(
+        BertPretrainer(backbone),
+        settings,
         loss={
             "mlm_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             "nsp_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         },
+        learning_rate=warmup_cosine_decay(config.learning_rate, config.warmup_steps, config.steps),
+        weight_decay=config.weight_decay,
         weighted_metrics={
             "mlm_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             "nsp_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         },
-        jit_compile=settings.jit_compile,
-        steps_per_execution=settings.steps_per_execution,
     )
 
 
@@ -287,11 +263,6 @@ def most_frequent_token_accuracy(train_labels, train_weights, labels, weights):
 
 def fine_tune(config, strategy, settings, backbone, tokenizer):
     """Fine-tune a copy of `backbone` on `question_data`; returns (classifier, results)."""
-    import keras
-
-    from recipes.training import train
-    from zoo.models import Bert, BertClassifier
-
     train_texts, train_labels = question_data("train", config.seed)
     test_texts, test_labels = question_data("test", config.seed)
     train_features = classification_arrays(train_texts, tokenizer, config.sequence_length)
@@ -299,16 +270,15 @@ def fine_tune(config, strategy, settings, backbone, tokenizer):
     with strategy.scope():
         copy = Bert.from_config(backbone.get_config())  # the pretrainer keeps its own
         copy.set_weights(backbone.get_weights())
-        classifier = BertClassifier(copy, num_classes=2, dropout=config.dropout)
-        classifier.compile(
-            optimizer=keras.optimizers.AdamW(
-                learning_rate(config.finetune_learning_rate, 30, config.finetune_steps),
-                weight_decay=config.weight_decay,
-            ),
+        classifier = compile_model(
+            BertClassifier(copy, num_classes=2, dropout=config.dropout),
+            settings,
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            learning_rate=warmup_cosine_decay(
+                config.finetune_learning_rate, 30, config.finetune_steps
+            ),
+            weight_decay=config.weight_decay,
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-            jit_compile=settings.jit_compile,
-            steps_per_execution=settings.steps_per_execution,
         )
     train(
         classifier,
@@ -337,20 +307,13 @@ def fine_tune(config, strategy, settings, backbone, tokenizer):
 
 
 def run(config):
-    import keras
-    import tensorflow as tf
-
-    from recipes.export import export_run
-    from recipes.training import save_model, train
-    from zoo.export import BertModule
-    from zoo.models import Bert
-
     started = time.time()
     strategy, settings = start_run(config, layout_map=Bert.layout_map)
 
     train_documents = load_documents(config, "train")
     test_documents = load_documents(config, "test")
-    tokenizer = run_tokenizer(config, train_tokenizer, train_documents)
+    sentences = [sentence for document in train_documents for sentence in document]
+    tokenizer = run_tokenizer(config, data=sentences)
     features, labels, weights, _ = pretraining_arrays(
         config, tokenizer, train_documents, config.dupe_factor, config.seed
     )
@@ -364,8 +327,7 @@ def run(config):
         )
 
     with strategy.scope():
-        pretrainer, optimizer = build_pretrainer(config, model_vocabulary_size(tokenizer, strategy))
-        compile_pretrainer(pretrainer, optimizer, settings)
+        pretrainer = build_pretrainer(config, model_vocabulary_size(tokenizer, strategy), settings)
     _, _, final_loss = train(
         pretrainer,
         (features, labels, weights),

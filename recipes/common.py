@@ -1,4 +1,11 @@
-"""Pieces every recipe shares: dataclass config <-> command-line flags, config files."""
+"""Pieces every recipe shares: dataclass config <-> command-line flags, config files,
+the run's start, its tokenizer and the facts of its summary.
+
+`python -m recipes` imports this module before TensorFlow loads (`quiet_tensorflow` then
+loads it without its start-up log, and after the dispatcher has set its environment), so
+what needs TensorFlow or Keras (`keras`, `tpu`, `zoo`) is imported inside the function
+that uses it.
+"""
 
 import argparse
 import dataclasses
@@ -25,6 +32,7 @@ __all__ = [
     "save_config",
     "say_bad_rows",
     "start_run",
+    "train_tokenizer",
 ]
 
 
@@ -425,15 +433,53 @@ def run_facts(strategy, final_loss):
     }
 
 
-def run_tokenizer(config, train_tokenizer, data):
+TOKENIZERS = ("sentencepiece", "bpe", "wordpiece", "word", "character")
+
+
+def train_tokenizer(kind, texts, size, **options):
+    """A `zoo.text` tokenizer of `kind` trained on `texts`, with at most `size` ids.
+
+    Args:
+        kind: one of `TOKENIZERS`: "sentencepiece" (unigram), "bpe" (byte-level BPE),
+            "wordpiece", "word" or "character".
+        texts: the training texts, a list of strings.
+        size: the vocabulary size asked for (the trainer may find fewer pieces).
+        **options: the trainer's own arguments, e.g. `lowercase=False` (WordPiece and
+            word tokenizers lowercase by default; the others do not).
+
+    Raises:
+        ValueError: an unknown `kind`, naming the choices.
+    """
+    from zoo.text import tokenizers  # TensorFlow: see the module docstring
+
+    classes = {
+        "sentencepiece": tokenizers.SentencePieceTokenizer,
+        "bpe": tokenizers.BytePairTokenizer,
+        "wordpiece": tokenizers.WordPieceTokenizer,
+        "word": tokenizers.WordTokenizer,
+        "character": tokenizers.CharacterTokenizer,
+    }
+    if kind not in classes:
+        raise ValueError(f"Unknown tokenizer {kind!r}. Expected one of {', '.join(TOKENIZERS)}.")
+    return classes[kind].train(texts, size, verbose=False, **options)
+
+
+def run_tokenizer(config, train=None, data=None, **options):
     """The run's tokenizer: loaded from `<out>/tokenizer` on `--resume`, else trained on
-    `data` with `train_tokenizer(config, data)` and saved there."""
-    from zoo.text import load_tokenizer
+    `data` and saved there.
+
+    It is trained with `train_tokenizer(config.tokenizer, data, config.vocabulary_size,
+    **options)`, or with `train(config, data)` when a function is given.
+    """
+    from zoo.text import load_tokenizer  # TensorFlow: see the module docstring
 
     directory = os.path.join(config.out, "tokenizer")
     if config.resume and os.path.exists(directory):
         return load_tokenizer(directory)
-    tokenizer = train_tokenizer(config, data)
+    if train is None:
+        tokenizer = train_tokenizer(config.tokenizer, data, config.vocabulary_size, **options)
+    else:
+        tokenizer = train(config, data, **options)
     got, asked = tokenizer.vocabulary_size(), getattr(config, "vocabulary_size", None)
     if asked and got < asked and getattr(config, "verbose", 1):
         print(
@@ -443,17 +489,3 @@ def run_tokenizer(config, train_tokenizer, data):
     if is_chief():  # every process trains the same one; process 0 writes it
         tokenizer.save(directory)
     return tokenizer
-
-
-def learning_rate(peak, warmup_steps, total_steps):
-    """Linear warmup to `peak`, then cosine decay to a tenth of it."""
-    import keras
-
-    warmup_steps = max(0, min(warmup_steps, total_steps - 1))
-    return keras.optimizers.schedules.CosineDecay(
-        0.0 if warmup_steps else peak,
-        decay_steps=max(1, total_steps - warmup_steps),
-        alpha=0.1,
-        warmup_target=peak if warmup_steps else None,
-        warmup_steps=warmup_steps,
-    )

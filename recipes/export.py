@@ -40,6 +40,12 @@ import subprocess
 import sys
 import threading
 
+from recipes.common import load_config, quiet_tensorflow
+
+# `python -m recipes.export` loads TensorFlow quietly (`quiet_tensorflow`) before anything
+# else imports it, so what needs TensorFlow or Keras (`keras`, `zoo`) is imported inside
+# the functions that use them.
+
 __all__ = ["EXPORTS", "export_run", "main"]
 
 SAVED_MODEL = "saved_model"
@@ -127,8 +133,6 @@ def _check_run(recipe, out_dir, keras_file):
 
 
 def _export_here(recipe, out_dir, keras_file, verbose):
-    from recipes.common import load_config
-
     config_cls = importlib.import_module(f"recipes.{recipe}").Config
     config = load_config(config_cls, os.path.join(out_dir, "config.json"))
 
@@ -272,8 +276,6 @@ def export_run(recipe, out_dir, keras_file="model.keras", verbose=True):
 
 def main(argv=None):
     """`python -m recipes.export <recipe> --run DIR`: 0 on success, 2 on bad input."""
-    from recipes.common import quiet_tensorflow
-
     quiet_tensorflow()
     parser = argparse.ArgumentParser(
         prog="python -m recipes.export",

@@ -22,13 +22,13 @@ import os
 import random
 import time
 
+import keras
 import numpy as np
 
 import tpu
 from recipes.common import (
     ScaleOut,
     is_chief,
-    learning_rate,
     max_bad_rows_field,
     model_vocabulary_size,
     parse_config,
@@ -37,7 +37,13 @@ from recipes.common import (
     say_bad_rows,
     start_run,
 )
-from zoo.data import language_model_windows
+from recipes.export import export_run
+from recipes.training import compile_model, save_model, train
+from zoo.data import language_model_windows, load_text_dataset
+from zoo.data.corpus import load_text
+from zoo.models import GPT
+from zoo.models.generation import generate
+from zoo.optimizers import warmup_cosine_decay
 
 
 @dataclasses.dataclass
@@ -109,13 +115,9 @@ class Config(ScaleOut):
 def load_texts(config, split):
     """Documents of `split` ("train" or "test") as a list of strings."""
     if config.data == "bundled":
-        from zoo.data.corpus import load_text
-
         texts = load_text("ru", split) + load_text("en", split)
         random.Random(config.seed).shuffle(texts)
         return texts
-    from zoo.data import load_text_dataset
-
     report = []
     dataset = load_text_dataset(
         config.data,
@@ -133,17 +135,6 @@ def load_texts(config, split):
     return texts
 
 
-def train_tokenizer(config, texts):
-    from zoo.text import BytePairTokenizer, SentencePieceTokenizer, WordPieceTokenizer
-
-    kinds = {
-        "sentencepiece": SentencePieceTokenizer,
-        "bpe": BytePairTokenizer,
-        "wordpiece": WordPieceTokenizer,
-    }
-    return kinds[config.tokenizer].train(texts, config.vocabulary_size, verbose=False)
-
-
 def language_model_arrays(config, tokenizer, texts):
     """`zoo.data.language_model_windows` of `config.sequence_length`: `({"token_ids",
     "padding_mask"}, labels)`, every token after the first a label once."""
@@ -157,11 +148,8 @@ def unigram_perplexity(train_labels, test_labels, vocabulary_size):
     return float(np.exp(-log_probability[test_labels.ravel()].mean()))
 
 
-def build_model(config, vocabulary_size):
-    import keras
-
-    from zoo.models import GPT
-
+def build_model(config, vocabulary_size, settings):
+    """`GPT`, compiled: AdamW on a linear warm-up and cosine decay, next-token cross-entropy."""
     model = GPT(
         vocabulary_size=vocabulary_size,
         num_layers=config.num_layers,
@@ -171,33 +159,22 @@ def build_model(config, vocabulary_size):
         dropout=config.dropout,
         max_sequence_length=config.sequence_length,
     )
-    optimizer = keras.optimizers.AdamW(
-        learning_rate(config.learning_rate, config.warmup_steps, config.steps),
-        weight_decay=config.weight_decay,
-    )
-    return model, optimizer
-
-
-def compile_model(model, optimizer, settings):
-    import keras
-
-    model.compile(
-        optimizer=optimizer,
+    return compile_model(
+        model,
+        settings,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        learning_rate=warmup_cosine_decay(config.learning_rate, config.warmup_steps, config.steps),
+        weight_decay=config.weight_decay,
         # Weighted, so an evaluation padded to the device mesh counts real tokens only.
         weighted_metrics=[
             keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="cross_entropy"),
             keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
         ],
-        jit_compile=settings.jit_compile,
-        steps_per_execution=settings.steps_per_execution,
     )
 
 
 def sample(config, model, tokenizer, prompts, seed):
     """Continuations of `prompts` (each started with `[EOS]`, the document separator)."""
-    from zoo.models.generation import generate
-
     keep = config.prompt_length - 1
     rows = [
         [tokenizer.eos_token_id, *ids[len(ids) - keep :]]
@@ -233,11 +210,6 @@ def sample(config, model, tokenizer, prompts, seed):
 
 
 def run(config):
-
-    from recipes.export import export_run
-    from recipes.training import save_model, train
-    from zoo.models import GPT
-
     if config.prompt_length + config.max_new_tokens > config.sequence_length:
         raise ValueError(
             f"--prompt-length {config.prompt_length} + --max-new-tokens "
@@ -250,7 +222,7 @@ def run(config):
 
     train_texts = load_texts(config, "train")
     test_texts = load_texts(config, "test")
-    tokenizer = run_tokenizer(config, train_tokenizer, train_texts)
+    tokenizer = run_tokenizer(config, data=train_texts)
     features, labels = language_model_arrays(config, tokenizer, train_texts)
     test_features, test_labels = language_model_arrays(config, tokenizer, test_texts)
     if config.verbose:
@@ -262,8 +234,7 @@ def run(config):
         )
 
     with strategy.scope():
-        model, optimizer = build_model(config, model_vocabulary_size(tokenizer, strategy))
-        compile_model(model, optimizer, settings)
+        model = build_model(config, model_vocabulary_size(tokenizer, strategy), settings)
     _, _, final_loss = train(
         model,
         (features, labels),

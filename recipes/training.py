@@ -20,7 +20,6 @@ weights as a run that was never interrupted:
 import contextlib
 import glob
 import json
-import math
 import os
 import time
 
@@ -36,6 +35,7 @@ __all__ = [
     "Checkpointer",
     "TimeBudget",
     "bucketed_step_dataset",
+    "compile_model",
     "length_buckets",
     "save_model",
     "step_dataset",
@@ -269,96 +269,51 @@ class TimeBudget(keras.callbacks.Callback):
             self.stopped_early = True
 
 
-class BudgetCosineDecay(keras.callbacks.Callback):
-    """Warm-up then cosine decay that ends when a time budget does, if before `total_steps`.
+# Optimizer -------------------------------------------------------------------------------
 
-    The schedule of `recipes.common.learning_rate` (linear warm-up over `warmup_steps` to
-    `peak`, then a cosine to `floor * peak` at `total_steps`), driven from Python: before
-    each step it sets the optimizer's (float) learning rate. After the warm-up, the decay's
-    progress is the larger of the step's share of the decay steps and the elapsed share of
-    the budget left when the decay began, so on a machine too slow for `total_steps` in
-    `seconds` the rate still reaches its floor when the budget runs out (and `TimeBudget`
-    stops training), instead of stopping part-way down the curve. On a machine fast
-    enough, the rates are those of the step-indexed schedule.
 
-    The rate then depends on wall-clock time, so two runs agree only as far as their step
-    times do. A resumed run continues the decay from the restored learning rate (it is
-    saved with the optimizer) over this invocation's budget.
+def compile_model(
+    model,
+    settings,
+    loss,
+    learning_rate,
+    weight_decay=None,
+    optimizer_options=None,
+    **options,
+):
+    """Compile `model` for the run: Adam (AdamW with `weight_decay`) on `learning_rate`.
+
+    Every recipe's model compiles here, with the strategy's XLA and steps-per-execution
+    settings (`jit_compile=True` and `steps_per_execution` 32 on a TPU).
 
     Args:
-        peak: the rate at the end of the warm-up.
-        warmup_steps: linear warm-up steps from 0 (counted in steps, not time).
-        total_steps: the run's steps; the decay ends there at the latest.
-        seconds: the training budget of this invocation, as passed to `TimeBudget`.
-        floor: the final rate as a fraction of `peak`.
-        clock: a monotonic clock in seconds (for tests).
+        model: the Keras model, built under the run's strategy scope (call this there too).
+        settings: the run's `tpu.training_settings` (`jit_compile`, `steps_per_execution`).
+        loss: the loss (or a dict of losses, one per output).
+        learning_rate: a float or a schedule (`zoo.optimizers`).
+        weight_decay: `keras.optimizers.AdamW`'s decoupled weight decay; `None`: Adam.
+        optimizer_options: more arguments of the optimizer (`beta_2`, `epsilon`,
+            `use_ema`, ...).
+        **options: more arguments of `model.compile` (`metrics`, `weighted_metrics`).
+
+    Returns:
+        The model, compiled.
     """
-
-    def __init__(self, peak, warmup_steps, total_steps, seconds, floor=0.1, clock=time.monotonic):
-        super().__init__()
-        if not seconds or seconds <= 0:
-            raise ValueError(
-                f"The cosine_budget schedule ends the decay when the time budget runs out, so "
-                f"it needs one in seconds > 0 (received {seconds!r}): pass --time-budget "
-                "SECONDS (e.g. 600), or use --schedule cosine."
-            )
-        self.peak = float(peak)
-        self.warmup_steps = max(0, min(int(warmup_steps), int(total_steps) - 1))
-        self.total_steps = int(total_steps)
-        self.seconds = float(seconds)
-        self.floor = float(floor)
-        self.clock = clock
-        self.started = None
-        self.step = 0
-        self.decay_start = None  # (elapsed seconds, progress) when this invocation's decay began
-
-    def step_progress(self, step):
-        """The share of the decay's steps that `step` has done (below 0 in the warm-up)."""
-        return (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
-
-    def progress_of_rate(self, rate):
-        """The decay progress in [0, 1] at which the cosine gives `rate` (its inverse)."""
-        cosine = (rate / self.peak - self.floor) / (1.0 - self.floor)
-        return math.acos(min(1.0, max(-1.0, 2.0 * cosine - 1.0))) / math.pi
-
-    def rate(self, step, elapsed):
-        """The learning rate of `step` after `elapsed` seconds of this invocation (the first
-        call after the warm-up records where and when the decay began)."""
-        if step < self.warmup_steps:
-            return self.peak * step / self.warmup_steps
-        by_steps = self.step_progress(step)
-        if self.decay_start is None:
-            self.decay_start = (elapsed, by_steps)
-        began, start_progress = self.decay_start
-        left = self.seconds - began
-        by_time = 1.0
-        if left > 0:
-            by_time = start_progress + (1.0 - start_progress) * (elapsed - began) / left
-        progress = min(1.0, max(by_steps, by_time))
-        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
-        return self.peak * (self.floor + (1.0 - self.floor) * cosine)
-
-    def on_train_begin(self, logs=None):
-        optimizer = self.model.optimizer
-        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            raise ValueError(
-                "BudgetCosineDecay sets the learning rate itself: build the optimizer with a "
-                "float learning rate, not a schedule."
-            )
-        self.started = self.clock()
-        self.step = int(keras.ops.convert_to_numpy(optimizer.iterations))
-        if self.step > self.warmup_steps:  # resumed during the decay: continue from its rate
-            restored = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-            progress = max(self.step_progress(self.step), self.progress_of_rate(restored))
-            self.decay_start = (0.0, progress)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        # Under JAX, reading `self.model` syncs the training state back first, so the next
-        # step picks up the assigned rate.
-        self.model.optimizer.learning_rate = self.rate(self.step, self.clock() - self.started)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+    optimizer_options = dict(optimizer_options or {})
+    if weight_decay is None:
+        optimizer = keras.optimizers.Adam(learning_rate, **optimizer_options)
+    else:
+        optimizer = keras.optimizers.AdamW(
+            learning_rate, weight_decay=weight_decay, **optimizer_options
+        )
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        jit_compile=settings.jit_compile,
+        steps_per_execution=settings.steps_per_execution,
+        **options,
+    )
+    return model
 
 
 # Loop ------------------------------------------------------------------------------------

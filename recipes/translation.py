@@ -19,9 +19,10 @@ import dataclasses
 import json
 import os
 import time
-import zlib
 
+import keras
 import numpy as np
+import sacrebleu
 import tensorflow as tf
 
 from recipes.common import (
@@ -35,7 +36,16 @@ from recipes.common import (
     say_bad_rows,
     start_run,
 )
+from recipes.export import export_run
+from recipes.training import compile_model, save_model, train
+from zoo.data import corpus, load_translation_pairs, translation_arrays
 from zoo.data.lengths import covering_lengths, fit_pairs
+from zoo.data.steps import length_buckets
+from zoo.models import Transformer
+from zoo.models.generation import translate
+from zoo.models.losses import LabelSmoothedCrossEntropy
+from zoo.optimizers import BudgetCosineDecay, TransformerSchedule, warmup_cosine_decay
+from zoo.plots import plot_model_attention
 from zoo.text.sentences import split_sentences
 
 SPLIT_RULES = ("hash", "crc32-ru-mod10")
@@ -198,8 +208,6 @@ SAMPLE_SENTENCES = {
 
 def load_pairs(config, split):
     """(source, target) string pairs of one split as Python lists."""
-    from zoo.data import corpus, load_translation_pairs
-
     report = []  # files with bad rows skipped (--max-bad-rows)
     if config.data == "bundled":
         pairs = corpus.load_pairs(split, direction=config.direction)
@@ -211,14 +219,16 @@ def load_pairs(config, split):
             )
         dataset = load_translation_pairs(
             config.data,
-            split="all",
+            split=split,
             direction=config.direction,
             columns=tuple(config.columns),
+            # Test: zlib.crc32 of the Russian side's UTF-8 is 0 mod 10; train: the rest.
+            split_key="source" if config.direction.startswith("ru") else "target",
+            split_rule="crc32-mod10",
             max_bad_rows=config.max_bad_rows,
             report=report,
         )
         pairs = [(s.decode("utf-8"), t.decode("utf-8")) for s, t in dataset.as_numpy_iterator()]
-        pairs = [pair for pair in pairs if crc32_split(pair, config.direction) == split]
     else:
         tfds_split = {"validation": "validation", "test": "test"}.get(split, "train")
         dataset = load_translation_pairs(
@@ -238,42 +248,45 @@ def load_pairs(config, split):
     return pairs
 
 
-def crc32_split(pair, direction):
-    """'test' when zlib.crc32 of the Russian side's UTF-8 bytes is 0 mod 10, else 'train'."""
-    russian = pair[0] if direction.startswith("ru") else pair[1]
-    return "test" if zlib.crc32(russian.encode("utf-8")) % 10 == 0 else "train"
-
-
-def train_tokenizer(config, pairs):
-    """One tokenizer over both languages (the lecture: two languages double the vocabulary)."""
-    from zoo.text import BytePairTokenizer, SentencePieceTokenizer, WordPieceTokenizer
-
-    texts = [text for pair in pairs for text in pair]
-    if config.tokenizer == "sentencepiece":
-        return SentencePieceTokenizer.train(texts, config.vocabulary_size, verbose=False)
-    if config.tokenizer == "bpe":
-        return BytePairTokenizer.train(texts, config.vocabulary_size, verbose=False)
-    return WordPieceTokenizer.train(texts, config.vocabulary_size, lowercase=False, verbose=False)
-
-
 COVERAGE = 0.99  # of the training pairs that --source-length / --target-length 0 fit whole
+
+
+def tokenize(tokenizer, texts):
+    """The token ids of each text: a ragged `(texts, None)` int32 tensor."""
+    ids = tokenizer.tokenize(tf.constant(texts, tf.string))
+    return ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids
 
 
 def token_counts(tokenizer, texts):
     """Tokens per text, as an int array."""
-    ids = tokenizer.tokenize(tf.constant(texts, tf.string))
-    ids = ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids
-    return ids.row_lengths().numpy()
+    return tokenize(tokenizer, texts).row_lengths().numpy()
 
 
 def fit_lengths(config, tokenizer, pairs):
     """Choose the lengths the config leaves at 0, and make every training pair fit them.
 
+    Every text is tokenized once, here: for the token counts that choose the lengths, for
+    the sentence pieces of over-long pairs, and for the kept pairs' ids.
+
     Returns the config with both lengths set, the pairs (over-long ones split at sentence
-    boundaries or dropped: `zoo.data.fit_pairs`) and a report for summary.json.
+    boundaries or dropped: `zoo.data.fit_pairs`), their token ids `(source_ids,
+    target_ids)` (ragged, for `zoo.data.translation_arrays`) and a report for summary.json.
     """
-    source_counts = token_counts(tokenizer, [source for source, _ in pairs])
-    target_counts = token_counts(tokenizer, [target for _, target in pairs])
+    token_ids = {}  # text -> its ids
+
+    def counts(texts):
+        new = [text for text in dict.fromkeys(texts) if text not in token_ids]
+        if new:
+            token_ids.update(zip(new, tokenize(tokenizer, new).to_list()))
+        return np.array([len(token_ids[text]) for text in texts], np.int64)
+
+    def ragged(texts):
+        rows = [token_ids[text] for text in texts]
+        values = np.fromiter((i for row in rows for i in row), np.int32)
+        return tf.RaggedTensor.from_row_lengths(values, [len(row) for row in rows])
+
+    source_counts = counts([source for source, _ in pairs])
+    target_counts = counts([target for _, target in pairs])
     source_length, target_length, _ = covering_lengths(source_counts, target_counts, COVERAGE)
     config = dataclasses.replace(
         config,
@@ -283,9 +296,7 @@ def fit_lengths(config, tokenizer, pairs):
     fitting = (source_counts <= config.source_length) & (target_counts < config.target_length)
 
     def fits(sources, targets):
-        return (token_counts(tokenizer, sources) <= config.source_length) & (
-            token_counts(tokenizer, targets) < config.target_length
-        )
+        return (counts(sources) <= config.source_length) & (counts(targets) < config.target_length)
 
     kept, report = fit_pairs(pairs, fits)
     if not kept:
@@ -293,6 +304,7 @@ def fit_lengths(config, tokenizer, pairs):
             f"No training pair fits --source-length {config.source_length} and "
             f"--target-length {config.target_length}; pass 0 for both to fit the data."
         )
+    ids = (ragged([source for source, _ in kept]), ragged([target for _, target in kept]))
     report = {
         "source_length": config.source_length,
         "target_length": config.target_length,
@@ -318,24 +330,7 @@ def fit_lengths(config, tokenizer, pairs):
                 f"--source-length 0 --target-length 0 would choose {source_length}/"
                 f"{target_length}, which fit {COVERAGE:.0%}"
             )
-    return config, kept, report
-
-
-def encode_pairs(config, tokenizer, pairs):
-    """All pairs as fixed-length arrays: ((features dict), labels)."""
-    from zoo.data import translation_dataset
-
-    dataset = translation_dataset(
-        pairs,
-        tokenizer,
-        source_length=config.source_length,
-        target_length=config.target_length,
-        batch_size=len(pairs),
-        shuffle=False,
-    )
-    features, labels = next(iter(dataset))
-    features = {key: np.asarray(value) for key, value in features.items()}
-    return features, np.asarray(labels)
+    return config, kept, ids, report
 
 
 def pair_lengths(features, labels):
@@ -352,25 +347,19 @@ def pair_lengths(features, labels):
 def learning_rate_schedule(config):
     """The paper's inverse-sqrt schedule, or the same warm-up and peak then cosine decay.
 
-    For `cosine_budget`, a `recipes.training.BudgetCosineDecay` callback that sets the
+    For `cosine_budget`, a `zoo.optimizers.BudgetCosineDecay` callback that sets the
     optimizer's learning rate before each step (the cosine, ended early when
     `--time-budget` runs out first); the optimizer then starts from a float rate.
     """
-    from zoo.models.transformer import TransformerSchedule
-
     schedule = TransformerSchedule(
         config.hidden_dim, config.warmup_steps, scale=config.learning_rate_scale
     )
     if config.schedule == "inverse_sqrt":
         return schedule
     if config.schedule in ("cosine", "cosine_budget"):
-        from recipes.common import learning_rate
-
         peak = float(schedule(config.warmup_steps - 1))  # the inverse-sqrt schedule's peak
         if config.schedule == "cosine":
-            return learning_rate(peak, config.warmup_steps, config.steps)
-        from recipes.training import BudgetCosineDecay
-
+            return warmup_cosine_decay(peak, config.warmup_steps, config.steps)
         return BudgetCosineDecay(peak, config.warmup_steps, config.steps, config.time_budget)
     raise ValueError(
         f"Unknown schedule {config.schedule!r}. Expected 'inverse_sqrt' (the paper's), "
@@ -379,11 +368,10 @@ def learning_rate_schedule(config):
     )
 
 
-def build_model(config, vocabulary_size):
-    import keras
-
-    from zoo.models.transformer import LabelSmoothedCrossEntropy, Transformer
-
+def build_model(config, vocabulary_size, settings, schedule):
+    """`Transformer`, compiled: the paper's Adam on `schedule` (`learning_rate_schedule`; a
+    callback sets the rate itself), label-smoothed cross-entropy; optionally a weight
+    average (`--ema-momentum`)."""
     model = Transformer(
         vocabulary_size=vocabulary_size,
         num_layers=config.num_layers,
@@ -398,19 +386,21 @@ def build_model(config, vocabulary_size):
             f"--ema-momentum must be in [0, 1), received {config.ema_momentum}. Use 0 to turn "
             "the weight average off, or a value such as 0.995."
         )
-    schedule = learning_rate_schedule(config)
     if isinstance(schedule, keras.callbacks.Callback):
         schedule = 0.0  # set before each step by the callback (`run` passes it to `train`)
-    optimizer = keras.optimizers.Adam(
-        schedule,
-        beta_1=0.9,
-        beta_2=0.98,
-        epsilon=1e-9,
-        use_ema=config.ema_momentum > 0,
-        ema_momentum=config.ema_momentum or 0.99,
+    return compile_model(
+        model,
+        settings,
+        loss=LabelSmoothedCrossEntropy(config.label_smoothing, pad_token_id=0),
+        learning_rate=schedule,
+        optimizer_options={
+            "beta_1": 0.9,
+            "beta_2": 0.98,
+            "epsilon": 1e-9,
+            "use_ema": config.ema_momentum > 0,
+            "ema_momentum": config.ema_momentum or 0.99,
+        },
     )
-    loss = LabelSmoothedCrossEntropy(config.label_smoothing, pad_token_id=0)
-    return model, optimizer, loss
 
 
 def translate_texts(config, model, tokenizer, texts):
@@ -435,8 +425,6 @@ def _translate_segments(config, model, tokenizer, texts):
     As the exported `translate` does with a sentence: a text longer than
     `--source-length` tokens is cut at token boundaries into consecutive pieces of that
     many, each piece is translated, and the translations are joined with a space."""
-    from zoo.models.generation import translate
-
     length = config.source_length
     ids = tokenizer.tokenize(tf.constant(texts, tf.string))
     rows = (ids.merge_dims(1, -1) if ids.ragged_rank > 1 else ids).to_list()
@@ -478,8 +466,6 @@ def _translate_segments(config, model, tokenizer, texts):
 
 
 def score(hypotheses, references):
-    import sacrebleu
-
     bleu = sacrebleu.corpus_bleu(hypotheses, [references])
     chrf = sacrebleu.corpus_chrf(hypotheses, [references])
     return {"bleu": round(bleu.score, 2), "chrf": round(chrf.score, 2), "signature": str(bleu)}
@@ -489,19 +475,19 @@ def score(hypotheses, references):
 
 
 def run(config):
-    import keras
-
-    from recipes.export import export_run
-    from zoo.models import Transformer
-
     started = time.time()
     strategy, settings = start_run(config, layout_map=Transformer.layout_map)
 
     train_pairs = load_pairs(config, "train")
     test_pairs = load_pairs(config, "test")
-    tokenizer = run_tokenizer(config, train_tokenizer, train_pairs)
-    config, train_pairs, lengths_report = fit_lengths(config, tokenizer, train_pairs)
-    features, labels = encode_pairs(config, tokenizer, train_pairs)
+    # One tokenizer over both languages (the lecture: two languages double the vocabulary);
+    # case kept, so a WordPiece vocabulary does not lowercase either side.
+    texts = [text for pair in train_pairs for text in pair]
+    tokenizer = run_tokenizer(config, data=texts, lowercase=False)
+    config, train_pairs, train_ids, lengths_report = fit_lengths(config, tokenizer, train_pairs)
+    features, labels = translation_arrays(
+        train_ids, tokenizer, source_length=config.source_length, target_length=config.target_length
+    )
     if config.verbose:
         print(
             f"{len(train_pairs)} training pairs, {len(test_pairs)} test pairs, "
@@ -509,15 +495,10 @@ def run(config):
             f"{config.steps} steps"
         )
 
+    schedule = learning_rate_schedule(config)  # a callback for 'cosine_budget'
     with strategy.scope():
-        model, optimizer, loss = build_model(config, model_vocabulary_size(tokenizer, strategy))
-        model.compile(
-            optimizer=optimizer,
-            loss=loss,
-            jit_compile=settings.jit_compile,
-            steps_per_execution=settings.steps_per_execution,
-        )
-    from recipes.training import length_buckets, save_model, train
+        vocabulary_size = model_vocabulary_size(tokenizer, strategy)
+        model = build_model(config, vocabulary_size, settings, schedule)
 
     lengths, buckets = pair_lengths(features, labels), None
     if config.length_buckets > 1 and strategy.kind != "tpu" and settings.steps_per_execution == 1:
@@ -530,7 +511,6 @@ def run(config):
                 else ""
             )
             print(f"length buckets {buckets} (widths of the training batches{fewer})")
-    schedule = learning_rate_schedule(config)  # a callback for 'cosine_budget'
     fit_started = time.time()
     _, _, final_loss = train(
         model,
@@ -576,8 +556,6 @@ def run(config):
 
     attention_plots = []
     if config.plot_attention and chief:
-        from zoo.plots import plot_model_attention
-
         attention_plots = plot_model_attention(
             model,
             tokenizer,

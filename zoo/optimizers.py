@@ -202,7 +202,8 @@ class BudgetCosineDecay(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
-        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        # A schedule's config is a dict (its serialized form); a float rate's is a float.
+        if isinstance(optimizer.get_config().get("learning_rate"), dict):
             raise ValueError(
                 "BudgetCosineDecay sets the learning rate itself: build the optimizer with a "
                 "float learning rate, not a schedule."

@@ -77,6 +77,34 @@ def test_tsv_hash_split_is_deterministic_and_disjoint(tsv_path):
     assert decoded(by_target) == [(ru, en) for en, ru in decoded(by_source)]
 
 
+def test_the_crc32_mod10_rule_is_test_at_zero_mod_10_and_train_otherwise(tsv_path):
+    for key in [*RUSSIAN[:50], b"bytes", ""]:
+        data = key if isinstance(key, bytes) else key.encode("utf-8")
+        expected = "test" if zlib.crc32(data) % 10 == 0 else "train"
+        assert hash_split(key, rule="crc32-mod10") == expected
+    # The Tatoeba benchmark's split: the Russian side is the key, whichever the direction.
+    columns = ("en", "ru")
+    test_ru = {ru for ru in RUSSIAN if zlib.crc32(ru.encode("utf-8")) % 10 == 0}
+    assert 0 < len(test_ru) < 300
+    for direction, side in (("ru-en", "source"), ("en-ru", "target")):
+        splits = {
+            split: decoded(
+                load_translation_pairs(
+                    tsv_path, split, direction, columns=columns, split_key=side,
+                    split_rule="crc32-mod10",
+                )
+            )
+            for split in ("train", "validation", "test")
+        }  # fmt: skip
+        russian = 0 if side == "source" else 1
+        assert {pair[russian] for pair in splits["test"]} == test_ru
+        assert len(splits["train"]) == 300 - len(test_ru) and splits["validation"] == []
+    with pytest.raises(ValueError, match="split_rule='mod7'.*'fractions' .*'crc32-mod10'"):
+        load_translation_pairs(tsv_path, "all", split_rule="mod7")
+    with pytest.raises(ValueError, match="rule='mod7'"):
+        hash_split("key", rule="mod7")
+
+
 def test_tsv_bad_rows_are_skipped_with_a_count_when_allowed(tmp_path):
     path = tmp_path / "messy.tsv.gz"
     content = (

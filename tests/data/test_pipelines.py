@@ -11,6 +11,7 @@ from zoo.data.pipelines import (
     classification_dataset,
     pack_token_ids,
     tokenize_and_batch,
+    translation_arrays,
     translation_dataset,
 )
 
@@ -193,6 +194,42 @@ def test_translation_dataset_two_tokenizers_and_dataset_input(tokenizer):
     dataset = translation_dataset(pairs, tokenizer, Offset(), 3, 3, 2, shuffle=False)
     features, _ = batches(dataset)[0]
     np.testing.assert_array_equal(features["decoder_token_ids"][:, 0], [40, 40])
+
+
+def test_translation_arrays_are_the_dataset_rows_at_once(tokenizer):
+    pairs = [("w1 w2 w3 w4 w5", "w4 w5"), ("w6", "w7 w8 w9 w10 w11 w12"), ("", ""), ("w2", "w3")]
+    features, labels = translation_arrays(pairs, tokenizer, source_length=4, target_length=4)
+    (expected, expected_labels), *_ = batches(
+        translation_dataset(pairs, tokenizer, source_length=4, target_length=4, batch_size=4,
+                            shuffle=False)
+    )  # fmt: skip
+    assert features.keys() == expected.keys()
+    for key, value in features.items():
+        assert isinstance(value, np.ndarray) and value.dtype == expected[key].dtype, key
+        np.testing.assert_array_equal(value, expected[key])
+    np.testing.assert_array_equal(labels, expected_labels)
+    assert labels.dtype == np.int32 and labels.shape == (4, 4)
+    np.testing.assert_array_equal(features["encoder_padding_mask"][2], [0, 0, 0, 0])
+    np.testing.assert_array_equal(labels[2], [tokenizer.eos_token_id, 0, 0, 0])
+    # Already tokenized pairs (ragged ids) give the same arrays without tokenizing again.
+    sources = tokenizer.tokenize(tf.constant([source for source, _ in pairs]))
+    targets = tokenizer.tokenize(tf.constant([target for _, target in pairs]))
+    again, again_labels = translation_arrays((sources, targets), tokenizer, None, 4, 4)
+    for key, value in features.items():
+        np.testing.assert_array_equal(again[key], value)
+    np.testing.assert_array_equal(again_labels, labels)
+    # A dataset of pairs, invalid UTF-8 repaired as the dataset does.
+    dataset = tf.data.Dataset.from_tensor_slices(([b"\xff w1", b"w2"], [b"w3", b"w4"]))
+    features, _ = translation_arrays(dataset, tokenizer, source_length=3, target_length=3)
+    np.testing.assert_array_equal(features["encoder_token_ids"][0], [1, *ids_of("w1"), 0])
+    with pytest.raises(ValueError, match="single string"):
+        translation_arrays("w1 w2", tokenizer)
+    with pytest.raises(ValueError, match="empty pairs"):
+        translation_arrays([], tokenizer)
+    with pytest.raises(ValueError, match=r"not all \(source, target\)"):
+        translation_arrays(["w1", "w2"], tokenizer)
+    with pytest.raises(ValueError, match="target_length=1"):
+        translation_arrays(pairs, tokenizer, source_length=4, target_length=1)
 
 
 def test_classification_dataset_adds_cls_and_sep(tokenizer):

@@ -7,7 +7,15 @@ import pytest
 
 from recipes import available_recipes, load_recipe
 from recipes.__main__ import main
-from recipes.common import check_out, load_config, parse_config, resume_history, save_config
+from recipes.common import (
+    check_out,
+    load_config,
+    parse_config,
+    resume_history,
+    run_tokenizer,
+    save_config,
+    train_tokenizer,
+)
 from tests.test_case import REPO_ROOT
 
 
@@ -152,3 +160,37 @@ def test_recipes_refuse_files_that_are_not_text_and_name_the_bad_rows(tmp_path, 
     assert main(["gpt", "--data", str(text), "--out", str(tmp_path / "g")]) == 2
     error = [line for line in capsys.readouterr().err.splitlines() if "rror" in line]
     assert len(error) == 1 and "line 3" in error[0] and "--max-bad-rows 1" in error[0], error
+
+
+def test_one_tokenizer_trainer_serves_every_recipe(tmp_path):
+    texts = ["Я изучаю машинное обучение.", "I Study Machine Learning.", "Где ты живёшь?"] * 5
+    cased = train_tokenizer("wordpiece", texts, 200, lowercase=False)
+    lowered = train_tokenizer("wordpiece", texts, 200)  # WordPiece's own default lowercases
+    assert "Study" in cased.get_vocabulary() and "Study" not in lowered.get_vocabulary()
+    assert type(train_tokenizer("character", texts, 300)).__name__ == "CharacterTokenizer"
+    with pytest.raises(ValueError, match="Unknown tokenizer 'morse'.*sentencepiece, bpe"):
+        train_tokenizer("morse", texts, 60)
+
+    @dataclasses.dataclass
+    class Config:
+        tokenizer: str = "wordpiece"
+        vocabulary_size: int = 200
+        out: str = str(tmp_path)
+        resume: bool = False
+        verbose: int = 0
+
+    # Trained with the config's kind and size and the options given, saved under --out ...
+    tokenizer = run_tokenizer(Config(), data=texts, lowercase=False)
+    assert tokenizer.get_vocabulary() == cased.get_vocabulary()
+    assert os.path.isdir(tmp_path / "tokenizer")
+    # ... loaded from there on --resume, and trained by a recipe's own function when given.
+    resumed = run_tokenizer(Config(resume=True), data=["other text"])
+    assert resumed.get_vocabulary() == cased.get_vocabulary()
+    calls = []
+
+    def own(config, data):
+        calls.append(data)
+        return train_tokenizer("word", data, config.vocabulary_size)
+
+    run_tokenizer(Config(out=str(tmp_path / "own")), own, texts)
+    assert calls == [texts]

@@ -1,4 +1,3 @@
-import itertools
 import json
 import os
 import signal
@@ -10,8 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from recipes.common import learning_rate
-from recipes.training import BudgetCosineDecay, Checkpointer, train
+import tpu
+from recipes.training import Checkpointer, compile_model, train
+from zoo.optimizers import BudgetCosineDecay, warmup_cosine_decay
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_resume_worker.py")
 
@@ -134,26 +134,6 @@ class _Clock:
         return self.now
 
 
-def test_budget_cosine_decay_is_the_step_schedule_when_the_budget_does_not_bind():
-    decay = BudgetCosineDecay(2e-3, warmup_steps=10, total_steps=100, seconds=1e9)
-    steps = learning_rate(2e-3, 10, 100)
-    for step in (0, 3, 9, 10, 11, 40, 77, 99, 100):
-        assert decay.rate(step, elapsed=step * 0.1) == pytest.approx(float(steps(step)), rel=1e-5)
-
-
-def test_budget_cosine_decay_ends_at_its_floor_when_the_budget_runs_out_first():
-    decay = BudgetCosineDecay(1e-3, warmup_steps=10, total_steps=1000, seconds=50.0)
-    rates = [decay.rate(step, elapsed=step * 0.5) for step in range(101)]  # 0.5 s a step
-    assert rates[10] == pytest.approx(1e-3)  # the warm-up still ends at its peak
-    assert all(a >= b for a, b in itertools.pairwise(rates[10:]))  # then only decays
-    assert rates[100] == pytest.approx(1e-4)  # a tenth, at 50 s, a tenth of the way to 1,000
-    assert learning_rate(1e-3, 10, 1000)(100) > 9e-4  # where the step schedule is still high
-    for rate in rates[10:]:  # the inverse used to resume the decay
-        assert decay.rate(10 + round(decay.progress_of_rate(rate) * 990), 0) == pytest.approx(
-            rate, rel=1e-2
-        )
-
-
 def test_budget_cosine_decay_sets_the_rate_of_each_step_and_resumes_from_the_saved_rate(tmp_path):
     def build():
         keras.utils.set_random_seed(1)
@@ -171,26 +151,47 @@ def test_budget_cosine_decay_sets_the_rate_of_each_step_and_resumes_from_the_sav
     decay = BudgetCosineDecay(0.01, 4, 40, seconds=20.0, clock=_Clock(1.0))
     train(model, (x, y), 8, 24, str(tmp_path / "a"), callbacks=[decay], verbose=0)
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
-    assert float(model.optimizer.learning_rate) < float(learning_rate(0.01, 4, 40)(23))
+    assert float(model.optimizer.learning_rate) < float(warmup_cosine_decay(0.01, 4, 40)(23))
     # Stopped at step 12 of a run with a 20 s budget, part-way down (by time); resumed with
     # a long budget, the decay goes on from the saved rate, not from the step's higher one.
     first = build()
     decay = BudgetCosineDecay(0.01, 4, 40, seconds=20.0, clock=_Clock(1.0))
     train(first, (x, y), 8, 12, str(tmp_path / "b"), callbacks=[decay], verbose=0)
     saved = float(first.optimizer.learning_rate)
-    assert 2e-3 < saved < float(learning_rate(0.01, 4, 40)(11)) - 1e-3
+    assert 2e-3 < saved < float(warmup_cosine_decay(0.01, 4, 40)(11)) - 1e-3
     resumed = build()
     decay = BudgetCosineDecay(0.01, 4, 40, seconds=1e9, clock=_Clock(1.0))
     train(resumed, (x, y), 8, 13, str(tmp_path / "b"), callbacks=[decay], resume=True, verbose=0)
     assert float(resumed.optimizer.learning_rate) == pytest.approx(saved, rel=1e-3)
 
 
-def test_budget_cosine_decay_errors(tmp_path):
-    with pytest.raises(ValueError, match="--time-budget"):
-        BudgetCosineDecay(1e-3, 10, 100, seconds=0)
+def test_budget_cosine_decay_refuses_an_optimizer_on_a_schedule(tmp_path):
+    # (zoo.optimizers' own tests check the schedule; this is the train loop's callback path.)
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate(1e-3, 2, 10)), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine_decay(1e-3, 2, 10)), loss="mse")
     data = (np.zeros((16, 4), "float32"), np.zeros((16, 2), "float32"))
     with pytest.raises(ValueError, match="float learning rate"):
         train(model, data, 8, 2, str(tmp_path), callbacks=[BudgetCosineDecay(1e-3, 2, 10, 60)])
+
+
+def test_compile_model_builds_adam_or_adamw_with_the_run_settings():
+    def dense():
+        inputs = keras.Input((4,))
+        return keras.Model(inputs, keras.layers.Dense(2)(inputs))
+
+    settings = tpu.TrainingSettings(8, 8, 4, "float32", False)
+    schedule = warmup_cosine_decay(1e-3, 2, 10)
+    model = compile_model(dense(), settings, "mse", schedule, weight_decay=0.01, metrics=["mae"])
+    optimizer = model.optimizer
+    assert type(optimizer) is keras.optimizers.AdamW and optimizer.weight_decay == 0.01
+    assert optimizer.get_config()["learning_rate"] == keras.saving.serialize_keras_object(schedule)
+    assert model.steps_per_execution == 4 and model.jit_compile is False
+    model = compile_model(
+        dense(), settings, "mse", 0.5,
+        optimizer_options={"beta_2": 0.98, "epsilon": 1e-9, "use_ema": True, "ema_momentum": 0.9},
+    )  # fmt: skip
+    optimizer = model.optimizer
+    assert type(optimizer) is keras.optimizers.Adam and optimizer.weight_decay is None
+    assert (optimizer.beta_2, optimizer.epsilon, optimizer.use_ema) == (0.98, 1e-9, True)
+    assert optimizer.ema_momentum == 0.9 and float(optimizer.learning_rate) == 0.5

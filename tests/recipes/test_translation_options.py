@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from recipes import training
-from recipes.translation import Config, crc32_split, load_pairs
+from recipes.translation import Config, load_pairs
+from zoo.optimizers import BudgetCosineDecay
 
 
 def _tiny_model():
@@ -68,7 +69,6 @@ def test_crc32_split_takes_the_russian_side(tmp_path):
         side = 0 if direction == "ru-en" else 1
         assert {pair[side] for pair in test} == test_ru
         assert len(train) + len(test) == 60 and not {p[side] for p in train} & test_ru
-    assert crc32_split(("Я", "I"), "ru-en") == crc32_split(("I", "Я"), "en-ru")
 
 
 def test_crc32_split_needs_a_file():
@@ -100,7 +100,6 @@ def test_unknown_schedule_is_rejected():
 
 
 def test_the_budget_schedule_is_a_callback_with_the_cosine_peak_and_needs_a_budget():
-    from recipes.training import BudgetCosineDecay
     from recipes.translation import learning_rate_schedule
 
     settings = {"hidden_dim": 16, "warmup_steps": 10, "steps": 100, "learning_rate_scale": 0.5}
@@ -132,14 +131,14 @@ def test_split_sentences_translates_sentence_by_sentence_in_order(monkeypatch):
 
 
 def test_lengths_default_to_what_fits_99_percent_of_the_pairs(capsys):
-    from recipes.translation import fit_lengths, token_counts
+    from recipes.translation import fit_lengths, token_counts, tokenize
     from zoo.text import CharacterTokenizer
 
     pairs = load_pairs(Config(), "train")[:2000]
     pairs += [("Он пришёл домой. " * 3 + "Всё.", "He came home. " * 3 + "That is all.")]
     pairs += [("Очень " * 40 + "длинно.", "Very " * 40 + "long.")]
     tokenizer = CharacterTokenizer.train([text for pair in pairs for text in pair], 300)
-    config, kept, report = fit_lengths(Config(), tokenizer, pairs)
+    config, kept, (source_ids, target_ids), report = fit_lengths(Config(), tokenizer, pairs)
     sources = token_counts(tokenizer, [s for s, _ in pairs])
     targets = token_counts(tokenizer, [t for _, t in pairs])
     fits = (sources <= config.source_length) & (targets + 1 <= config.target_length)
@@ -154,10 +153,13 @@ def test_lengths_default_to_what_fits_99_percent_of_the_pairs(capsys):
     assert ("Всё.", "That is all.") in kept
     assert not any(source.startswith("Очень") for source, _ in kept)
     assert report["split"] >= 1 and report["dropped"] >= 1
+    # The kept pairs' ids, each text tokenized once, are those of tokenizing them now.
+    assert source_ids.to_list() == tokenize(tokenizer, [s for s, _ in kept]).to_list()
+    assert target_ids.to_list() == tokenize(tokenizer, [t for _, t in kept]).to_list()
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith(f"lengths {config.source_length}/{config.target_length} cover ")
     assert "split at sentence boundaries" in line and "dropped" in line
     # Lengths given on the command line are kept, and the pairs are fitted to them.
-    fixed, kept, _ = fit_lengths(Config(source_length=30, target_length=31), tokenizer, pairs)
+    fixed, kept, _, _ = fit_lengths(Config(source_length=30, target_length=31), tokenizer, pairs)
     assert (fixed.source_length, fixed.target_length) == (30, 31)
     assert all(token_counts(tokenizer, [s for s, _ in kept]) <= 30)

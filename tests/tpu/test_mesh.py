@@ -183,7 +183,7 @@ def test_padded_evaluation_equals_one_device():
         import json
         import jax, keras, numpy as np
         import tpu
-        from recipes.gpt import compile_model
+        from recipes.gpt import Config, build_model
         from tpu import TrainingSettings
         from zoo.models import BertPretrainer, Bert, GPT
 
@@ -197,9 +197,9 @@ def test_padded_evaluation_equals_one_device():
             distribution = keras.distribution.DataParallel(devices=devices)
             keras.distribution.set_distribution(distribution)
             keras.utils.set_random_seed(3)
-            model = GPT(vocabulary_size=40, num_layers=1, num_heads=2, hidden_dim=16,
-                        intermediate_dim=32, max_sequence_length=8)
-            compile_model(model, keras.optimizers.SGD(0.1), settings)
+            config = Config(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
+                            sequence_length=8)
+            model = build_model(config, 40, settings)  # the recipe's loss and metrics
             metrics = tpu.evaluate(model, x, y, batch_size=5)
             logits = tpu.predict(model, x, batch_size=5)
             results[name] = {"metrics": metrics, "logits": logits.tolist()}

@@ -22,8 +22,9 @@ bytes invalid UTF-8, and more than 16 of them) and empty files are refused whate
 A file carries no split of its own, so `split="train" | "validation" | "test"` selects lines
 by a stable hash (`zlib.crc32` of the source side by default): the same line always lands in
 the same split, on every machine and every run, and duplicated sources never leak across
-splits. `split="all"` takes every line; a `{split: path}` dict names files that are already
-split.
+splits. `split_rule="crc32-mod10"` is the Tatoeba benchmark's rule instead: test when the
+crc32 of the key (there, the Russian side) is 0 mod 10, train otherwise. `split="all"` takes
+every line; a `{split: path}` dict names files that are already split.
 
 Example:
 
@@ -51,6 +52,7 @@ __all__ = [
     "DEFAULT_SPLIT_FRACTIONS",
     "FILE_SPLITS",
     "MAX_INVALID_BYTE_FRACTION",
+    "SPLIT_RULES",
     "BadRowsWarning",
     "FileReport",
     "hash_split",
@@ -60,6 +62,9 @@ __all__ = [
 
 FILE_SPLITS = ("train", "validation", "test")
 DEFAULT_SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+# How `hash_split` turns a key's crc32 into a split: "fractions" cuts [0, 1) by the split
+# fractions; "crc32-mod10" is test when the crc32 is 0 mod 10, train otherwise.
+SPLIT_RULES = ("fractions", "crc32-mod10")
 _BUNDLED = "bundled"
 _ALL = "all"
 # A TFDS name: `name`, `name/config`, `name:version`, `name/config:version`.
@@ -124,6 +129,7 @@ def load_translation_pairs(
     skip_header=False,
     split_fractions=DEFAULT_SPLIT_FRACTIONS,
     split_key="source",
+    split_rule="fractions",
     source_key=None,
     target_key=None,
     data_dir=None,
@@ -150,6 +156,9 @@ def load_translation_pairs(
         split_fractions: local files: `(train, validation, test)` fractions of the hash split.
         split_key: local files: what the split hash reads, `"source"`, `"target"`, `"pair"`,
             or a callable `(source_text, target_text) -> str` for a custom key.
+        split_rule: local files: how the hash picks the split (`hash_split`): `"fractions"`
+            (by `split_fractions`) or `"crc32-mod10"` (test when the key's crc32 is 0 mod
+            10, else train: the Tatoeba benchmark's rule with the Russian side as the key).
         source_key, target_key: TFDS: feature names of the two sides, when they are not the
             language codes of `direction`.
         data_dir: TFDS: where prepared datasets live (TFDS's default when `None`).
@@ -173,6 +182,7 @@ def load_translation_pairs(
     """
     source_language, target_language = _parse_direction(direction)
     _check_max_bad_rows(max_bad_rows)
+    _check_split_rule(split_rule)
     if isinstance(source, str) and source == _BUNDLED:
         return _bundled_pairs(split, direction)
     read = {
@@ -191,7 +201,8 @@ def load_translation_pairs(
     if path is not None:
         _check_file_split(split)
         pairs = _read_pairs(path, **read)
-        pairs = _select_split(pairs, split, split_fractions, _pair_key_function(split_key))
+        key_function = _pair_key_function(split_key)
+        pairs = _select_split(pairs, split, split_fractions, key_function, split_rule)
         return _pairs_dataset(pairs)
     if _is_tfds_name(source):
         return _tfds_pairs(
@@ -282,15 +293,26 @@ def load_text_dataset(
     raise _unknown_source_error(source, "bundled:ru", "a text file or list of text files")
 
 
-def hash_split(key, split_fractions=DEFAULT_SPLIT_FRACTIONS):
+def hash_split(key, split_fractions=DEFAULT_SPLIT_FRACTIONS, rule="fractions"):
     """The split (`"train"`, `"validation"` or `"test"`) a hash key falls into.
 
     The key (a `str` or `bytes`) is hashed with `zlib.crc32` of its UTF-8 bytes, which is the
-    same on every platform and Python version, and mapped to `[0, 1)`; the cumulative
-    `split_fractions` cut that interval.
+    same on every platform and Python version. With `rule="fractions"` the hash is mapped to
+    `[0, 1)` and the cumulative `split_fractions` cut that interval. With
+    `rule="crc32-mod10"` the key is `"test"` when the hash is 0 mod 10 and `"train"`
+    otherwise (`split_fractions` is not used): the Tatoeba benchmark's split, whose key is
+    the Russian side of a pair.
+
+    Example:
+
+    >>> hash_split("Я изучаю машинное обучение.", rule="crc32-mod10")
+    'train'
     """
     fractions = _check_fractions(split_fractions)
+    _check_split_rule(rule, "rule")
     data = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    if rule == "crc32-mod10":
+        return "test" if zlib.crc32(data) % 10 == 0 else "train"
     position = zlib.crc32(data) / _HASH_BUCKETS
     cumulative = 0.0
     for name, fraction in zip(FILE_SPLITS, fractions):
@@ -323,6 +345,15 @@ def _check_fractions(split_fractions):
             "fractions (train, validation, test) summing to 1, e.g. (0.8, 0.1, 0.1)."
         )
     return fractions
+
+
+def _check_split_rule(rule, name="split_rule"):
+    if rule not in SPLIT_RULES:
+        raise ValueError(
+            f"Received {name}={rule!r}; expected one of {list(SPLIT_RULES)}: 'fractions' "
+            "(train/validation/test by split_fractions) or 'crc32-mod10' (test when the key's "
+            "crc32 is 0 mod 10, else train)."
+        )
 
 
 def _check_max_bad_rows(max_bad_rows):
@@ -634,11 +665,12 @@ def _pair_key_function(split_key):
     )
 
 
-def _select_split(items, split, split_fractions, key_function):
+def _select_split(items, split, split_fractions, key_function, rule="fractions"):
     if split == _ALL:
         return items
     fractions = _check_fractions(split_fractions)
-    return [item for item in items if hash_split(key_function(item), fractions) == split]
+    _check_split_rule(rule)
+    return [item for item in items if hash_split(key_function(item), fractions, rule) == split]
 
 
 def _pairs_dataset(pairs):

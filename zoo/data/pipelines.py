@@ -11,9 +11,10 @@ static (`[batch_size, sequence_length]`), so the model compiles once under XLA /
 With a `seed` the order is deterministic; `reshuffle_each_iteration=False` also repeats the
 same order every epoch.
 
-`classification_arrays` tokenizes and packs every text at once into numpy arrays instead, for
-the step-indexed batches of `zoo.data.steps` (the recipes' path; language-model windows and
-BERT pretraining arrays live in `zoo.data.language_model` and `zoo.data.pretraining`).
+`translation_arrays` and `classification_arrays` tokenize and pack every example at once into
+numpy arrays instead, for the step-indexed batches of `zoo.data.steps` (the recipes' path;
+language-model windows and BERT pretraining arrays live in `zoo.data.language_model` and
+`zoo.data.pretraining`).
 
 A tokenizer is anything with `tokenize(strings)` (or callable) returning int32 ids, ragged or
 padded, and the special-token properties the pipeline needs (`pad_token_id`, `bos_token_id`,
@@ -38,6 +39,7 @@ __all__ = [
     "classification_dataset",
     "pack_token_ids",
     "tokenize_and_batch",
+    "translation_arrays",
     "translation_dataset",
 ]
 
@@ -220,14 +222,7 @@ def translation_dataset(
         all `(batch_size, length)`.
     """
     pairs = _as_dataset(pairs, "pairs")
-    spec = pairs.element_spec
-    if not (isinstance(spec, tuple) and len(spec) == 2):
-        raise ValueError(
-            f"Received pairs with elements {spec}; expected (source, target) string pairs, "
-            "e.g. from zoo.data.load_translation_pairs()."
-        )
-    _check_strings(spec[0], "pairs (source side)")
-    _check_strings(spec[1], "pairs (target side)")
+    _check_pair_spec(pairs.element_spec)
     _check_sizes(source_length=source_length, target_length=target_length, batch_size=batch_size)
     if target_length < 2:
         raise ValueError(
@@ -245,22 +240,84 @@ def translation_dataset(
     def encode(sources, targets):
         source_ids = _tokenize(source_tokenizer, _clean(sources, source_preprocessor))
         target_ids = _tokenize(target_tokenizer, _clean(targets, target_preprocessor))
-        encoder_ids, encoder_mask = pack_token_ids(source_ids, source_length, source_pad)
-        target_ids = target_ids[:, : target_length - 1]
-        decoder_ids, decoder_mask = pack_token_ids(
-            target_ids, target_length, target_pad, start_token_id=bos_token_id
+        features, labels = _pack_translation(
+            source_ids,
+            target_ids,
+            source_length,
+            target_length,
+            (source_pad, target_pad, bos_token_id, eos_token_id),
         )
-        labels, _ = pack_token_ids(target_ids, target_length, target_pad, end_token_id=eos_token_id)
         features = {
-            "encoder_token_ids": _static(encoder_ids, batch_size, source_length),
-            "encoder_padding_mask": _static(encoder_mask, batch_size, source_length),
-            "decoder_token_ids": _static(decoder_ids, batch_size, target_length),
-            "decoder_padding_mask": _static(decoder_mask, batch_size, target_length),
+            key: _static(value, batch_size, target_length if "decoder" in key else source_length)
+            for key, value in features.items()
         }
         return _with_weights(features, _static(labels, batch_size, target_length), sample_weights)
 
     dataset = pairs.map(encode, num_parallel_calls=AUTOTUNE, deterministic=True)
     return _finish(dataset, prefetch)
+
+
+def translation_arrays(
+    pairs,
+    source_tokenizer,
+    target_tokenizer=None,
+    source_length=64,
+    target_length=64,
+    *,
+    source_preprocessor=None,
+    target_preprocessor=None,
+):
+    """Every pair at once as the encoder-decoder arrays of `translation_dataset`, in numpy.
+
+    The same rows as `translation_dataset` gives (source truncated to `source_length`;
+    decoder `[BOS] t`, labels `t [EOS]`, `t` cut to `target_length - 1` ids), in the
+    order of `pairs`, for `zoo.data.step_dataset`. Each side is tokenized in one call, or
+    not at all when `pairs` is already tokenized (e.g. ids a caller kept from counting
+    tokens).
+
+    Args:
+        pairs: a list of `(source, target)` strings or a `tf.data.Dataset` of them; or the
+            pairs already tokenized: a tuple `(source_ids, target_ids)` of int
+            `tf.RaggedTensor`s `(pairs, None)` (the preprocessors are then not used).
+        source_tokenizer: tokenizer of the source side (its `pad_token_id`).
+        target_tokenizer: tokenizer of the target side (with `bos_token_id` and
+            `eos_token_id`); `None` uses `source_tokenizer`.
+        source_length, target_length: lengths of encoder and decoder rows.
+        source_preprocessor, target_preprocessor: optional string -> string layers/callables.
+
+    Returns:
+        `({"encoder_token_ids", "encoder_padding_mask", "decoder_token_ids",
+        "decoder_padding_mask"}, labels)`: int32 ids and labels, bool masks, each
+        `(len(pairs), length)`.
+
+    Example:
+
+    >>> features, labels = translation_arrays([("Привет!", "Hello!")], tokenizer, 16, 16)
+    >>> features["decoder_token_ids"].shape, labels.shape
+    ((1, 16), (1, 16))
+    """
+    _check_sizes(source_length=source_length, target_length=target_length)
+    if target_length < 2:
+        raise ValueError(
+            f"Received target_length={target_length}; it must leave room for BOS/EOS (>= 2)."
+        )
+    target_tokenizer = source_tokenizer if target_tokenizer is None else target_tokenizer
+    special = (
+        _special_token_id(source_tokenizer, "pad_token_id", default=0),
+        _special_token_id(target_tokenizer, "pad_token_id", default=0),
+        _special_token_id(target_tokenizer, "bos_token_id"),
+        _special_token_id(target_tokenizer, "eos_token_id"),
+    )
+    if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[0], tf.RaggedTensor):
+        source_ids, target_ids = (tf.cast(ids, tf.int32) for ids in pairs)
+    else:
+        sources, targets = _all_pairs(pairs)
+        source_ids = _tokenize(source_tokenizer, _clean(sources, source_preprocessor))
+        target_ids = _tokenize(target_tokenizer, _clean(targets, target_preprocessor))
+    features, labels = _pack_translation(
+        source_ids, target_ids, source_length, target_length, special
+    )
+    return {key: value.numpy() for key, value in features.items()}, labels.numpy()
 
 
 def classification_dataset(
@@ -421,6 +478,59 @@ def _all_strings(texts, name):
     if not texts:
         raise ValueError(f"Received empty {name}; pass at least one text.")
     return _strings(texts, name)
+
+
+def _all_pairs(pairs):
+    """Both sides of every pair as two `tf.string` vectors, from a list or a dataset."""
+    if isinstance(pairs, tf.data.Dataset):
+        _check_pair_spec(pairs.element_spec)
+        pairs = list(pairs.as_numpy_iterator())
+    elif isinstance(pairs, (str, bytes)):
+        raise ValueError("Received a single string as pairs; pass a list of (source, target).")
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("Received empty pairs; pass at least one (source, target) pair.")
+    if any(not isinstance(pair, (tuple, list)) or len(pair) != 2 for pair in pairs):
+        raise ValueError(
+            "Received pairs that are not all (source, target) tuples; pass a list of string "
+            "pairs, or (source_ids, target_ids) ragged tensors."
+        )
+    return (
+        _strings([source for source, _ in pairs], "pairs (source side)"),
+        _strings([target for _, target in pairs], "pairs (target side)"),
+    )
+
+
+def _pack_translation(source_ids, target_ids, source_length, target_length, special):
+    """Encoder rows, decoder rows `[BOS] t` and labels `t [EOS]` from ragged ids.
+
+    `special` is `(source_pad, target_pad, bos_token_id, eos_token_id)`; `t` is the
+    target cut to `target_length - 1` ids. Returns `(features, labels)` tensors.
+    """
+    source_pad, target_pad, bos_token_id, eos_token_id = special
+    encoder_ids, encoder_mask = pack_token_ids(source_ids, source_length, source_pad)
+    target_ids = target_ids[:, : target_length - 1]
+    decoder_ids, decoder_mask = pack_token_ids(
+        target_ids, target_length, target_pad, start_token_id=bos_token_id
+    )
+    labels, _ = pack_token_ids(target_ids, target_length, target_pad, end_token_id=eos_token_id)
+    features = {
+        "encoder_token_ids": encoder_ids,
+        "encoder_padding_mask": encoder_mask,
+        "decoder_token_ids": decoder_ids,
+        "decoder_padding_mask": decoder_mask,
+    }
+    return features, labels
+
+
+def _check_pair_spec(spec):
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise ValueError(
+            f"Received pairs with elements {spec}; expected (source, target) string pairs, "
+            "e.g. from zoo.data.load_translation_pairs()."
+        )
+    _check_strings(spec[0], "pairs (source side)")
+    _check_strings(spec[1], "pairs (target side)")
 
 
 def _check_strings(spec, name):

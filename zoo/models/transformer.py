@@ -13,6 +13,8 @@ and `transformer_optimizer` in `zoo.optimizers`, `LabelSmoothedCrossEntropy` in
 `zoo.models.gpt` are in `zoo.models.backbone`.
 """
 
+import os
+
 import keras
 from keras import ops
 
@@ -32,12 +34,6 @@ from zoo.models.layout import (
     check_model_parallel,
     token_embedding_rule,
 )
-
-# recipes import it from here until they move
-from zoo.models.losses import LabelSmoothedCrossEntropy  # noqa: F401
-
-# recipes import it from here until they move
-from zoo.optimizers import TransformerSchedule  # noqa: F401
 
 __all__ = ["Transformer"]
 
@@ -527,14 +523,25 @@ class Transformer(FunctionalModel):
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
-        """A randomly initialized model with a named configuration (no download).
+        """A named configuration (random weights), or a pretrained translation model.
 
         `"transformer_base"`: the paper's base model (d=512, 6+6 layers, 8 heads, FF
         2048, dropout 0.1, a 37k shared vocabulary); `"transformer_tiny"`: 2+2 layers of
-        width 128. Keyword arguments override the preset (e.g. `vocabulary_size=`).
-        Train it with `zoo.optimizers.transformer_optimizer()` and
+        width 128; no download. Train it with `zoo.optimizers.transformer_optimizer()` and
         `zoo.models.losses.LabelSmoothedCrossEntropy(0.1)`.
+
+        Otherwise `preset` is a Hugging Face "marian" (opus-mt) checkpoint directory
+        (`config.json` + `model.safetensors`), or "hf://org/name" (downloaded), loaded
+        with its weights; a config field Zoo cannot reproduce is a ValueError naming it
+        (see `zoo.models.presets`). Keyword arguments override the preset (e.g.
+        `vocabulary_size=`, `dtype=`).
         """
+        if not (isinstance(preset, str) and preset in PRESETS):
+            if isinstance(preset, str) and "/" not in preset and not os.path.isdir(preset):
+                check_preset(cls.__name__, preset, PRESETS)  # an unknown name: list them
+            from zoo.models.presets import load_preset
+
+            return load_preset(cls, "transformer", preset, **kwargs)
         config = check_preset(cls.__name__, preset, PRESETS)
         if "source_vocabulary_size" in kwargs or "target_vocabulary_size" in kwargs:
             config.pop("vocabulary_size")
