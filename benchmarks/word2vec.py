@@ -6,10 +6,11 @@ negatives, min_count 3, sample 1e-3, 5 epochs, 2 gensim workers. Tokens: each li
 the file lowercased and split into words by zoo's `WordTokenizer` (punctuation tokens
 dropped); zoo trains on the ids, gensim on the same tokens as strings.
 
-Timed: zoo `Word2Vec.train()` (counting, tf.data pipeline, XLA compile, SGD) and gensim
-`build_vocab()` + `train()`. Runs alternate (zoo, gensim, zoo, gensim); the first zoo
-run compiles the step ("cold"), the second reuses it ("warm"); gensim's best run is
-the reference. words/s = corpus tokens x epochs / seconds, for both.
+Timed: zoo `Word2Vec.train()` (counting, tf.data pipeline, XLA compile, Keras `fit`:
+SGD steps of `--batch-size` centers, `--steps-per-execution` of them per host call) and
+gensim `build_vocab()` + `train()`. Runs alternate (zoo, gensim, zoo, gensim); the first
+zoo run compiles the step ("cold"), the second reuses XLA's cache ("warm"); gensim's best
+run is the reference. words/s = corpus tokens x epochs / seconds, for both.
 
 Similarity: Spearman correlation between zoo's and gensim's cosine similarities over
 all pairs of the 200 most frequent words that are not stop words (stopwordsiso en + ru)
@@ -43,7 +44,8 @@ DEFAULT_PATHS = [
     os.path.join(DATA, "ru-literature-dostoevsky-besy.txt"),
 ]
 
-from zoo.models.word2vec import Word2Vec, tokenize_corpus, word2vec_dataset
+from zoo.data.word2vec import tokenize_corpus, word2vec_dataset
+from zoo.models.word2vec import Word2Vec
 from zoo.text.tokenizers import WordTokenizer
 
 
@@ -106,6 +108,7 @@ def run_zoo(tokenizer, ids, args, seed):
         min_count=args.min_count,
         sample=args.sample,
         seed=seed,
+        steps_per_execution=args.steps_per_execution,
         verbose=0,
     )
     return model, time.perf_counter() - start, history
@@ -131,7 +134,7 @@ def run_gensim(sentences, args, seed):
 
 
 def pipeline_seconds(ids, tokenizer, args):
-    """Seconds to produce every training chunk with no training (the tf.data part)."""
+    """Seconds to produce every training batch with no training (the tf.data part)."""
     flat, splits = tokenize_corpus(ids)
     reserved = [tokenizer.token_to_id(t) for t in tokenizer.reserved_tokens]
     dataset, _ = word2vec_dataset(
@@ -214,7 +217,12 @@ def main(argv=None):
     parser.add_argument("--sample", type=float, default=1e-3)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2, help="gensim worker threads")
-    parser.add_argument("--batch-size", type=int, default=8192, help="zoo centers per step")
+    parser.add_argument(
+        "--batch-size", type=int, default=256, help="zoo centers per step (one SGD update)"
+    )
+    parser.add_argument(
+        "--steps-per-execution", type=int, default=32, help="zoo steps per host call"
+    )
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs per side")
     parser.add_argument("--num-words", type=int, default=200, help="words for the correlation")
     parser.add_argument("--json", default="word2vec_benchmark.json")

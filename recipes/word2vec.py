@@ -4,13 +4,15 @@
     python -m recipes word2vec --text ../shared/data/tinyshakespeare.txt --words king queen
     python -m recipes word2vec --tokenizer wordpiece --mode cbow --epochs 10
 
-Reads top to bottom: the config, the corpus, a tokenizer, `zoo.models.Word2Vec`, then
-what the lecture shows: nearest neighbours, an analogy (a - b + c), a direction and the
-projection of words on it, the nearest sentences to a sentence (mean of word vectors),
-TensorBoard Embedding Projector files (`vectors.tsv`, `metadata.tsv`,
-`projector_config.pbtxt`) and a 2-D PCA picture of chosen words (`pca.png`). Writes
-`config.json`, `model.keras` (the tokenizer inside), `tokenizer/` and `summary.json`
-into `--out`.
+Reads top to bottom: the config, the corpus, a tokenizer, `zoo.models.Word2Vec` and its
+step-indexed batches (`zoo.data.Word2VecData`), Keras `fit` in the shared loop of
+`recipes/training.py` (checkpoints, `--resume`, TensorBoard logs), then what the lecture
+shows: nearest neighbours, an analogy (a - b + c), a direction and the projection of
+words on it, the nearest sentences to a sentence (mean of word vectors), TensorBoard
+Embedding Projector files (`vectors.tsv`, `metadata.tsv`, `projector_config.pbtxt`) and
+a 2-D PCA picture of chosen words (`pca.png`). Writes `config.json`, `checkpoints/`,
+`logs/`, `model.keras` (the tokenizer inside), `tokenizer/` and `summary.json` into
+`--out`.
 """
 
 import dataclasses
@@ -31,7 +33,9 @@ from recipes.common import (
     max_bad_rows_field,
     parse_config,
     read_lines,
+    resume_history,
     run_facts,
+    run_tokenizer,
     save_config,
 )
 
@@ -62,7 +66,12 @@ class Config(ScaleOut):
         default="skipgram", metadata={"help": "training objective", "choices": ("skipgram", "cbow")}
     )
     epochs: int = dataclasses.field(default=5, metadata={"help": "passes over the text"})
-    batch_size: int = dataclasses.field(default=8192, metadata={"help": "center tokens per step"})
+    batch_size: int = dataclasses.field(
+        default=256, metadata={"help": "center tokens per SGD step (global)"}
+    )
+    steps_per_execution: int = dataclasses.field(
+        default=32, metadata={"help": "SGD steps per host call"}
+    )
     learning_rate: float = dataclasses.field(
         default=0.025, metadata={"help": "SGD step size, decays linearly to 1e-4"}
     )
@@ -113,6 +122,16 @@ class Config(ScaleOut):
         default=10000, metadata={"help": "most frequent tokens written to vectors.tsv"}
     )
     out: str = dataclasses.field(default="runs/word2vec", metadata={"help": "output folder"})
+    checkpoint_every: int = dataclasses.field(
+        default=1000, metadata={"help": "steps between checkpoints (0: only at the end)"}
+    )
+    resume: bool = dataclasses.field(
+        default=False, metadata={"help": "continue the run in --out from its newest checkpoint"}
+    )
+    time_budget: float = dataclasses.field(
+        default=0.0,
+        metadata={"help": "stop training at the first step after this many seconds (0: off)"},
+    )
     max_bad_rows: int = max_bad_rows_field("a --text file")
     strategy: str = dataclasses.field(
         default="auto",
@@ -211,8 +230,10 @@ def write_projector(model, directory, max_tokens):
 def start_mesh(config):
     """The devices Word2Vec trains on: a JAX mesh (`tpu.get_strategy`), else one device.
 
-    Word2Vec keeps its two embedding matrices whole on every device (its sparse updates
-    touch a few rows of each), so `--model-parallel` above 1 has nothing to split.
+    Word2Vec keeps its two embedding matrices whole on every device (a step touches a
+    few rows of each), so `--model-parallel` above 1 has nothing to split. Under
+    TensorFlow it trains on one device: a tf.distribute strategy would divide its summed
+    loss, and so its SGD steps, by the number of replicas.
     """
     import keras
 
@@ -230,14 +251,90 @@ def start_mesh(config):
     if keras.backend.backend() != "jax":
         if config.strategy not in ("auto", "cpu"):
             raise ValueError(
-                f"word2vec trains with its own loop on one device under TensorFlow; received "
-                f"--strategy {config.strategy}. Run with KERAS_BACKEND=jax for a device mesh, "
-                "or pass --strategy auto."
+                f"word2vec trains on one device under TensorFlow (a tf.distribute strategy "
+                f"would scale its summed loss by the replicas); received --strategy "
+                f"{config.strategy}. Run with KERAS_BACKEND=jax for a device mesh, or pass "
+                "--strategy auto."
             )
-        return tpu.Strategy("cpu", None, 1, True, "one device (Word2Vec's TensorFlow loop)")
+        return tpu.Strategy("cpu", None, 1, True, "one device (TensorFlow's placement)")
     strategy = tpu.get_strategy(config.strategy, verbose=bool(config.verbose))
     tpu.check_batch_size(config.batch_size, strategy.num_replicas)
     return strategy
+
+
+def train_steps(
+    model,
+    make_dataset,
+    batch_size,
+    total_steps,
+    out_dir,
+    config,
+    resume=False,
+    checkpoint_every=1000,
+    verbose=1,
+    time_budget=None,
+):
+    """`recipes.training.train` for batches that are a stream, not arrays.
+
+    The same loop, from the same parts (`Checkpointer`, `CheckpointCallback`,
+    `TimeBudget`, `resume_history`), with one difference: the batches of steps
+    `start_step .. total_steps - 1` come from `make_dataset(start_step, total_steps)`
+    (`Word2VecData.dataset`) instead of `step_dataset(arrays, ...)`. Returns
+    `(history or None, first step of this invocation, final loss)` as `train` does.
+    """
+    import keras
+
+    from recipes.training import CheckpointCallback, Checkpointer, TimeBudget
+
+    class _LastStepCheckpoints(CheckpointCallback):
+        """Keras numbers the last execution's end `begin + steps_per_execution - 1` even
+        when fewer steps are left (Word2Vec's step count is the data's, rarely a multiple
+        of it): the step is capped at the run's last, so checkpoints and the loss stay
+        exact."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            last = self.total_steps - self.start_step - 1
+            super().on_train_batch_end(min(batch, last), logs)
+
+    os.makedirs(out_dir, exist_ok=True)
+    checkpointer = Checkpointer(
+        os.path.join(out_dir, "checkpoints"), model, model.optimizer, config
+    )
+    config_path = os.path.join(out_dir, "config.json")
+    if not resume and checkpointer.latest_step() is not None:
+        raise ValueError(
+            f"{out_dir} already holds checkpoints (step {checkpointer.latest_step()}). Pass "
+            "--resume to continue that run, or choose another --out."
+        )
+    invocations = [{"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": 0}]
+    invocations[0].update(global_batch_size=int(batch_size), changed={})
+    if resume and os.path.exists(config_path):
+        invocations = resume_history(
+            config, config_path, batch_size, checkpointer.latest_step() or 0
+        )
+    start_step = checkpointer.restore() if resume else 0
+    if resume and verbose:
+        print(f"Resumed from step {start_step} in {checkpointer.directory}.")
+    if is_chief():
+        save_config(config, config_path, invocations)
+    if start_step >= total_steps:
+        return None, start_step, (checkpointer.latest_state() or {}).get("loss")
+    saver = _LastStepCheckpoints(checkpointer, checkpoint_every, start_step, total_steps)
+    callbacks = [saver]
+    if is_chief():
+        logs = os.path.join(out_dir, "logs")
+        callbacks.append(keras.callbacks.TensorBoard(logs, update_freq=50))
+    if time_budget:
+        callbacks.append(TimeBudget(time_budget))
+    history = model.fit(
+        make_dataset(start_step, total_steps),
+        epochs=1,
+        steps_per_epoch=total_steps - start_step,
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=verbose if is_chief() else 0,
+    )
+    return history, start_step, saver.loss
 
 
 # ------------------------------------------------------------------------------ main
@@ -248,34 +345,58 @@ def main(argv=None):
     if len(config.direction) % 2:
         raise SystemExit(f"--direction takes word pairs, received {config.direction}")
     strategy = start_mesh(config)
-    os.makedirs(config.out, exist_ok=True)
-    if is_chief():
-        save_config(config, os.path.join(config.out, "config.json"))
 
-    from zoo.models.word2vec import Word2Vec
+    import keras
+
+    import tpu
+    from recipes.training import save_model
+    from zoo.models.word2vec import Word2Vec, word2vec_optimizer
 
     start = time.perf_counter()
     texts = load_corpus(config.text, config.max_bad_rows)
     print(f"corpus: {config.text}, {len(texts)} documents")
-    tokenizer = train_tokenizer(config.tokenizer, texts, config.vocabulary_size)
-    model = Word2Vec(
-        hidden_dim=config.hidden_dim,
-        window=config.window,
-        num_negatives=config.num_negatives,
-        mode=config.mode,
-        tokenizer=tokenizer,
+    tokenizer = run_tokenizer(  # loaded from --out on --resume
+        config, lambda c, data: train_tokenizer(c.tokenizer, data, c.vocabulary_size), texts
     )
-    history = model.train(
+    with strategy.scope():
+        model = Word2Vec(
+            hidden_dim=config.hidden_dim,
+            window=config.window,
+            num_negatives=config.num_negatives,
+            mode=config.mode,
+            tokenizer=tokenizer,
+        )
+    corpus = model.training_data(
         texts,
         epochs=config.epochs,
         batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
         min_count=config.min_count,
         sample=config.sample,
         seed=config.seed,
     )
-
-    from recipes.training import save_model
+    model.add_token_counts(corpus)  # part of the model's state, so also of each checkpoint
+    model.compile(
+        optimizer=word2vec_optimizer(config.learning_rate, 1e-4, corpus.total_steps),
+        jit_compile=strategy.jit_compile,
+        steps_per_execution=config.steps_per_execution,
+    )
+    shard = tpu.process_shard()  # each process feeds its own rows of every step
+    trained = time.perf_counter()
+    _, start_step, final_loss = train_steps(
+        model,
+        lambda first, end: corpus.dataset(first, end, shard=shard),
+        batch_size=config.batch_size,
+        total_steps=corpus.total_steps,
+        out_dir=config.out,
+        config=config,
+        resume=config.resume,
+        checkpoint_every=config.checkpoint_every,
+        verbose=config.verbose,
+        time_budget=config.time_budget,
+    )
+    seconds = time.perf_counter() - trained
+    steps_run = int(keras.ops.convert_to_numpy(model.optimizer.iterations)) - start_step
+    words = corpus.num_tokens * config.epochs * steps_run / corpus.total_steps
 
     save_model(model, os.path.join(config.out, "model.keras"))  # every process calls it
     if not is_chief():  # process 0 of a multi-host run reports and writes the rest
@@ -314,19 +435,18 @@ def main(argv=None):
             os.path.join(config.out, "pca.png"),
             f"Word2Vec ({config.mode}, {config.text}): PCA of word vectors",
         )
-    tokenizer.save(os.path.join(config.out, "tokenizer"))
     summary = {
         "text": config.text,
         "documents": len(texts),
-        "tokens": history["num_tokens"],
+        "tokens": corpus.num_tokens,
         "vocabulary_size": model.vocabulary_size,
         "trained_tokens": int(np.count_nonzero(np.asarray(model.token_counts))),
-        "loss": history["loss"],
+        "steps": corpus.total_steps,
+        "start_step": start_step,
         "strategy": strategy.reason,
-        # Word2Vec's own loop reports a loss per epoch: the last epoch's mean stands here.
-        **run_facts(strategy, history["loss"][-1] if history["loss"] else None),
-        "words_per_second": history["words_per_second"],
-        "train_seconds": history["seconds"],
+        **run_facts(strategy, final_loss),
+        "words_per_second": words / max(seconds, 1e-9),
+        "train_seconds": seconds,
         "total_seconds": time.perf_counter() - start,
         "neighbours": {w: [[t, round(s, 4)] for t, s in n] for w, n in neighbours.items()},
         "analogy": None if analogy is None else [[t, round(s, 4)] for t, s in analogy],
@@ -337,11 +457,14 @@ def main(argv=None):
     }
     with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
         json.dump(summary, file, indent=2, ensure_ascii=False)
+    loss = "none" if final_loss is None else f"{final_loss:.3f}"
     print(
-        f"\n{summary['tokens']} tokens x {config.epochs} epochs in {history['seconds']:.1f}s "
-        f"({history['words_per_second'] / 1e3:.0f}k words/s), loss {history['loss'][-1]:.3f}; "
+        f"\n{summary['tokens']} tokens x {config.epochs} epochs: {steps_run} of "
+        f"{corpus.total_steps} steps in {seconds:.1f}s "
+        f"({summary['words_per_second'] / 1e3:.0f}k words/s), last step's loss {loss}; "
         f"{summary['trained_tokens']} trained tokens; wrote {config.out}/"
-        "{config.json, model.keras, tokenizer/, vectors.tsv, metadata.tsv, pca.png, summary.json}"
+        "{config.json, checkpoints/, logs/, model.keras, tokenizer/, vectors.tsv, "
+        "metadata.tsv, pca.png, summary.json}"
     )
     return 0
 

@@ -6,32 +6,35 @@ import pytest
 import tensorflow as tf
 
 from tests.test_case import run_saving_test
-from zoo.models.word2vec import (
-    Word2Vec,
-    _train_step,
+from zoo.data import (
+    Word2VecData,
     keep_probabilities,
     negative_sampling_table,
     tokenize_corpus,
     window_offsets,
     word2vec_dataset,
 )
+from zoo.models.word2vec import Word2Vec, word2vec_optimizer
 from zoo.text.tokenizers import WordPieceTokenizer, WordTokenizer
 
 
 def _pairs(dataset, window):
-    """All (center, context) pairs with weight 1, and each center's pair count."""
+    """All (center, context, offset) pairs with weight 1."""
     offsets = window_offsets(window)
     pairs = []
     for batch in dataset:
-        ids = batch["token_ids"].numpy()
+        centers = batch["center_ids"].numpy()
         contexts = batch["context_ids"].numpy()
         weights = batch["context_weights"].numpy()
         for i in range(weights.shape[0]):
             for j, offset in enumerate(offsets):
-                assert contexts[i, j] == ids[window + i + offset]
                 if weights[i, j]:
-                    pairs.append((int(ids[window + i]), int(contexts[i, j]), offset))
+                    pairs.append((int(centers[i]), int(contexts[i, j]), offset))
     return pairs
+
+
+def _numpy_batches(dataset):
+    return [{key: value.numpy() for key, value in batch.items()} for batch in dataset]
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -49,10 +52,22 @@ def test_pairs_are_exactly_the_window_pairs_within_documents():
                     expected.append((center, document[i + offset], offset))
     assert sorted(_pairs(dataset, 2)) == sorted(expected)
     assert info["num_tokens"] == 8
+    assert info["epoch_steps"] == [3] and info["total_steps"] == 3  # 8 centers, 3 a step
     batch = next(iter(dataset))
-    assert batch["token_ids"].shape == (3 + 4,)
-    assert batch["context_weights"].shape == (3, 4)
-    assert batch["negative_ids"].shape == (3 + 5,)
+    assert batch["center_ids"].shape == (3,)
+    assert batch["context_ids"].shape == batch["context_weights"].shape == (3, 4)
+    assert batch["negative_ids"].shape == (3, 5)
+    assert len(list(dataset)) == 3
+    # the centers are the stream in order, column j of the contexts the token at offset
+    # window_offsets(2)[j] (0 past either end); the padding of the last step trains nothing
+    batches = _numpy_batches(dataset)
+    centers = np.concatenate([b["center_ids"] for b in batches])
+    contexts = np.concatenate([b["context_ids"] for b in batches])
+    np.testing.assert_array_equal(centers[:8], ids)
+    padded = np.concatenate([[0, 0], ids, np.zeros(len(centers) - 8 + 2, int)])
+    for j, offset in enumerate(window_offsets(2)):
+        np.testing.assert_array_equal(contexts[:, j], padded[2 + offset : 2 + offset + 9])
+    assert not batches[-1]["context_weights"][-1].any()
 
 
 def test_dynamic_window_subsampling_and_exclusions():
@@ -107,13 +122,43 @@ def test_pipeline_is_deterministic_with_a_seed():
 
     def first_batches(seed):
         dataset, _ = word2vec_dataset(ids, [0, len(ids)], 50, batch_size=256, seed=seed)
-        return [{k: v.numpy() for k, v in b.items()} for b in dataset.take(3)]
+        return _numpy_batches(dataset.take(3))
 
     a, b, c = first_batches(3), first_batches(3), first_batches(4)
     for x, y in zip(a, b):
         for key in x:
             np.testing.assert_array_equal(x[key], y[key])
     assert any(not np.array_equal(x["negative_ids"], z["negative_ids"]) for x, z in zip(a, c))
+
+
+def test_batches_are_a_function_of_the_step():
+    """A run resumed at any step sees the batches an uninterrupted run sees, and the
+    processes of a multi-host run each get their own rows of the same global batch."""
+    rng = np.random.default_rng(2)
+    ids = rng.integers(0, 40, 2000).astype(np.int32)
+    data = Word2VecData(ids, [0, 700, 2000], 40, window=2, batch_size=128, epochs=3, seed=5)
+    assert len(data.epoch_steps) == 3 and data.total_steps == sum(data.epoch_steps)
+    kept = data.keep_probabilities[ids]
+    assert data.epoch_steps[0] == pytest.approx(kept.sum() / 128, abs=2)  # subsampled
+    every = _numpy_batches(data.dataset())
+    assert len(every) == data.total_steps
+    for start in (0, 1, data.epoch_steps[0], data.epoch_steps[0] + 2, data.total_steps - 1):
+        tail = _numpy_batches(data.dataset(start))
+        assert len(tail) == data.total_steps - start
+        for x, y in zip(every[start:], tail):
+            for key in x:
+                np.testing.assert_array_equal(x[key], y[key])
+    middle = _numpy_batches(data.dataset(3, 5))
+    assert len(middle) == 2
+    np.testing.assert_array_equal(middle[1]["negative_ids"], every[4]["negative_ids"])
+    assert data.epoch_of(0) == 0 and data.epoch_of(data.epoch_steps[0]) == 1
+    halves = [_numpy_batches(data.dataset(2, 3, shard=(p, 2)))[0] for p in (0, 1)]
+    for key in every[2]:
+        np.testing.assert_array_equal(np.concatenate([h[key] for h in halves]), every[2][key])
+    with pytest.raises(ValueError, match="total_steps"):
+        data.dataset(data.total_steps + 1)
+    with pytest.raises(ValueError, match="multiple of 3"):
+        data.dataset(shard=(0, 3))
 
 
 def test_pipeline_errors():
@@ -131,51 +176,119 @@ def test_pipeline_errors():
 
 
 # ------------------------------------------------------------------------ train step
-def _reference_skipgram(embeddings, contexts, ids, weights, negatives, lr, window, k):
-    """word2vec's skip-gram step for every pair at once (updates from the old values)."""
-    embeddings, contexts = embeddings.astype(np.float64), contexts.astype(np.float64)
-    new_embeddings, new_contexts = embeddings.copy(), contexts.copy()
-    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
-    for i in range(weights.shape[0]):
-        center = ids[window + i]
-        v = embeddings[center]
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def reference_sgd_step(mode, embeddings, contexts, batch, lr):
+    """word2vec's SGD for every center of a batch at once (updates from the old values).
+
+    Returns the new matrices and the loss per pair (skip-gram) or per center (CBOW).
+    """
+    e, c = embeddings.astype(np.float64), contexts.astype(np.float64)
+    new_e, new_c = e.copy(), c.copy()
+    centers, context_ids = batch["center_ids"], batch["context_ids"]
+    weights, negatives = batch["context_weights"], batch["negative_ids"]
+    loss, count = 0.0, 0.0
+    for i in range(len(centers)):
         pairs = weights[i].sum()
-        targets = [
-            (ids[window + i + o], w, 1.0) for o, w in zip(window_offsets(window), weights[i])
-        ]
-        targets += [(negatives[i + j], pairs, -1.0) for j in range(k)]
-        for token, weight, sign in targets:
-            u = contexts[token]
-            scale = lr * weight * sign * sigmoid(-sign * v @ u)
-            new_embeddings[center] += scale * u
-            new_contexts[token] += scale * v
-    return new_embeddings, new_contexts
+        if mode == "skipgram":
+            v = e[centers[i]]
+            targets = list(zip(context_ids[i], weights[i], [1.0] * len(weights[i])))
+            targets += [(n, pairs, -1.0) for n in negatives[i]]
+            for token, weight, sign in targets:
+                score = v @ c[token]
+                loss -= weight * np.log(_sigmoid(sign * score))
+                scale = lr * weight * sign * _sigmoid(-sign * score)
+                new_e[centers[i]] += scale * c[token]
+                new_c[token] += scale * v
+            count += pairs
+        else:
+            hidden = (weights[i][:, None] * e[context_ids[i]]).sum(0) / max(pairs, 1.0)
+            active = float(pairs > 0)
+            step = np.zeros_like(hidden)
+            for token, sign in [(centers[i], 1.0)] + [(n, -1.0) for n in negatives[i]]:
+                score = hidden @ c[token]
+                loss -= active * np.log(_sigmoid(sign * score))
+                scale = lr * active * sign * _sigmoid(-sign * score)
+                step += scale * c[token]
+                new_c[token] += scale * hidden
+            for token, weight in zip(context_ids[i], weights[i]):
+                new_e[token] += weight * step  # the whole step of the mean (word2vec.c)
+            count += active
+    return new_e, new_c, loss / max(count, 1.0)
 
 
-def test_skipgram_step_matches_word2vec_updates():
-    rng = np.random.default_rng(0)
-    vocabulary, dim, window, k, batch = 12, 6, 2, 3, 8
+def sgd_step_case(seed=0, vocabulary=12, dim=6, window=2, k=3, batch=8):
+    """Matrices and a batch (with repeated ids and partial windows) for one SGD step."""
+    rng = np.random.default_rng(seed)
     embeddings = rng.normal(0, 0.3, (vocabulary, dim)).astype("float32")
     contexts = rng.normal(0, 0.3, (vocabulary, dim)).astype("float32")
-    ids = rng.integers(0, vocabulary, batch + 2 * window).astype("int32")
     weights = (rng.random((batch, 2 * window)) < 0.7).astype("float32")
-    negatives = rng.integers(0, vocabulary, batch + k).astype("int32")
-    e, c = tf.Variable(embeddings), tf.Variable(contexts)
-    inputs = {
-        "token_ids": tf.constant(ids),
-        "context_weights": tf.constant(weights),
-        "negative_ids": tf.constant(negatives),
-        "progress": tf.constant(0.0),
+    weights[0] = 0  # a center with no context: no update, not counted
+    step = {
+        "center_ids": rng.integers(0, vocabulary, batch).astype("int32"),
+        "context_ids": rng.integers(0, vocabulary, (batch, 2 * window)).astype("int32"),
+        "context_weights": weights,
+        "negative_ids": rng.integers(0, vocabulary, (batch, k)).astype("int32"),
     }
-    loss, count = tf.function(_train_step, jit_compile=True)(
-        inputs, e, c, tf.constant(0.1), tf.constant(0.0), "skipgram"
+    return embeddings, contexts, step
+
+
+@pytest.mark.parametrize("mode", ["skipgram", "cbow"])
+def test_keras_train_step_matches_word2vec_updates(mode):
+    embeddings, contexts, batch = sgd_step_case()
+    model = Word2Vec(vocabulary_size=12, hidden_dim=6, window=2, num_negatives=3, mode=mode)
+    model.token_embedding.embeddings.assign(embeddings)
+    model.context_embedding.embeddings.assign(contexts)
+    slots = 2 * 2 + 3 if mode == "skipgram" else 1 + 3
+    assert model(batch).shape == (8, slots) and model(batch["center_ids"]).shape == (8, 6)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=True)
+    loss = model.train_on_batch(batch)  # Keras' own train_step
+    expected_e, expected_c, expected_loss = reference_sgd_step(
+        mode, embeddings, contexts, batch, 0.1
     )
-    expected_e, expected_c = _reference_skipgram(
-        embeddings, contexts, ids, weights, negatives, 0.1, window, k
+    np.testing.assert_allclose(model.embeddings, expected_e, atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model.context_embedding.embeddings), expected_c, atol=1e-5
     )
-    np.testing.assert_allclose(e.numpy(), expected_e, atol=1e-5)
-    np.testing.assert_allclose(c.numpy(), expected_c, atol=1e-5)
-    assert float(count) == weights.sum() and float(loss) > 0
+    assert float(loss) == pytest.approx(expected_loss, rel=1e-5) and expected_loss > 0
+
+
+def test_optimizer_decays_linearly():
+    optimizer = word2vec_optimizer(0.025, 1e-4, total_steps=100)
+    rates = []
+    for step in (0, 50, 100, 200):
+        optimizer.iterations.assign(step)
+        rates.append(float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+    np.testing.assert_allclose(rates, [0.025, (0.025 + 1e-4) / 2, 1e-4, 1e-4], rtol=1e-6)
+    with pytest.raises(ValueError, match="learning_rate=0"):
+        word2vec_optimizer(0, 1e-4, 10)
+
+
+def test_train_is_fit_on_the_step_batches():
+    """`Word2Vec.train()` is `fit` on `Word2VecData` batches with `word2vec_optimizer`."""
+    texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 30
+    tokenizer = WordTokenizer.train(texts, vocabulary_size=20, verbose=False)
+
+    def model():
+        keras.utils.set_random_seed(3)
+        return Word2Vec(hidden_dim=8, window=2, tokenizer=tokenizer)
+
+    trained = model()
+    history = trained.train(texts, epochs=2, batch_size=32, seed=4, verbose=0)
+    fitted = model()
+    data = fitted.training_data(texts, epochs=2, batch_size=32, seed=4)
+    fitted.compile(
+        optimizer=word2vec_optimizer(0.025, 1e-4, data.total_steps),
+        jit_compile=True,
+        steps_per_execution=32,
+    )
+    fitted.fit(data.dataset(), steps_per_epoch=data.total_steps, shuffle=False, verbose=0)
+    np.testing.assert_allclose(fitted.embeddings, trained.embeddings, atol=1e-6)
+    assert history["steps"] == data.total_steps > 2
+    assert int(keras.ops.convert_to_numpy(trained.optimizer.iterations)) == data.total_steps
+    np.testing.assert_array_equal(np.asarray(trained.token_counts), data.trained_counts)
 
 
 # --------------------------------------------------------------------------- model

@@ -1,6 +1,6 @@
-"""`Word2Vec.train` under the JAX backend: the jitted step's updates against word2vec's
-rule, and (in a subprocess, as Keras fixes its backend per process) training on one
-device and on an 8-device `keras.distribution.DataParallel` mesh of simulated CPU devices.
+"""`Word2Vec` under the JAX backend, in a subprocess (Keras fixes its backend per
+process): Keras' own JAX `train_step` against word2vec's rule, and training on one device
+and on an 8-device `keras.distribution.DataParallel` mesh of simulated CPU devices.
 """
 
 import json
@@ -9,88 +9,11 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.models.test_word2vec import reference_sgd_step, sgd_step_case
 from tests.test_case import run_jax
-from zoo.models.word2vec import (
-    Word2Vec,
-    _jax_chunk,
-    _jax_tile_size,
-    _jax_train_step,
-    word2vec_dataset,
-)
+from zoo.models.word2vec import Word2Vec
 
 pytest.importorskip("jax", reason="the JAX backend is tested where jax is installed ([test] extra)")
-
-
-# ------------------------------------------------------------------ the step itself
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def _reference(mode, embeddings, contexts, chunk, lr, tile):
-    """word2vec's SGD per center, tile after tile; tile t holds centers t, t + steps, ..."""
-    e, c = embeddings.astype(np.float64), contexts.astype(np.float64)
-    centers, context_ids = chunk["center_ids"], chunk["context_ids"]
-    weights, negatives = chunk["context_weights"], chunk["negative_ids"]
-    steps = len(centers) // tile
-    for t in range(steps):
-        new_e, new_c = e.copy(), c.copy()
-        for i in range(t, len(centers), steps):
-            pairs = weights[i].sum()
-            if mode == "skipgram":
-                v = e[centers[i]]
-                targets = list(zip(context_ids[i], weights[i], [1.0] * len(weights[i])))
-                targets += [(n, pairs, -1.0) for n in negatives[i]]
-                for token, weight, sign in targets:
-                    scale = lr * weight * sign * _sigmoid(-sign * v @ c[token])
-                    new_e[centers[i]] += scale * c[token]
-                    new_c[token] += scale * v
-            else:
-                hidden = (weights[i][:, None] * e[context_ids[i]]).sum(0) / max(pairs, 1.0)
-                active = float(pairs > 0)
-                step = np.zeros_like(hidden)
-                targets = [(centers[i], 1.0)] + [(n, -1.0) for n in negatives[i]]
-                for token, sign in targets:
-                    scale = lr * active * sign * _sigmoid(-sign * hidden @ c[token])
-                    step += scale * c[token]
-                    new_c[token] += scale * hidden
-                for token, weight in zip(context_ids[i], weights[i]):
-                    new_e[token] += weight * step
-        e, c = new_e, new_c
-    return e, c
-
-
-@pytest.mark.parametrize("mode, tile", [("skipgram", 8), ("cbow", 8), ("skipgram", 32)])
-def test_jax_step_matches_word2vec_updates(mode, tile):
-    rng = np.random.default_rng(0)
-    vocabulary, dim, window, k, batch = 12, 6, 2, 3, 32
-    ids = rng.integers(2, vocabulary, 300).astype(np.int32)
-    dataset, _ = word2vec_dataset(
-        ids, [0, 150, 300], vocabulary, window=window, num_negatives=k, batch_size=batch
-    )
-    element = next(dataset.as_numpy_iterator())
-    chunk = _jax_chunk(element, window, k)
-    np.testing.assert_array_equal(
-        chunk["negative_ids"][5], element["negative_ids"][5 : 5 + k]
-    )  # center i's negatives: pool entries i .. i + k - 1, as the TensorFlow step reads them
-    embeddings = rng.normal(0, 0.3, (vocabulary, dim)).astype("float32")
-    contexts = rng.normal(0, 0.3, (vocabulary, dim)).astype("float32")
-    # progress 0.5: the learning rate is half way from 0.2 to 0.1
-    new_e, new_c, loss, count = _jax_train_step(mode, tile)(
-        embeddings.copy(), contexts.copy(), chunk, np.float32(0.5), np.float32(0.2), 0.1
-    )
-    expected_e, expected_c = _reference(mode, embeddings, contexts, chunk, 0.15, tile)
-    np.testing.assert_allclose(np.asarray(new_e), expected_e, atol=1e-5)
-    np.testing.assert_allclose(np.asarray(new_c), expected_c, atol=1e-5)
-    weights = chunk["context_weights"]
-    terms = weights.sum() if mode == "skipgram" else (weights.sum(1) > 0).sum()
-    assert float(count) == terms and float(loss) > 0
-
-
-def test_jax_tile_sizes():
-    assert _jax_tile_size(8192) == _jax_tile_size(8192, 8) == 256
-    assert _jax_tile_size(100) == 100
-    assert _jax_tile_size(1000) == 250 and _jax_tile_size(1000, 8) == 200
-    assert _jax_tile_size(8 * 127, 8) == 8 * 127  # no multiple of 8 in [64, 256]: one tile
 
 
 # -------------------------------------------------------- training under KERAS_BACKEND=jax
@@ -108,6 +31,28 @@ JAX_SCRIPT = textwrap.dedent(
     folder, related = sys.argv[1], json.loads(sys.argv[2])
     assert keras.backend.backend() == "jax" and len(jax.devices()) == 8, jax.devices()
     results = {}
+
+    # One SGD step (Keras' JAX train_step), on one device and split over 8.
+    case = np.load(os.path.join(folder, "step_case.npz"))
+    batch = {key: case[key] for key in ("center_ids", "context_ids", "context_weights",
+                                         "negative_ids")}
+    for mode in ("skipgram", "cbow"):
+        for devices in (1, 8):
+            keras.distribution.set_distribution(
+                keras.distribution.DataParallel() if devices == 8 else None
+            )
+            step = Word2Vec(vocabulary_size=12, hidden_dim=6, window=2, num_negatives=3,
+                            mode=mode)
+            step.token_embedding.embeddings.assign(case["embeddings"])
+            step.context_embedding.embeddings.assign(case["contexts"])
+            step.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=True)
+            results[f"step_loss_{mode}_{devices}"] = float(step.train_on_batch(batch))
+            np.savez(
+                os.path.join(folder, f"step_{mode}_{devices}.npz"),
+                embeddings=step.embeddings,
+                contexts=keras.ops.convert_to_numpy(step.context_embedding.embeddings),
+            )
+    keras.distribution.set_distribution(None)
     texts = load_text("ru") + load_text("en")
     tokenizer = WordTokenizer.train(texts, vocabulary_size=4000, verbose=False)
 
@@ -191,9 +136,23 @@ RELATED = [
 
 
 def test_trains_under_jax_on_one_and_eight_devices(tmp_path):
+    embeddings, contexts, batch = sgd_step_case()
+    np.savez(tmp_path / "step_case.npz", embeddings=embeddings, contexts=contexts, **batch)
     run_jax(JAX_SCRIPT, tmp_path, json.dumps(RELATED), devices=8)
     with open(tmp_path / "results.json", encoding="utf-8") as file:
         results = json.load(file)
+
+    # Keras' JAX train_step makes word2vec's SGD step, on 1 device and split over 8.
+    for mode in ("skipgram", "cbow"):
+        expected_e, expected_c, expected_loss = reference_sgd_step(
+            mode, embeddings, contexts, batch, 0.1
+        )
+        for devices in (1, 8):
+            step = np.load(tmp_path / f"step_{mode}_{devices}.npz")
+            np.testing.assert_allclose(step["embeddings"], expected_e, atol=1e-5)
+            np.testing.assert_allclose(step["contexts"], expected_c, atol=1e-5)
+            loss = results[f"step_loss_{mode}_{devices}"]
+            assert loss == pytest.approx(expected_loss, rel=1e-5) and expected_loss > 0
 
     # It learns: the loss falls and related words end nearer than random pairs.
     assert results["loss"][-1] < results["loss"][0], results["loss"]

@@ -7,7 +7,8 @@
   wrong column count, empty field) beyond `max_bad_rows` (default 0) are a `ValueError`;
   skipped ones give a `BadRowsWarning` and a `FileReport` in `report=`.
 - `zoo.data.pipelines`: tokenize, pad to static shapes, batch with `drop_remainder`:
-  `translation_dataset`, `classification_dataset`; `classification_arrays` (numpy).
+  `translation_dataset`, `classification_dataset`; `translation_arrays`,
+  `classification_arrays` (numpy).
 - `zoo.data.language_model`: documents -> one token stream -> next-token windows:
   `token_stream`, `language_model_windows` (numpy), `language_model_dataset`.
 - `zoo.data.pretraining`: BERT's MLM masks and NSP pairs: `mask_tokens`,
@@ -15,6 +16,9 @@
   `bert_pretraining_dataset`.
 - `zoo.data.steps`: step-indexed batches of those arrays, the batch of a step a function
   of the step (exact resume): `step_dataset`, `bucketed_step_dataset`, `length_buckets`.
+- `zoo.data.word2vec`: Word2Vec's step-indexed batches from one token stream
+  (subsampling, dynamic windows, negative sampling): `tokenize_corpus`, `Word2VecData`,
+  `word2vec_dataset`, `keep_probabilities`, `negative_sampling_table`, `window_offsets`.
 
 The recipes' path: text -> `*_arrays` / `language_model_windows` (tokenized once) ->
 `step_dataset` -> `model.fit`:
@@ -42,6 +46,7 @@ _EXPORTS = {
         "DEFAULT_SPLIT_FRACTIONS",
         "FILE_SPLITS",
         "MAX_INVALID_BYTE_FRACTION",
+        "SPLIT_RULES",
         "BadRowsWarning",
         "FileReport",
         "hash_split",
@@ -65,12 +70,21 @@ _EXPORTS = {
         "classification_dataset",
         "pack_token_ids",
         "tokenize_and_batch",
+        "translation_arrays",
         "translation_dataset",
     ),
     "steps": (
         "bucketed_step_dataset",
         "length_buckets",
         "step_dataset",
+    ),
+    "word2vec": (
+        "Word2VecData",
+        "keep_probabilities",
+        "negative_sampling_table",
+        "tokenize_corpus",
+        "window_offsets",
+        "word2vec_dataset",
     ),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
