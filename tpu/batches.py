@@ -204,9 +204,7 @@ def _predict_across_processes(model, inputs, batch):
     for start in range(0, len(rows), share):
         chunk = tree.map_structure(lambda array, at=start: array[at : at + share], local)
         layouts = tree.map_structure(
-            lambda array: distribution.get_data_layout(
-                (batch, *array.shape[1:])
-            ).backend_layout,
+            lambda array: distribution.get_data_layout((batch, *array.shape[1:])).backend_layout,
             chunk,
         )
         data = tree.map_structure(jax.make_array_from_process_local_data, layouts, chunk)

@@ -107,8 +107,10 @@ def get_strategy(name="auto", tpu=None, verbose=True, model_parallel=1, layout_m
             f"Unknown strategy name {name!r}. Expected one of {', '.join(STRATEGY_NAMES)}, "
             'e.g. get_strategy("auto").'
         )
-    if isinstance(model_parallel, bool) or not isinstance(model_parallel, int) or (
-        model_parallel < 1
+    if (
+        isinstance(model_parallel, bool)
+        or not isinstance(model_parallel, int)
+        or (model_parallel < 1)
     ):
         raise ValueError(
             f"model_parallel must be a positive int (devices per model replica), received "
