@@ -223,7 +223,8 @@ RESUME_MAY_CHANGE = frozenset(
         "steps_per_execution", "model_parallel", "coordinator_address", "num_processes",
         "process_id", "coordinator_timeout", "batch_size", "eval_batch_size", "eval_limit",
         "prompts", "plot_attention", "split_sentences", "sampler", "num_beams",
-        "length_penalty", "top_p", "temperature", "download", "out",
+        "length_penalty", "top_p", "temperature", "download", "out", "words", "neighbours",
+        "analogy", "max_projector_tokens",  # word2vec's --direction is translation's too
     )
 )  # fmt: skip
 

@@ -213,6 +213,9 @@ class CheckpointCallback(keras.callbacks.Callback):
         self._mean = (0, 0.0)  # (steps, running mean of the loss) at the last batch end
 
     def on_train_batch_end(self, batch, logs=None):
+        # Keras numbers the end of the last execution `begin + steps_per_execution - 1`
+        # even when fewer steps were left: the step is capped at the run's last.
+        batch = min(batch, self.total_steps - self.start_step - 1)
         step = self.start_step + batch + 1
         self.step = step
         if logs and "loss" in logs:
@@ -342,7 +345,10 @@ def train(
             optimizer that keeps a weight average (`use_ema`), the model ends holding the
             average, as after `fit`, also when a finished run is resumed.
         arrays: training data for `step_dataset`: `(inputs, labels)` or
-            `(inputs, labels, sample_weights)` of numpy arrays.
+            `(inputs, labels, sample_weights)` of numpy arrays; or, for batches that are
+            a stream rather than arrays, a function `make_dataset(start_step, end_step,
+            shard=)` that returns those steps' batches for this process's rows
+            (`zoo.data.Word2VecData.dataset`).
         batch_size: global batch size.
         total_steps: steps of the whole run (a resumed run stops there too).
         out_dir: run directory: `checkpoints/`, `logs/` (TensorBoard), `config.json`.
@@ -401,7 +407,9 @@ def train(
         model.optimizer.finalize_variable_values(model.trainable_variables)
         return None, start_step, (checkpointer.latest_state() or {}).get("loss")
     shard = tpu.process_shard()  # this process's rows of every global batch
-    if buckets and len(buckets) > 1:
+    if callable(arrays):
+        dataset = arrays(start_step, total_steps, shard=shard)
+    elif buckets and len(buckets) > 1:
         dataset = bucketed_step_dataset(
             arrays, lengths, buckets, batch_size, seed, start_step, total_steps, shard=shard
         )

@@ -33,10 +33,8 @@ from recipes.common import (
     max_bad_rows_field,
     parse_config,
     read_lines,
-    resume_history,
     run_facts,
     run_tokenizer,
-    save_config,
 )
 
 TOKENIZERS = ("word", "wordpiece", "bpe", "sentencepiece", "character")
@@ -262,81 +260,6 @@ def start_mesh(config):
     return strategy
 
 
-def train_steps(
-    model,
-    make_dataset,
-    batch_size,
-    total_steps,
-    out_dir,
-    config,
-    resume=False,
-    checkpoint_every=1000,
-    verbose=1,
-    time_budget=None,
-):
-    """`recipes.training.train` for batches that are a stream, not arrays.
-
-    The same loop, from the same parts (`Checkpointer`, `CheckpointCallback`,
-    `TimeBudget`, `resume_history`), with one difference: the batches of steps
-    `start_step .. total_steps - 1` come from `make_dataset(start_step, total_steps)`
-    (`Word2VecData.dataset`) instead of `step_dataset(arrays, ...)`. Returns
-    `(history or None, first step of this invocation, final loss)` as `train` does.
-    """
-    import keras
-
-    from recipes.training import CheckpointCallback, Checkpointer, TimeBudget
-
-    class _LastStepCheckpoints(CheckpointCallback):
-        """Keras numbers the last execution's end `begin + steps_per_execution - 1` even
-        when fewer steps are left (Word2Vec's step count is the data's, rarely a multiple
-        of it): the step is capped at the run's last, so checkpoints and the loss stay
-        exact."""
-
-        def on_train_batch_end(self, batch, logs=None):
-            last = self.total_steps - self.start_step - 1
-            super().on_train_batch_end(min(batch, last), logs)
-
-    os.makedirs(out_dir, exist_ok=True)
-    checkpointer = Checkpointer(
-        os.path.join(out_dir, "checkpoints"), model, model.optimizer, config
-    )
-    config_path = os.path.join(out_dir, "config.json")
-    if not resume and checkpointer.latest_step() is not None:
-        raise ValueError(
-            f"{out_dir} already holds checkpoints (step {checkpointer.latest_step()}). Pass "
-            "--resume to continue that run, or choose another --out."
-        )
-    invocations = [{"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": 0}]
-    invocations[0].update(global_batch_size=int(batch_size), changed={})
-    if resume and os.path.exists(config_path):
-        invocations = resume_history(
-            config, config_path, batch_size, checkpointer.latest_step() or 0
-        )
-    start_step = checkpointer.restore() if resume else 0
-    if resume and verbose:
-        print(f"Resumed from step {start_step} in {checkpointer.directory}.")
-    if is_chief():
-        save_config(config, config_path, invocations)
-    if start_step >= total_steps:
-        return None, start_step, (checkpointer.latest_state() or {}).get("loss")
-    saver = _LastStepCheckpoints(checkpointer, checkpoint_every, start_step, total_steps)
-    callbacks = [saver]
-    if is_chief():
-        logs = os.path.join(out_dir, "logs")
-        callbacks.append(keras.callbacks.TensorBoard(logs, update_freq=50))
-    if time_budget:
-        callbacks.append(TimeBudget(time_budget))
-    history = model.fit(
-        make_dataset(start_step, total_steps),
-        epochs=1,
-        steps_per_epoch=total_steps - start_step,
-        shuffle=False,
-        callbacks=callbacks,
-        verbose=verbose if is_chief() else 0,
-    )
-    return history, start_step, saver.loss
-
-
 # ------------------------------------------------------------------------------ main
 def main(argv=None):
     config = parse_config(Config, argv)
@@ -348,8 +271,7 @@ def main(argv=None):
 
     import keras
 
-    import tpu
-    from recipes.training import save_model
+    from recipes.training import save_model, train
     from zoo.models.word2vec import Word2Vec, word2vec_optimizer
 
     start = time.perf_counter()
@@ -380,11 +302,10 @@ def main(argv=None):
         jit_compile=strategy.jit_compile,
         steps_per_execution=config.steps_per_execution,
     )
-    shard = tpu.process_shard()  # each process feeds its own rows of every step
     trained = time.perf_counter()
-    _, start_step, final_loss = train_steps(
+    _, start_step, final_loss = train(
         model,
-        lambda first, end: corpus.dataset(first, end, shard=shard),
+        corpus.dataset,  # each process feeds its own rows of every step
         batch_size=config.batch_size,
         total_steps=corpus.total_steps,
         out_dir=config.out,
