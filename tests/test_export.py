@@ -16,7 +16,7 @@ from zoo.data.pipelines import pack_token_ids
 from zoo.export import BertModule, GPTModule, export_bert, export_gpt
 from zoo.models import GPT, Bert, BertPretrainer
 from zoo.models.generation import generate
-from zoo.text import SentencePieceTokenizer, WordPieceTokenizer
+from zoo.text import SentencePieceTokenizer
 
 TEXTS = load_text("ru", "train")[:150] + load_text("en", "train")[:150]
 BAD_UTF8 = "\udcff".encode("utf-8", "surrogatepass").decode("latin-1")  # round-trips as bytes
@@ -61,18 +61,8 @@ FOOTER = """
 
 
 @pytest.fixture(scope="module")
-def bert():
-    tokenizer = WordPieceTokenizer.train(TEXTS, 400, verbose=False)
-    keras.utils.set_random_seed(0)
-    backbone = Bert(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-    )
-    return BertPretrainer(backbone), tokenizer
+def bert(tiny_bert):
+    return tiny_bert
 
 
 def _direct_encode(pretrainer, tokenizer, texts, length):

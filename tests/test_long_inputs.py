@@ -8,8 +8,8 @@ import tensorflow as tf
 from zoo.data.corpus import load_text
 from zoo.data.pipelines import pack_token_ids
 from zoo.export import BertModule, GPTModule, TranslatorModule, export_translator
-from zoo.models import GPT, Bert, BertPretrainer, Transformer
-from zoo.text import CharacterTokenizer, SentencePieceTokenizer, WordPieceTokenizer
+from zoo.models import GPT, Transformer
+from zoo.text import CharacterTokenizer, SentencePieceTokenizer
 from zoo.text.sentences import split_sentences
 
 RUSSIAN = load_text("ru", "train")
@@ -120,18 +120,8 @@ def test_a_long_text_through_the_saved_model(characters, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def bert():
-    tokenizer = WordPieceTokenizer.train(TEXTS, 400, verbose=False)
-    keras.utils.set_random_seed(0)
-    backbone = Bert(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-    )
-    return BertPretrainer(backbone), tokenizer
+def bert(tiny_bert):
+    return tiny_bert
 
 
 def _pooled_by_hand(pretrainer, tokenizer, text, length, stride):

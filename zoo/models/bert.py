@@ -559,8 +559,44 @@ class BertPretrainer(_Task):
         return self._base_config()
 
 
+class _DenseHeadTask(_Task):
+    """Dropout + a dense layer of `num_classes` logits on one backbone output."""
+
+    _FEATURES = "pooled_output"  # the backbone output the head reads
+
+    def __init__(self, backbone, num_classes, dropout=0.1, dtype=None, **kwargs):
+        _check_backbone(type(self).__name__, backbone)
+        check_int(num_classes, "num_classes", type(self).__name__)
+        dtype = dtype or backbone.dtype_policy
+
+        # === Layers ===
+        self.backbone = backbone
+        self.output_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="output_dropout")
+        self.output_dense = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=truncated_normal_initializer(),
+            dtype=dtype,
+            name="logits",
+        )
+
+        # === Functional model ===
+        inputs = _backbone_inputs()
+        features = backbone(inputs)[self._FEATURES]
+        logits = float32_logits(self.output_dense(self.output_dropout(features)))
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.dropout = dropout
+
+    def get_config(self):
+        config = self._base_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
+        return config
+
+
 @keras.saving.register_keras_serializable(package="zoo")
-class BertClassifier(_Task):
+class BertClassifier(_DenseHeadTask):
     """BERT fine-tuned for classification: dropout + dense on the pooled `[CLS]` output.
 
     Reference: Devlin et al., 2018, https://arxiv.org/abs/1810.04805 (section 4).
@@ -590,39 +626,9 @@ class BertClassifier(_Task):
     (1, 3)
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.1, dtype=None, **kwargs):
-        _check_backbone(type(self).__name__, backbone)
-        check_int(num_classes, "num_classes", type(self).__name__)
-        dtype = dtype or backbone.dtype_policy
-
-        # === Layers ===
-        self.backbone = backbone
-        self.output_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="output_dropout")
-        self.output_dense = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=truncated_normal_initializer(),
-            dtype=dtype,
-            name="logits",
-        )
-
-        # === Functional model ===
-        inputs = _backbone_inputs()
-        pooled = backbone(inputs)["pooled_output"]
-        logits = float32_logits(self.output_dense(self.output_dropout(pooled)))
-        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
-
-        # === Config ===
-        self.num_classes = num_classes
-        self.dropout = dropout
-
-    def get_config(self):
-        config = self._base_config()
-        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
-        return config
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class BertTokenClassifier(_Task):
+class BertTokenClassifier(_DenseHeadTask):
     """BERT fine-tuned for token classification (tagging): dropout + dense on every position.
 
     Reference: Devlin et al., 2018, https://arxiv.org/abs/1810.04805 (section 5.3, named
@@ -652,32 +658,4 @@ class BertTokenClassifier(_Task):
     (1, 4, 5)
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.1, dtype=None, **kwargs):
-        _check_backbone(type(self).__name__, backbone)
-        check_int(num_classes, "num_classes", type(self).__name__)
-        dtype = dtype or backbone.dtype_policy
-
-        # === Layers ===
-        self.backbone = backbone
-        self.output_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="output_dropout")
-        self.output_dense = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=truncated_normal_initializer(),
-            dtype=dtype,
-            name="logits",
-        )
-
-        # === Functional model ===
-        inputs = _backbone_inputs()
-        sequence = backbone(inputs)["sequence_output"]
-        logits = float32_logits(self.output_dense(self.output_dropout(sequence)))
-        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
-
-        # === Config ===
-        self.num_classes = num_classes
-        self.dropout = dropout
-
-    def get_config(self):
-        config = self._base_config()
-        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
-        return config
+    _FEATURES = "sequence_output"
