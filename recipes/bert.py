@@ -32,6 +32,7 @@ import tensorflow as tf
 
 import tpu
 from recipes.common import (
+    FineTuning,
     ScaleOut,
     is_chief,
     max_bad_rows_field,
@@ -52,7 +53,7 @@ from zoo.optimizers import warmup_cosine_decay
 
 
 @dataclasses.dataclass
-class Config(ScaleOut):
+class Config(ScaleOut, FineTuning):
     """Pretrain BERT (MLM + NSP), fine-tune a classifier, evaluate and export."""
 
     data: str = dataclasses.field(
@@ -230,6 +231,7 @@ def build_pretrainer(config, vocabulary_size, settings):
         },
         learning_rate=warmup_cosine_decay(config.learning_rate, config.warmup_steps, config.steps),
         weight_decay=config.weight_decay,
+        tuning=dataclasses.replace(config, lora_rank=0),  # LoRA is for the fine-tuning
         weighted_metrics={
             "mlm_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             "nsp_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -278,6 +280,7 @@ def fine_tune(config, strategy, settings, backbone, tokenizer):
                 config.finetune_learning_rate, 30, config.finetune_steps
             ),
             weight_decay=config.weight_decay,
+            tuning=config,
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
     train(

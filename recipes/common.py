@@ -150,6 +150,7 @@ MINIMUM = {
             "max_new_tokens", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
             "num_beams", "dupe_factor", "window", "num_negatives", "model_parallel",
             "num_processes", "coordinator_timeout", "max_projector_tokens",
+            "accumulation_steps",
         ),
         1,
     ),
@@ -158,7 +159,7 @@ MINIMUM = {
             "warmup_steps", "checkpoint_every", "steps_per_execution", "finetune_steps",
             "eval_limit", "length_buckets", "process_id", "time_budget", "min_count",
             "neighbours", "learning_rate", "finetune_learning_rate", "weight_decay",
-            "learning_rate_scale", "sample", "max_bad_rows", "source_length",
+            "learning_rate_scale", "sample", "max_bad_rows", "source_length", "lora_rank",
             "target_length",
         ),
         0,
@@ -320,6 +321,38 @@ class ScaleOut:
     )
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+@dataclasses.dataclass
+class FineTuning:
+    """The flags of every recipe that trains a Transformer: how its steps fit in memory."""
+
+    lora_rank: int = dataclasses.field(
+        default=0,
+        metadata={
+            "help": "train rank-N LoRA adapters on the attention and feed-forward kernels with "
+            "the rest of the backbone frozen (0: train everything); the export merges them"
+        },
+    )
+    accumulation_steps: int = dataclasses.field(
+        default=1,
+        metadata={
+            "help": "average the gradients of this many batches before each update (the "
+            "optimizer's gradient_accumulation_steps): an N-times larger batch in the memory "
+            "of one; --steps still counts batches"
+        },
+    )
+    precision: str = dataclasses.field(
+        default="float32",
+        metadata={
+            "help": "Keras dtype policy of the model; mixed_float16 trains with dynamic loss "
+            "scaling, mixed_bfloat16 (TPU) needs none",
+            "choices": PRECISIONS,
+        },
+    )
+
+
 def check_out(out):
     """Make the run directory `out` now, and refuse one that cannot be written.
 
@@ -394,6 +427,8 @@ def start_run(config, layout_map=None):
     check_out(config.out)
     join_hosts(config)
     keras.utils.set_random_seed(config.seed)
+    # The models built from here on compute in this policy (FineTuning.precision).
+    keras.mixed_precision.set_dtype_policy(getattr(config, "precision", "float32"))
     strategy = tpu.get_strategy(
         config.strategy,
         verbose=bool(config.verbose),

@@ -27,6 +27,7 @@ import numpy as np
 
 import tpu
 from recipes.common import (
+    FineTuning,
     ScaleOut,
     is_chief,
     max_bad_rows_field,
@@ -47,7 +48,7 @@ from zoo.optimizers import warmup_cosine_decay
 
 
 @dataclasses.dataclass
-class Config(ScaleOut):
+class Config(ScaleOut, FineTuning):
     """Pretrain a GPT language model, evaluate perplexity, sample and export."""
 
     data: str = dataclasses.field(
@@ -165,6 +166,7 @@ def build_model(config, vocabulary_size, settings):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         learning_rate=warmup_cosine_decay(config.learning_rate, config.warmup_steps, config.steps),
         weight_decay=config.weight_decay,
+        tuning=config,
         # Weighted, so an evaluation padded to the device mesh counts real tokens only.
         weighted_metrics=[
             keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="cross_entropy"),

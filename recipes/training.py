@@ -282,6 +282,7 @@ def compile_model(
     learning_rate,
     weight_decay=None,
     optimizer_options=None,
+    tuning=None,
     **options,
 ):
     """Compile `model` for the run: Adam (AdamW with `weight_decay`) on `learning_rate`.
@@ -297,12 +298,28 @@ def compile_model(
         weight_decay: `keras.optimizers.AdamW`'s decoupled weight decay; `None`: Adam.
         optimizer_options: more arguments of the optimizer (`beta_2`, `epsilon`,
             `use_ema`, ...).
+        tuning: the run's `recipes.common.FineTuning` flags (the recipe's config):
+            `lora_rank` > 0 enables LoRA adapters on `model` (its `enable_lora`) before
+            compiling, `accumulation_steps` > 1 sets the optimizer's
+            `gradient_accumulation_steps`. The dtype policy (`precision`) was set by
+            `start_run` before the model was built.
         **options: more arguments of `model.compile` (`metrics`, `weighted_metrics`).
 
     Returns:
         The model, compiled.
     """
     optimizer_options = dict(optimizer_options or {})
+    lora_rank = getattr(tuning, "lora_rank", 0)
+    if lora_rank:
+        counts = model.enable_lora(lora_rank)
+        if getattr(tuning, "verbose", 0) and is_chief():
+            print(
+                f"LoRA rank {lora_rank}: {counts['trainable_parameters']:,} of "
+                f"{counts['total_parameters']:,} parameters train"
+            )
+    accumulation_steps = getattr(tuning, "accumulation_steps", 1)
+    if accumulation_steps > 1:
+        optimizer_options["gradient_accumulation_steps"] = accumulation_steps
     if weight_decay is None:
         optimizer = keras.optimizers.Adam(learning_rate, **optimizer_options)
     else:

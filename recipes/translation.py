@@ -26,6 +26,7 @@ import sacrebleu
 import tensorflow as tf
 
 from recipes.common import (
+    FineTuning,
     ScaleOut,
     is_chief,
     max_bad_rows_field,
@@ -52,7 +53,7 @@ SPLIT_RULES = ("hash", "crc32-ru-mod10")
 
 
 @dataclasses.dataclass
-class Config(ScaleOut):
+class Config(ScaleOut, FineTuning):
     """Train, evaluate and export a Transformer translation model."""
 
     data: str = dataclasses.field(
@@ -400,6 +401,7 @@ def build_model(config, vocabulary_size, settings, schedule):
             "use_ema": config.ema_momentum > 0,
             "ema_momentum": config.ema_momentum or 0.99,
         },
+        tuning=config,
     )
 
 

@@ -195,3 +195,43 @@ def test_compile_model_builds_adam_or_adamw_with_the_run_settings():
     assert type(optimizer) is keras.optimizers.Adam and optimizer.weight_decay is None
     assert (optimizer.beta_2, optimizer.epsilon, optimizer.use_ema) == (0.98, 1e-9, True)
     assert optimizer.ema_momentum == 0.9 and float(optimizer.learning_rate) == 0.5
+
+
+def _dense_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((6,))
+    return keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Dense(8)(inputs)))
+
+
+def test_accumulation_steps_equal_one_step_on_the_whole_batch():
+    from recipes.common import FineTuning
+
+    settings = tpu.training_settings(tpu.get_strategy("cpu", verbose=False), 8)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 6)).astype("float32"), rng.normal(size=(8, 3)).astype("float32")
+    whole, split = _dense_model(), _dense_model()
+    compile_model(whole, settings, "mse", 0.01)
+    compile_model(split, settings, "mse", 0.01, tuning=FineTuning(accumulation_steps=2))
+    assert split.optimizer.gradient_accumulation_steps == 2
+    whole.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    split.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)  # 2 batches, 1 update
+    for a, b in zip(whole.get_weights(), split.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_lora_rank_and_precision_reach_the_model_and_the_optimizer(tmp_path):
+    from recipes.common import FineTuning
+    from zoo.models import GPT
+
+    settings = tpu.training_settings(tpu.get_strategy("cpu", verbose=False), 4)
+    keras.mixed_precision.set_dtype_policy("mixed_float16")  # start_run sets it so
+    model = GPT(
+        vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=8,
+    )  # fmt: skip
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    compile_model(model, settings, loss, 0.01, tuning=FineTuning(lora_rank=2))
+    assert model.lora_rank == 2
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)  # float16 scaling
+    trainable = {v.path for v in model.trainable_variables}
+    assert trainable and all("lora" in path for path in trainable)
