@@ -90,6 +90,31 @@ def _export_translation(config, model, tokenizer, path):
     )
 
 
+def _export_classify(config, model, tokenizer, path):
+    import json
+
+    from zoo.export import export_classifier
+
+    labels_path = os.path.join(os.path.dirname(path), "labels.json")
+    if not os.path.isfile(labels_path):
+        raise ValueError(
+            f"{labels_path} is missing: the classify recipe writes the label names there."
+        )
+    with open(labels_path, encoding="utf-8") as file:
+        labels = json.load(file)
+    return export_classifier(model, tokenizer, path, labels, config.sequence_length)
+
+
+def _export_tag(config, model, tokenizer, path):
+    import json
+
+    from zoo.export import export_tagger
+
+    with open(os.path.join(os.path.dirname(path), "tags.json"), encoding="utf-8") as file:
+        tags = json.load(file)  # the run's tag names, in the order of the model's outputs
+    return export_tagger(model, tokenizer, path, tags, config.sequence_length)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Export:
     function: object  # (config, model, tokenizer, path) -> module
@@ -100,6 +125,8 @@ EXPORTS = {
     "bert": _Export(_export_bert, "BertPretrainer"),
     "gpt": _Export(_export_gpt, "GPT"),
     "translation": _Export(_export_translation, "Transformer"),
+    "classify": _Export(_export_classify, "BertClassifier"),
+    "tag": _Export(_export_tag, "BertTokenClassifier"),
 }
 
 
