@@ -14,6 +14,8 @@
 - `zoo.data.pretraining`: BERT's MLM masks and NSP pairs: `mask_tokens`,
   `next_sentence_pairs`, `pack_sentence_pairs`, `pretraining_arrays` (numpy),
   `bert_pretraining_dataset`.
+- `zoo.data.tagging`: token classification: `read_conll`, `split_words`,
+  `tagging_arrays` (first subword labelled, the rest ignored), `entity_f1` (seqeval-style).
 - `zoo.data.steps`: step-indexed batches of those arrays, the batch of a step a function
   of the step (exact resume): `step_dataset`, `bucketed_step_dataset`, `length_buckets`.
 - `zoo.data.word2vec`: Word2Vec's step-indexed batches from one token stream
@@ -72,6 +74,14 @@ _EXPORTS = {
         "tokenize_and_batch",
         "translation_arrays",
         "translation_dataset",
+    ),
+    "tagging": (
+        "IGNORE_LABEL",
+        "entity_f1",
+        "entity_spans",
+        "read_conll",
+        "split_words",
+        "tagging_arrays",
     ),
     "steps": (
         "bucketed_step_dataset",
