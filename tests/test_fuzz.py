@@ -593,9 +593,9 @@ def test_exported_signatures_never_fail(model, signature, size, served):
 # which also take a scalar string.
 METHODS = [
     ("translator", "translate", {"": ()}),
-    ("bert", "encode", {"pooled_output": (16,), "sequence_output": (16, 16)}),
+    ("bert", "encode", {"pooled_output": (16,), "sequence_output": (16, 16), "windows": ()}),
     ("bert", "fill_mask", {"": ()}),
-    ("gpt", "generate", {"text": (), "completion": ()}),
+    ("gpt", "generate", {"text": (), "completion": (), "truncated": ()}),
 ]
 
 
