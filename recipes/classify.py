@@ -32,6 +32,7 @@ import tpu
 from recipes.common import (
     FineTuning,
     ScaleOut,
+    init_bert,
     is_chief,
     max_bad_rows_field,
     model_vocabulary_size,
@@ -257,45 +258,6 @@ def load_examples(config):
 # Model -------------------------------------------------------------------------------------
 
 
-def is_run_directory(path):
-    """Whether `path` is a Zoo run directory (`model.keras` and `tokenizer/`)."""
-    return os.path.isfile(os.path.join(path, "model.keras")) and os.path.isdir(
-        os.path.join(path, "tokenizer")
-    )
-
-
-def load_init(config):
-    """`(backbone, tokenizer)` of `--init`: a Zoo run directory or a preset."""
-    from zoo.text import load_tokenizer
-
-    if is_run_directory(config.init):
-        import zoo.models  # noqa: F401 (registers zoo's classes for load_model)
-
-        model = keras.saving.load_model(os.path.join(config.init, "model.keras"), compile=False)
-        backbone = model if isinstance(model, Bert) else getattr(model, "backbone", None)
-        if not isinstance(backbone, Bert):
-            raise ValueError(
-                f"--init {config.init}: its model.keras holds a {type(model).__name__}, not a "
-                "zoo Bert or a model with a Bert backbone (a `recipes bert` run has one)."
-            )
-        return backbone, load_tokenizer(os.path.join(config.init, "tokenizer"))
-    if os.path.isdir(config.init) and os.path.isfile(os.path.join(config.init, "model.keras")):
-        raise ValueError(f"--init {config.init}: a run directory needs tokenizer/ too.")
-    return Bert.from_preset(config.init), load_tokenizer(config.init)
-
-
-def run_init_tokenizer(config, tokenizer):
-    """The `--init` tokenizer, saved in `<out>/tokenizer` (the export reads it there)."""
-    from zoo.text import load_tokenizer
-
-    directory = os.path.join(config.out, "tokenizer")
-    if config.resume and os.path.exists(directory):
-        return load_tokenizer(directory)
-    if is_chief():
-        tokenizer.save(directory)
-    return tokenizer
-
-
 def build_classifier(config, backbone, num_classes, settings):
     """`BertClassifier` on `backbone`, compiled: AdamW, linear warm-up and cosine decay."""
     return compile_model(
@@ -336,13 +298,7 @@ def run(config):
 
     with strategy.scope():
         if config.init:
-            backbone, tokenizer = load_init(config)
-            tokenizer = run_init_tokenizer(config, tokenizer)
-            if config.sequence_length > backbone.max_sequence_length:
-                raise ValueError(
-                    f"--sequence-length {config.sequence_length} is longer than the --init "
-                    f"model's positions ({backbone.max_sequence_length})."
-                )
+            backbone, tokenizer = init_bert(config)
         else:
             tokenizer = run_tokenizer(config, data=train_texts)
             backbone = Bert(

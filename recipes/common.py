@@ -500,6 +500,51 @@ def train_tokenizer(kind, texts, size, **options):
     return classes[kind].train(texts, size, verbose=False, **options)
 
 
+def init_bert(config):
+    """`(backbone, tokenizer)` of `--init`: a Zoo run directory or a preset.
+
+    A run directory (`python -m recipes bert --out DIR`) gives the `Bert` of its
+    `model.keras` (the model itself or its `backbone`) and its `tokenizer/`; anything else
+    goes to `Bert.from_preset` and `zoo.text.load_tokenizer` (keras-hub or Hugging Face
+    checkpoints, `hf://` ids). The tokenizer is kept in `<out>/tokenizer` (where the
+    export reads it), and loaded from there on `--resume`.
+
+    Raises:
+        ValueError: a run directory without `tokenizer/`, a model without a `Bert`, or
+            a `--sequence-length` past the backbone's positions.
+    """
+    import keras  # TensorFlow: see the module docstring
+
+    import zoo.models  # registers zoo's classes for load_model
+    from zoo.text import load_tokenizer
+
+    path = config.init
+    if os.path.isfile(os.path.join(path, "model.keras")):
+        if not os.path.isdir(os.path.join(path, "tokenizer")):
+            raise ValueError(f"--init {path}: a run directory needs tokenizer/ too.")
+        model = keras.saving.load_model(os.path.join(path, "model.keras"), compile=False)
+        backbone = getattr(model, "backbone", model)
+        if not isinstance(backbone, zoo.models.Bert):
+            raise ValueError(
+                f"--init {path}: its model.keras holds a {type(model).__name__}, not a BERT "
+                "model; pass the --out of `python -m recipes bert` or a BERT preset."
+            )
+        tokenizer = load_tokenizer(os.path.join(path, "tokenizer"))
+    else:
+        backbone, tokenizer = zoo.models.Bert.from_preset(path), load_tokenizer(path)
+    if config.sequence_length > backbone.max_sequence_length:
+        raise ValueError(
+            f"--sequence-length {config.sequence_length} is longer than --init {path}'s "
+            f"max_sequence_length {backbone.max_sequence_length}; pass at most that."
+        )
+    kept = os.path.join(config.out, "tokenizer")
+    if config.resume and os.path.exists(kept):
+        return backbone, load_tokenizer(kept)
+    if is_chief():
+        tokenizer.save(kept)
+    return backbone, tokenizer
+
+
 def run_tokenizer(config, train=None, data=None, **options):
     """The run's tokenizer: loaded from `<out>/tokenizer` on `--resume`, else trained on
     `data` and saved there.

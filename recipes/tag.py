@@ -31,6 +31,7 @@ import tpu
 from recipes.common import (
     FineTuning,
     ScaleOut,
+    init_bert,
     is_chief,
     max_bad_rows_field,
     model_vocabulary_size,
@@ -220,33 +221,6 @@ def tag_names(config, train_tags):
     return ["O", *names]
 
 
-def load_init(config):
-    """(backbone, tokenizer) of `--init`: a Zoo run directory or a `Bert.from_preset` preset."""
-    from zoo.text import load_tokenizer
-
-    path = config.init
-    if os.path.isfile(os.path.join(path, "model.keras")):
-        import zoo.models  # noqa: F401 (registers zoo's classes for load_model)
-
-        model = keras.saving.load_model(os.path.join(path, "model.keras"), compile=False)
-        backbone = getattr(model, "backbone", model)
-        if not isinstance(backbone, Bert):
-            raise ValueError(
-                f"--init {path}: its model.keras holds a {type(model).__name__}, not a BERT "
-                "model; pass the --out of `python -m recipes bert` or a BERT preset."
-            )
-        tokenizer = load_tokenizer(os.path.join(path, "tokenizer"))
-    else:
-        backbone = Bert.from_preset(path)
-        tokenizer = load_tokenizer(path)
-    if config.sequence_length > backbone.max_sequence_length:
-        raise ValueError(
-            f"--sequence-length {config.sequence_length} is longer than --init {path}'s "
-            f"max_sequence_length {backbone.max_sequence_length}; pass at most that."
-        )
-    return backbone, tokenizer
-
-
 def word_predictions(logits, positions, names):
     """Each word's predicted tag: the argmax at its first piece ("O" for a word cut off)."""
     best = np.argmax(logits, axis=-1)
@@ -269,9 +243,7 @@ def run(config):
 
     backbone = None
     if config.init:
-        backbone, tokenizer = load_init(config)
-        if is_chief():
-            tokenizer.save(os.path.join(config.out, "tokenizer"))
+        backbone, tokenizer = init_bert(config)
     else:
         texts = [" ".join(words) for words in train_sentences]
         tokenizer = run_tokenizer(config, data=texts)
