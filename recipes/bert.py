@@ -20,7 +20,6 @@ fill-mask examples -> `model.keras`, `classifier.keras` and a SavedModel with
 """
 
 import dataclasses
-import json
 import os
 import random
 import re
@@ -32,10 +31,11 @@ import tensorflow as tf
 
 import tpu
 from recipes.common import (
-    FineTuning,
-    ScaleOut,
+    TextSource,
+    TransformerRun,
+    WarmupCosine,
+    flag,
     is_chief,
-    max_bad_rows_field,
     model_vocabulary_size,
     parse_config,
     read_lines,
@@ -44,7 +44,7 @@ from recipes.common import (
     start_run,
 )
 from recipes.export import export_run
-from recipes.training import compile_model, save_model, train
+from recipes.training import compile_model, finish_run, save_model, train_run
 from zoo.data import classification_arrays, corpus, load_text_dataset
 from zoo.data import pretraining_arrays as zoo_pretraining_arrays
 from zoo.export import BertModule
@@ -53,7 +53,7 @@ from zoo.optimizers import warmup_cosine_decay
 
 
 @dataclasses.dataclass
-class Config(ScaleOut, FineTuning):
+class Config(TransformerRun, WarmupCosine, TextSource):
     """Pretrain BERT (MLM + NSP), fine-tune a classifier, evaluate and export."""
 
     data: str = dataclasses.field(
@@ -62,10 +62,6 @@ class Config(ScaleOut, FineTuning):
             "help": "'bundled', a text file (one sentence a line, empty lines between "
             "documents), or a TFDS text dataset name"
         },
-    )
-    max_bad_rows: int = max_bad_rows_field()
-    download: bool = dataclasses.field(
-        default=False, metadata={"help": "let TFDS download a named dataset"}
     )
     tokenizer: str = dataclasses.field(
         default="wordpiece",
@@ -78,36 +74,13 @@ class Config(ScaleOut, FineTuning):
     dupe_factor: int = dataclasses.field(
         default=4, metadata={"help": "copies of the data, each with its own pairs and masks"}
     )
-    num_layers: int = 2
-    num_heads: int = 4
-    hidden_dim: int = 128
-    intermediate_dim: int = 512
-    dropout: float = 0.1
-    learning_rate: float = dataclasses.field(
-        default=1e-3, metadata={"help": "peak learning rate (linear warmup, cosine decay)"}
-    )
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    batch_size: int = dataclasses.field(default=64, metadata={"help": "per replica"})
+    batch_size: int = flag(TransformerRun, "batch_size", 64)
     steps: int = dataclasses.field(default=800, metadata={"help": "pretraining steps"})
     finetune_steps: int = dataclasses.field(
         default=200, metadata={"help": "classifier fine-tuning steps (0: skip)"}
     )
     finetune_learning_rate: float = 5e-4
-    steps_per_execution: int = dataclasses.field(
-        default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
-    )
-    strategy: str = dataclasses.field(
-        default="auto",
-        metadata={"help": "distribution", "choices": ("auto", "tpu", "gpu", "cpu", "multi_worker")},
-    )
-    checkpoint_every: int = 500
-    resume: bool = False
     out: str = "runs/bert"
-    seed: int = 0
-    eval_batch_size: int = 256
-    export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
-    verbose: int = 1
 
 
 FILL_MASK_EXAMPLES = [
@@ -215,11 +188,7 @@ def build_pretrainer(config, vocabulary_size, settings):
     """`BertPretrainer`, compiled: AdamW on a linear warm-up and cosine decay, MLM + NSP."""
     backbone = Bert(
         vocabulary_size=vocabulary_size,
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        hidden_dim=config.hidden_dim,
-        intermediate_dim=config.intermediate_dim,
-        dropout=config.dropout,
+        **config.model_size(),
         max_sequence_length=config.sequence_length,
     )
     return compile_model(
@@ -283,17 +252,14 @@ def fine_tune(config, strategy, settings, backbone, tokenizer):
             tuning=config,
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
-    train(
+    train_run(
         classifier,
         (train_features, train_labels),
-        batch_size=settings.global_batch_size,
+        config,
+        settings.global_batch_size,
         total_steps=config.finetune_steps,
         out_dir=os.path.join(config.out, "finetune"),
-        config=config,
         seed=config.seed + 1,
-        resume=config.resume,
-        checkpoint_every=config.checkpoint_every,
-        verbose=config.verbose,
     )
     logits = tpu.predict(classifier, test_features, config.eval_batch_size)
     accuracy = float((np.argmax(logits, axis=-1) == test_labels).mean())
@@ -331,17 +297,11 @@ def run(config):
 
     with strategy.scope():
         pretrainer = build_pretrainer(config, model_vocabulary_size(tokenizer, strategy), settings)
-    _, _, final_loss = train(
+    _, _, final_loss = train_run(
         pretrainer,
         (features, labels, weights),
-        batch_size=settings.global_batch_size,
-        total_steps=config.steps,
-        out_dir=config.out,
-        config=config,
-        seed=config.seed,
-        resume=config.resume,
-        checkpoint_every=config.checkpoint_every,
-        verbose=config.verbose,
+        config,
+        settings.global_batch_size,
     )
     pretrained = time.time()
 
@@ -389,31 +349,24 @@ def run(config):
         "total_seconds": round(time.time() - started, 1),
         "saved_model": export_path,
     }
-    if not chief:
-        return summary
-    with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
-        json.dump(summary, file, indent=2, ensure_ascii=False)
-    if config.verbose:
-        print(
-            f"\nheld-out MLM accuracy {scores['mlm_accuracy']} (most frequent token: "
-            f"{scores['mlm_most_frequent_token_accuracy']}), NSP accuracy "
-            f"{scores['nsp_accuracy']} (chance 0.5)"
+    report = [
+        f"\nheld-out MLM accuracy {scores['mlm_accuracy']} (most frequent token: "
+        f"{scores['mlm_most_frequent_token_accuracy']}), NSP accuracy "
+        f"{scores['nsp_accuracy']} (chance 0.5)"
+    ]
+    if "nsp_accuracy_cross_language" in scores:
+        report.append(
+            f"NSP accuracy on cross-language pairs {scores['nsp_accuracy_cross_language']}"
         )
-        if "nsp_accuracy_cross_language" in scores:
-            print(f"NSP accuracy on cross-language pairs {scores['nsp_accuracy_cross_language']}")
-        if classification:
-            print(f"fine-tuned question classifier: accuracy {classification['accuracy']}")
-        for text, result in (fill_mask or {}).items():
-            print(f"  {text}  ->  {result}")
-        if fill_mask is None:
-            print(
-                f"fill-mask examples: under {keras.backend.backend()} they come from the "
-                "SavedModel, and this run wrote none (--no-export)"
-            )
-        if export_path:
-            print(f"SavedModel: {export_path} (signatures 'encode', 'fill_mask')")
-        print(f"summary: {os.path.join(config.out, 'summary.json')}")
-    return summary
+    if classification:
+        report.append(f"fine-tuned question classifier: accuracy {classification['accuracy']}")
+    report += [f"  {text}  ->  {result}" for text, result in (fill_mask or {}).items()]
+    if fill_mask is None:
+        report.append(
+            f"fill-mask examples: under {keras.backend.backend()} they come from the "
+            "SavedModel, and this run wrote none (--no-export)"
+        )
+    return finish_run(config, summary, report, "signatures 'encode', 'fill_mask'")
 
 
 def main(argv=None):

@@ -30,11 +30,12 @@ import numpy as np
 
 import tpu
 from recipes.common import (
-    FineTuning,
-    ScaleOut,
+    TextSource,
+    TransformerRun,
+    WarmupCosine,
+    flag,
     init_bert,
     is_chief,
-    max_bad_rows_field,
     model_vocabulary_size,
     parse_config,
     run_facts,
@@ -43,14 +44,14 @@ from recipes.common import (
     start_run,
 )
 from recipes.export import export_run
-from recipes.training import compile_model, save_model, train
+from recipes.training import compile_model, finish_run, save_model, train_run
 from zoo.data import classification_arrays, corpus, hash_split, load_translation_pairs
 from zoo.models import Bert, BertClassifier
 from zoo.optimizers import warmup_cosine_decay
 
 
 @dataclasses.dataclass
-class Config(ScaleOut, FineTuning):
+class Config(TransformerRun, WarmupCosine, TextSource):
     """Fine-tune a BERT text classifier (TSV, TFDS or bundled data), evaluate and export."""
 
     data: str = dataclasses.field(
@@ -59,10 +60,6 @@ class Config(ScaleOut, FineTuning):
             "help": "'bundled' (sentence types of the generated corpus), a text<TAB>label "
             "file, or a TFDS name with a 'label' feature (imdb_reviews, glue/sst2)"
         },
-    )
-    max_bad_rows: int = max_bad_rows_field()
-    download: bool = dataclasses.field(
-        default=False, metadata={"help": "let TFDS download a named dataset"}
     )
     test_fraction: float = dataclasses.field(
         default=0.1, metadata={"help": "a --data file: the share held out (by text hash)"}
@@ -86,32 +83,10 @@ class Config(ScaleOut, FineTuning):
     sequence_length: int = dataclasses.field(
         default=40, metadata={"help": "tokens of a window, [CLS] and [SEP] included"}
     )
-    num_layers: int = 2
-    num_heads: int = 4
-    hidden_dim: int = 128
-    intermediate_dim: int = 512
-    dropout: float = 0.1
-    learning_rate: float = dataclasses.field(
-        default=5e-4, metadata={"help": "peak learning rate (linear warmup, cosine decay)"}
-    )
+    learning_rate: float = flag(WarmupCosine, "learning_rate", 5e-4)
     warmup_steps: int = 30
-    weight_decay: float = 0.01
-    batch_size: int = dataclasses.field(default=32, metadata={"help": "per replica"})
     steps: int = 300
-    steps_per_execution: int = dataclasses.field(
-        default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
-    )
-    strategy: str = dataclasses.field(
-        default="auto",
-        metadata={"help": "distribution", "choices": ("auto", "tpu", "gpu", "cpu", "multi_worker")},
-    )
-    checkpoint_every: int = 500
-    resume: bool = False
     out: str = "runs/classify"
-    seed: int = 0
-    eval_batch_size: int = 256
-    export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
-    verbose: int = 1
 
 
 BUNDLED_LABELS = ("affirmative", "negative", "question")
@@ -303,11 +278,7 @@ def run(config):
             tokenizer = run_tokenizer(config, data=train_texts)
             backbone = Bert(
                 vocabulary_size=model_vocabulary_size(tokenizer, strategy),
-                num_layers=config.num_layers,
-                num_heads=config.num_heads,
-                hidden_dim=config.hidden_dim,
-                intermediate_dim=config.intermediate_dim,
-                dropout=config.dropout,
+                **config.model_size(),
                 max_sequence_length=config.sequence_length,
             )
         classifier = build_classifier(config, backbone, len(names), settings)
@@ -323,17 +294,11 @@ def run(config):
             f"{'from ' + config.init if config.init else 'from scratch'}, batch "
             f"{settings.global_batch_size}, {config.steps} steps"
         )
-    _, _, final_loss = train(
+    _, _, final_loss = train_run(
         classifier,
         (train_features, train_labels),
-        batch_size=settings.global_batch_size,
-        total_steps=config.steps,
-        out_dir=config.out,
-        config=config,
-        seed=config.seed,
-        resume=config.resume,
-        checkpoint_every=config.checkpoint_every,
-        verbose=config.verbose,
+        config,
+        settings.global_batch_size,
     )
     trained = time.time()
 
@@ -366,21 +331,12 @@ def run(config):
         "total_seconds": round(time.time() - started, 1),
         "saved_model": export_path,
     }
-    if not chief:
-        return summary
-    with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
-        json.dump(summary, file, indent=2, ensure_ascii=False)
-    if config.verbose:
-        print(
-            f"\nheld-out accuracy {result['accuracy']}, macro F1 {result['macro_f1']} "
-            f"(majority class: {majority})"
-        )
-        for text, label in examples.items():
-            print(f"  {text}  ->  {label}")
-        if export_path:
-            print(f"SavedModel: {export_path} (signature 'classify')")
-        print(f"summary: {os.path.join(config.out, 'summary.json')}")
-    return summary
+    report = [
+        f"\nheld-out accuracy {result['accuracy']}, macro F1 {result['macro_f1']} "
+        f"(majority class: {majority})",
+        *(f"  {text}  ->  {label}" for text, label in examples.items()),
+    ]
+    return finish_run(config, summary, report, "signature 'classify'")
 
 
 def main(argv=None):

@@ -17,8 +17,17 @@ import time
 import typing
 
 __all__ = [
+    "PRECISIONS",
+    "FineTuning",
+    "RunLoop",
     "ScaleOut",
+    "TextSource",
+    "TransformerRun",
+    "TransformerShape",
+    "WarmupCosine",
     "check_out",
+    "flag",
+    "init_bert",
     "is_chief",
     "join_hosts",
     "load_config",
@@ -350,6 +359,83 @@ class FineTuning:
             "scaling, mixed_bfloat16 (TPU) needs none",
             "choices": PRECISIONS,
         },
+    )
+
+
+def flag(flags_cls, name, default):
+    """The field `name` of `flags_cls` (its help and choices) with another default.
+
+    For a recipe's `Config` that keeps a shared flag but starts from its own value:
+    `steps: int = flag(RunLoop, "steps", 300)`.
+    """
+    metadata = flags_cls.__dataclass_fields__[name].metadata
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass
+class TransformerShape:
+    """The size flags of every recipe that builds a Transformer from scratch."""
+
+    num_layers: int = 2
+    num_heads: int = 4
+    hidden_dim: int = 128
+    intermediate_dim: int = 512
+    dropout: float = 0.1
+
+    def model_size(self):
+        """These flags as the keyword arguments of `Bert`, `GPT` and `Transformer`."""
+        return {
+            field.name: getattr(self, field.name) for field in dataclasses.fields(TransformerShape)
+        }
+
+
+@dataclasses.dataclass
+class WarmupCosine:
+    """The optimizer flags of the recipes trained with AdamW and `warmup_cosine_decay`."""
+
+    learning_rate: float = dataclasses.field(
+        default=1e-3, metadata={"help": "peak learning rate (linear warmup, cosine decay)"}
+    )
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+
+
+@dataclasses.dataclass
+class RunLoop:
+    """The flags of every Transformer recipe's loop: batches, steps, strategy, the run
+    directory, evaluation and export."""
+
+    batch_size: int = dataclasses.field(default=32, metadata={"help": "per replica"})
+    steps: int = 1000
+    steps_per_execution: int = dataclasses.field(
+        default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
+    )
+    strategy: str = dataclasses.field(
+        default="auto",
+        metadata={"help": "distribution", "choices": ("auto", "tpu", "gpu", "cpu", "multi_worker")},
+    )
+    checkpoint_every: int = 500
+    resume: bool = False
+    out: str = "runs/run"
+    seed: int = 0
+    eval_batch_size: int = 256
+    export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
+    verbose: int = 1
+
+
+@dataclasses.dataclass
+class TransformerRun(RunLoop, TransformerShape, ScaleOut, FineTuning):
+    """Every flag the Transformer recipes share: the loop, the model's size, scale-out
+    (JAX meshes and hosts) and fine-tuning (LoRA, accumulation, precision)."""
+
+
+@dataclasses.dataclass
+class TextSource:
+    """The flags of a recipe whose `--data` is a local file or a TFDS name."""
+
+    max_bad_rows: int = max_bad_rows_field()
+    download: bool = dataclasses.field(
+        default=False, metadata={"help": "let TFDS download a named dataset"}
     )
 
 

@@ -16,7 +16,6 @@ a `generate(prompt, max_new_tokens)` signature -> a JSON summary.
 """
 
 import dataclasses
-import json
 import math
 import os
 import random
@@ -27,10 +26,11 @@ import numpy as np
 
 import tpu
 from recipes.common import (
-    FineTuning,
-    ScaleOut,
+    TextSource,
+    TransformerRun,
+    WarmupCosine,
+    flag,
     is_chief,
-    max_bad_rows_field,
     model_vocabulary_size,
     parse_config,
     run_facts,
@@ -39,7 +39,7 @@ from recipes.common import (
     start_run,
 )
 from recipes.export import export_run
-from recipes.training import compile_model, save_model, train
+from recipes.training import compile_model, finish_run, save_model, train_run
 from zoo.data import language_model_windows, load_text_dataset
 from zoo.data.corpus import load_text
 from zoo.models import GPT
@@ -48,16 +48,12 @@ from zoo.optimizers import warmup_cosine_decay
 
 
 @dataclasses.dataclass
-class Config(ScaleOut, FineTuning):
+class Config(TransformerRun, WarmupCosine, TextSource):
     """Pretrain a GPT language model, evaluate perplexity, sample and export."""
 
     data: str = dataclasses.field(
         default="bundled",
         metadata={"help": "'bundled', a text file (one document a line), or a TFDS text name"},
-    )
-    max_bad_rows: int = max_bad_rows_field()
-    download: bool = dataclasses.field(
-        default=False, metadata={"help": "let TFDS download a named dataset"}
     )
     tokenizer: str = dataclasses.field(
         default="sentencepiece",
@@ -67,29 +63,8 @@ class Config(ScaleOut, FineTuning):
     sequence_length: int = dataclasses.field(
         default=64, metadata={"help": "context length (training windows, prompt + new tokens)"}
     )
-    num_layers: int = 2
-    num_heads: int = 4
-    hidden_dim: int = 128
-    intermediate_dim: int = 512
-    dropout: float = 0.1
-    learning_rate: float = dataclasses.field(
-        default=2e-3, metadata={"help": "peak learning rate (linear warmup, cosine decay)"}
-    )
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    batch_size: int = dataclasses.field(default=32, metadata={"help": "per replica"})
-    steps: int = 1000
-    steps_per_execution: int = dataclasses.field(
-        default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
-    )
-    strategy: str = dataclasses.field(
-        default="auto",
-        metadata={"help": "distribution", "choices": ("auto", "tpu", "gpu", "cpu", "multi_worker")},
-    )
-    checkpoint_every: int = 500
-    resume: bool = False
+    learning_rate: float = flag(WarmupCosine, "learning_rate", 2e-3)
     out: str = "runs/gpt"
-    seed: int = 0
     prompts: tuple[str, ...] = dataclasses.field(
         default=("Я изучаю", "Моя сестра", "Вчера мы", "I study", "My sister", "Yesterday we"),
         metadata={"help": "prompts to sample from"},
@@ -106,8 +81,6 @@ class Config(ScaleOut, FineTuning):
     top_p: float = 0.9
     temperature: float = 0.8
     eval_batch_size: int = 128
-    export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
-    verbose: int = 1
 
 
 # Small pure helpers ------------------------------------------------------------------------
@@ -153,11 +126,7 @@ def build_model(config, vocabulary_size, settings):
     """`GPT`, compiled: AdamW on a linear warm-up and cosine decay, next-token cross-entropy."""
     model = GPT(
         vocabulary_size=vocabulary_size,
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        hidden_dim=config.hidden_dim,
-        intermediate_dim=config.intermediate_dim,
-        dropout=config.dropout,
+        **config.model_size(),
         max_sequence_length=config.sequence_length,
     )
     return compile_model(
@@ -237,17 +206,11 @@ def run(config):
 
     with strategy.scope():
         model = build_model(config, model_vocabulary_size(tokenizer, strategy), settings)
-    _, _, final_loss = train(
+    _, _, final_loss = train_run(
         model,
         (features, labels),
-        batch_size=settings.global_batch_size,
-        total_steps=config.steps,
-        out_dir=config.out,
-        config=config,
-        seed=config.seed,
-        resume=config.resume,
-        checkpoint_every=config.checkpoint_every,
-        verbose=config.verbose,
+        config,
+        settings.global_batch_size,
     )
     trained = time.time()
 
@@ -279,22 +242,12 @@ def run(config):
         "total_seconds": round(time.time() - started, 1),
         "saved_model": export_path,
     }
-    if not chief:
-        return summary
-    with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
-        json.dump(summary, file, indent=2, ensure_ascii=False)
-    if config.verbose:
-        print(
-            f"\nheld-out perplexity {summary['perplexity']} (unigram model: "
-            f"{summary['unigram_perplexity']}), next-token accuracy "
-            f"{summary['next_token_accuracy']}"
-        )
-        for prompt, text in samples.items():
-            print(f"  {prompt} ... {text}")
-        if export_path:
-            print(f"SavedModel: {export_path} (signature 'generate': prompt, max_new_tokens)")
-        print(f"summary: {os.path.join(config.out, 'summary.json')}")
-    return summary
+    report = [
+        f"\nheld-out perplexity {summary['perplexity']} (unigram model: "
+        f"{summary['unigram_perplexity']}), next-token accuracy {summary['next_token_accuracy']}",
+        *(f"  {prompt} ... {text}" for prompt, text in samples.items()),
+    ]
+    return finish_run(config, summary, report, "signature 'generate': prompt, max_new_tokens")
 
 
 def main(argv=None):

@@ -29,8 +29,9 @@ import numpy as np
 
 import tpu
 from recipes.common import (
-    FineTuning,
-    ScaleOut,
+    TransformerRun,
+    WarmupCosine,
+    flag,
     init_bert,
     is_chief,
     max_bad_rows_field,
@@ -41,14 +42,14 @@ from recipes.common import (
     start_run,
 )
 from recipes.export import export_run
-from recipes.training import compile_model, save_model, train
+from recipes.training import compile_model, finish_run, save_model, train_run
 from zoo.data import corpus, entity_f1, hash_split, read_conll, split_words, tagging_arrays
 from zoo.models import Bert, BertTokenClassifier
 from zoo.optimizers import warmup_cosine_decay
 
 
 @dataclasses.dataclass
-class Config(ScaleOut, FineTuning):
+class Config(TransformerRun, WarmupCosine):
     """Fine-tune BERT to tag words (names, places, CoNLL entities); entity F1; export."""
 
     data: str = dataclasses.field(
@@ -79,32 +80,11 @@ class Config(ScaleOut, FineTuning):
     sequence_length: int = dataclasses.field(
         default=40, metadata={"help": "pieces of a sentence, [CLS] and [SEP] included"}
     )
-    num_layers: int = 2
-    num_heads: int = 4
-    hidden_dim: int = 128
-    intermediate_dim: int = 512
-    dropout: float = 0.1
-    learning_rate: float = dataclasses.field(
-        default=5e-4, metadata={"help": "peak learning rate (linear warmup, cosine decay)"}
-    )
+    learning_rate: float = flag(WarmupCosine, "learning_rate", 5e-4)
     warmup_steps: int = 30
-    weight_decay: float = 0.01
-    batch_size: int = dataclasses.field(default=64, metadata={"help": "per replica"})
+    batch_size: int = flag(TransformerRun, "batch_size", 64)
     steps: int = 300
-    steps_per_execution: int = dataclasses.field(
-        default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
-    )
-    strategy: str = dataclasses.field(
-        default="auto",
-        metadata={"help": "distribution", "choices": ("auto", "tpu", "gpu", "cpu", "multi_worker")},
-    )
-    checkpoint_every: int = 500
-    resume: bool = False
     out: str = "runs/tag"
-    seed: int = 0
-    eval_batch_size: int = 256
-    export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
-    verbose: int = 1
 
 
 BUNDLED_TAGS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
@@ -266,11 +246,7 @@ def run(config):
         if backbone is None:
             backbone = Bert(
                 vocabulary_size=model_vocabulary_size(tokenizer, strategy),
-                num_layers=config.num_layers,
-                num_heads=config.num_heads,
-                hidden_dim=config.hidden_dim,
-                intermediate_dim=config.intermediate_dim,
-                dropout=config.dropout,
+                **config.model_size(),
                 max_sequence_length=config.sequence_length,
             )
         tagger = compile_model(
@@ -286,17 +262,11 @@ def run(config):
         )
     # Ignored positions (-100) keep weight 0; the loss needs a valid class id there.
     train_labels = np.maximum(labels, 0)
-    _, _, final_loss = train(
+    _, _, final_loss = train_run(
         tagger,
         (features, train_labels, weights),
-        batch_size=settings.global_batch_size,
-        total_steps=config.steps,
-        out_dir=config.out,
-        config=config,
-        seed=config.seed,
-        resume=config.resume,
-        checkpoint_every=config.checkpoint_every,
-        verbose=config.verbose,
+        config,
+        settings.global_batch_size,
     )
     trained = time.time()
 
@@ -331,20 +301,12 @@ def run(config):
         "total_seconds": round(time.time() - started, 1),
         "saved_model": export_path,
     }
-    if not chief:
-        return summary
-    with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
-        json.dump(summary, file, indent=2, ensure_ascii=False)
-    if config.verbose:
-        print(
-            f"\nheld-out entity F1 {scores['f1']} (precision {scores['precision']}, recall "
-            f"{scores['recall']}, {scores['true_entities']} entities), word accuracy "
-            f"{summary['word_accuracy']}"
-        )
-        if export_path:
-            print(f"SavedModel: {export_path} (signature 'tag')")
-        print(f"summary: {os.path.join(config.out, 'summary.json')}")
-    return summary
+    report = [
+        f"\nheld-out entity F1 {scores['f1']} (precision {scores['precision']}, recall "
+        f"{scores['recall']}, {scores['true_entities']} entities), word accuracy "
+        f"{summary['word_accuracy']}"
+    ]
+    return finish_run(config, summary, report, "signature 'tag'")
 
 
 def main(argv=None):

@@ -191,6 +191,31 @@ def _atomic_write(path, write, binary=False):
     os.replace(temporary, path)
 
 
+def write_summary(out_dir, summary):
+    """Write a run's `summary` (a JSON-able dict) to `<out_dir>/summary.json`, atomically."""
+    os.makedirs(out_dir, exist_ok=True)
+    _atomic_write(
+        os.path.join(out_dir, "summary.json"),
+        lambda file: json.dump(summary, file, indent=2, ensure_ascii=False),
+    )
+
+
+def finish_run(config, summary, report=(), signatures=""):
+    """End a recipe's run: on process 0, write `summary` to `<out>/summary.json` and, with
+    `--verbose`, print the `report` lines, the SavedModel (`summary["saved_model"]`) with
+    its `signatures`, and where the summary is. Returns `summary`."""
+    if not is_chief():  # process 0 of a multi-host run writes; the others only train
+        return summary
+    write_summary(config.out, summary)
+    if config.verbose:
+        for line in report:
+            print(line)
+        if summary.get("saved_model"):
+            print(f"SavedModel: {summary['saved_model']} ({signatures})")
+        print(f"summary: {os.path.join(config.out, 'summary.json')}")
+    return summary
+
+
 class CheckpointCallback(keras.callbacks.Callback):
     """Saves a checkpoint every `every` steps and at the end of training.
 
@@ -337,6 +362,24 @@ def compile_model(
 
 
 # Loop ------------------------------------------------------------------------------------
+
+
+def train_run(model, arrays, config, batch_size, **options):
+    """`train` with the flags every recipe's `Config` has (`RunLoop`): `--steps`, `--out`,
+    `--seed`, `--resume`, `--checkpoint-every`, `--verbose`, and `--time-budget` where the
+    recipe has one. `options` are `train`'s other arguments, or override one of these
+    (BERT's fine-tuning stage trains `finetune_steps` steps into `<out>/finetune`)."""
+    settings = {
+        "total_steps": config.steps,
+        "out_dir": config.out,
+        "seed": config.seed,
+        "resume": config.resume,
+        "checkpoint_every": config.checkpoint_every,
+        "verbose": config.verbose,
+        "time_budget": getattr(config, "time_budget", 0) or None,
+        **options,
+    }
+    return train(model, arrays, batch_size=batch_size, config=config, **settings)
 
 
 def train(
