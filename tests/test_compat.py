@@ -343,3 +343,95 @@ def test_saved_model_cli_command_shows_a_saved_model(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "signature_def['split']" in result.stdout
+
+
+# Private attributes of Keras and keras-hub objects ------------------------------------
+
+# (class path, attribute) of every private attribute `zoo._compat` reads.
+PRIVATE_ATTRIBUTES = [
+    ("keras.layers.Layer", "_flatten_layers"),
+    ("keras.layers.Layer", "_untrack_variable"),
+]
+
+
+@pytest.mark.parametrize("owner, attribute", PRIVATE_ATTRIBUTES)
+def test_private_attribute_is_where_zoo_reads_it(owner, attribute):
+    module, name = owner.rsplit(".", 1)
+    cls = getattr(__import__(module, fromlist=[name]), name)
+    assert callable(getattr(cls, attribute, None)), (
+        f"{owner}.{attribute} is gone in this Keras: update zoo/_compat.py "
+        "(Zoo is on the fallback meanwhile)."
+    )
+
+
+def test_keras_hub_blocks_keep_their_sublayers_where_zoo_reads_them():
+    import keras_hub
+
+    _compat._loaded.pop(_compat._keras_hub_block_attributes, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no fallback taken
+        attributes = _compat._load(_compat._keras_hub_block_attributes, "the fallback")
+    block = keras_hub.layers.TransformerEncoder(8, 2)
+    block.build((None, 3, 4))
+    layers = _compat.keras_hub_block_layers(block)
+    assert set(layers) == set(_compat.KERAS_HUB_BLOCK_LAYERS)
+    for name, layer in layers.items():
+        assert layer is getattr(block, attributes[name]) and layer.name == name
+
+
+def test_keras_hub_block_layers_fallback_finds_them_by_name(missing):
+    import keras_hub
+
+    block = keras_hub.layers.TransformerDecoder(8, 2)
+    block.build((None, 3, 4))
+    expected = _compat.keras_hub_block_layers(block)
+    missing("_keras_hub_block_attributes")
+    with pytest.warns(RuntimeWarning, match="_self_attention_layer"):
+        assert _compat.keras_hub_block_layers(block) == expected
+
+
+def test_keras_hub_block_attributes_check_fails_when_keras_hub_renames_one(monkeypatch):
+    import keras_hub
+
+    def build(self, inputs_shape):  # a keras-hub that renamed `_feedforward_layer_norm`
+        self._self_attention_layer = self._self_attention_layer_norm = None
+        self._feedforward_intermediate_dense = self._feedforward_output_dense = None
+
+    monkeypatch.setattr(keras_hub.layers.TransformerEncoder, "build", build)
+    monkeypatch.setattr(_compat, "_loaded", {})
+    with pytest.warns(RuntimeWarning, match="_feedforward_layer_norm"):
+        assert _compat._load(_compat._keras_hub_block_attributes, "the fallback") is None
+
+
+def test_sublayers_and_its_fallback_find_the_same_layers(missing):
+    import keras
+
+    from zoo.models.gpt import GPT
+
+    model = GPT(50, 2, 2, 8, 16, max_sequence_length=8)  # what enable_lora walks
+    walked = _compat.sublayers(model)
+    assert len({id(layer) for layer in walked}) == len(walked) > 10
+    assert all(isinstance(layer, keras.layers.Layer) for layer in walked)
+    assert model not in walked
+    missing("_flatten_layers_method")
+    with pytest.warns(RuntimeWarning, match="_flatten_layers"):
+        fallback = _compat.sublayers(model)
+    assert {id(layer) for layer in fallback} == {id(layer) for layer in walked}
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_drop_variable_untracks_it(missing, moved):
+    import keras
+
+    layer = keras.layers.Dense(3)
+    layer.build((None, 2))
+    layer.enable_lora(2)  # as merge_lora drops them
+    assert len(layer.weights) == 4
+    if moved:
+        missing("_untrack_variable_method")
+        with pytest.warns(RuntimeWarning, match="_untrack_variable"):
+            _compat.drop_variable(layer, "lora_kernel_a")
+    else:
+        _compat.drop_variable(layer, "lora_kernel_a")
+    assert "lora_kernel_a" not in vars(layer)
+    assert [v.name for v in layer.weights] == ["kernel", "bias", "lora_kernel_b"]

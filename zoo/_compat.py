@@ -24,17 +24,32 @@ module path.
   fallback: the public `tensorflow_text.SentencepieceTokenizer` (kernel-owned resource).
 - `tensorflow.python.tools.saved_model_cli.main` (`zoo.saved_model_cli`); fallback: the
   `saved_model_cli` console-script entry point.
+
+Private attributes of Keras and keras-hub objects go through here too (`tests/test_compat.py`
+checks each is still there):
+
+- `keras.layers.Layer._flatten_layers` (LoRA in `zoo.models.backbone`); fallback: a walk
+  over the layer's attributes.
+- `keras.layers.Layer._untrack_variable` (`zoo.models.backbone.merge_lora`); fallback:
+  `delattr` (the same result, slower).
+- keras-hub `TransformerEncoder` / `TransformerDecoder` sublayers `_self_attention_layer`,
+  `_self_attention_layer_norm`, `_feedforward_intermediate_dense`,
+  `_feedforward_output_dense`, `_feedforward_layer_norm` (`zoo.models.interop`); fallback:
+  the sublayers found by their layer names.
 """
 
 import functools
 import warnings
 
 __all__ = [
+    "drop_variable",
     "in_symbolic_scope",
     "in_xla_function",
+    "keras_hub_block_layers",
     "regex_split",
     "saved_model_cli_main",
     "sentencepiece_tokenizer",
+    "sublayers",
     "xla_optimization_barrier",
 ]
 
@@ -311,3 +326,134 @@ def saved_model_cli_main():
         "TensorFlow that ships saved_model_cli, or load the export with "
         "tf.saved_model.load after `import tensorflow_text`."
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Keras sublayer walk (LoRA in zoo.models.backbone).
+#
+# What: `Layer._flatten_layers(include_self=False)`, every sublayer of a layer or model,
+# recursively, each once, in tracking order.
+# Why internal: Keras lists sublayers publicly only one level down and only on models
+# (`Model.layers`); keras-hub's own `enable_lora` walks `_flatten_layers` too.
+# Fallback: a depth-first walk over the layers held in attributes, lists and dicts (the
+# same layers for Zoo's models; the order of attribute assignment).
+
+
+def _flatten_layers_method():
+    """keras.layers.Layer._flatten_layers"""
+    import keras
+
+    return keras.layers.Layer._flatten_layers
+
+
+def _walk_sublayers(layer):
+    import keras
+
+    found, seen = [], {id(layer)}
+
+    def visit(value):
+        if isinstance(value, keras.layers.Layer):
+            if id(value) not in seen:
+                seen.add(id(value))
+                found.append(value)
+                for item in vars(value).values():
+                    visit(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+
+    for value in vars(layer).values():
+        visit(value)
+    return found
+
+
+def sublayers(layer):
+    """Every sublayer of `layer` (a Keras layer or model), recursively, each once."""
+    flatten = _load(_flatten_layers_method, "a walk over the layer's attributes")
+    if flatten is None:
+        return _walk_sublayers(layer)
+    return list(flatten(layer, include_self=False))
+
+
+# ---------------------------------------------------------------------------------------
+# Dropping a variable attribute (zoo.models.backbone: merge_lora).
+#
+# What: `Layer._untrack_variable(variable)`, which removes a variable from the weights a
+# layer tracks, the step of Keras's `Layer.__delattr__` that matters.
+# Why internal: the public way, `del layer.name`, also runs a full `gc.collect()` per
+# variable (about 0.7 s each with TensorFlow loaded: 9 s to merge a 2-layer GPT).
+# Fallback: `delattr(layer, name)`, the same result, slower.
+
+
+def _untrack_variable_method():
+    """keras.layers.Layer._untrack_variable"""
+    import keras
+
+    return keras.layers.Layer._untrack_variable
+
+
+def drop_variable(layer, name):
+    """`del layer.<name>` for a variable attribute: untracked, as Keras's `__delattr__`."""
+    untrack = _load(_untrack_variable_method, "delattr (the same result, slower)")
+    if untrack is None:
+        delattr(layer, name)
+        return
+    import keras
+
+    untrack(layer, getattr(layer, name))
+    super(keras.layers.Layer, layer).__delattr__(name)
+
+
+# ---------------------------------------------------------------------------------------
+# keras-hub Transformer block sublayers (zoo.models.interop).
+#
+# What: the attributes where keras-hub's `TransformerEncoder` / `TransformerDecoder` keep
+# their self-attention, its LayerNorm, the two feed-forward Dense layers and their
+# LayerNorm (`_self_attention_layer`, ...), read to copy their weights into Zoo's blocks.
+# Why internal: keras-hub exposes them under no public name.
+# Fallback: the sublayers found by their layer names ("self_attention_layer", or the
+# decoder's "self_attention", ...), which keras-hub gives them in `build`.
+
+KERAS_HUB_BLOCK_LAYERS = (
+    "self_attention_layer",
+    "self_attention_layer_norm",
+    "feedforward_intermediate_dense",
+    "feedforward_output_dense",
+    "feedforward_layer_norm",
+)
+
+
+def _keras_hub_block_attributes():
+    """keras_hub.layers.TransformerEncoder/TransformerDecoder._self_attention_layer
+    (and _self_attention_layer_norm, _feedforward_*)"""
+    import keras_hub
+
+    attributes = {name: "_" + name for name in KERAS_HUB_BLOCK_LAYERS}
+    for cls in (keras_hub.layers.TransformerEncoder, keras_hub.layers.TransformerDecoder):
+        missing = [a for a in attributes.values() if a not in cls.build.__code__.co_names]
+        if missing:
+            raise AttributeError(f"keras_hub.layers.{cls.__name__}.build no longer sets {missing}")
+    return attributes
+
+
+def keras_hub_block_layers(block):
+    """`{name: sublayer}` of a built keras-hub `TransformerEncoder` / `TransformerDecoder`,
+    for the names of `KERAS_HUB_BLOCK_LAYERS`."""
+    attributes = _load(_keras_hub_block_attributes, "the sublayers found by their names")
+    if attributes is not None:
+        return {name: getattr(block, attribute) for name, attribute in attributes.items()}
+    named = {layer.name: layer for layer in sublayers(block)}
+    found = {}
+    for name in KERAS_HUB_BLOCK_LAYERS:
+        # The decoder names its self-attention "self_attention".
+        aliases = [a for a in (name, name.removesuffix("_layer")) if a in named]
+        if not aliases:
+            raise ValueError(
+                f"The keras-hub {type(block).__name__} has no sublayer named {name!r}. "
+                "Install the keras-hub version Zoo supports (0.32) to import its weights."
+            )
+        found[name] = named[aliases[0]]
+    return found

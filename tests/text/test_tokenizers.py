@@ -501,3 +501,42 @@ def test_detokenize_of_ids_outside_the_vocabulary(name):
     assert detokenize(good[tf.newaxis]).numpy()[0] == expected
     with pytest.raises(ValueError, match="errors='ignore'"):
         tokenizer.detokenize(good, errors="ignore")
+
+
+def test_base_reaches_pretrained_through_the_registry_not_an_import():
+    # base -> pretrained -> (the subclasses) -> base was an import cycle: base must not
+    # import pretrained, and Tokenizer.from_preset / load_tokenizer reach it through the
+    # loader the package registers.
+    import ast
+
+    from zoo.text.tokenizers import base, from_preset
+
+    with open(base.__file__, encoding="utf-8") as file:
+        tree = ast.parse(file.read())
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert not any(name and "pretrained" in name for name in imported), imported
+    assert base._PRESET_LOADERS["from_preset"] is from_preset
+
+
+@pytest.mark.parametrize(
+    "cls, unit, minimum",
+    [
+        (CharacterTokenizer, "256 byte tokens", len(SPECIAL_TOKENS) + 256),
+        (WordTokenizer, "1 word", len(SPECIAL_TOKENS) + 1),
+        (WordPieceTokenizer, "1 character", len(SPECIAL_TOKENS) + 1),
+        (BytePairTokenizer, "256 byte tokens", len(SPECIAL_TOKENS) + 256),
+    ],
+)
+def test_train_checks_the_vocabulary_size_before_reading_data(cls, unit, minimum):
+    # The shared `_check_training` preamble: the message names the class and the minimum.
+    with pytest.raises(ValueError, match=rf"{cls.__name__}.*{minimum}.*{unit}"):
+        cls.train(["a b c"], minimum - 1, verbose=False)
+    with pytest.raises(ValueError, match="reserved_tokens"):
+        cls.train(["a b c"], minimum, reserved_tokens="[PAD]", verbose=False)
+    with pytest.raises(ValueError, match="normalization_form"):
+        cls.train(["a b c"], minimum, normalization_form="NFX", verbose=False)

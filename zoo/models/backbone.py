@@ -22,6 +22,7 @@ import numpy as np
 from keras import ops
 
 from zoo._checks import check_float, check_int, check_rate
+from zoo._compat import drop_variable, sublayers
 from zoo.layers.attention import MultiHeadAttention
 from zoo.layers.feed_forward import ACTIVATIONS, FeedForward
 
@@ -175,9 +176,8 @@ def _lora_targets(targets, owner):
 def _adapted_layers(model, targets):
     """The `Dense` / `EinsumDense` layers of `targets` inside `model`, in a fixed order."""
     found, seen = [], set()
-    # `_flatten_layers` (recursive, in tracking order) is what keras-hub's `enable_lora`
-    # walks too; Keras has no public recursive listing of sublayers.
-    for layer in model._flatten_layers(include_self=False):
+    # Keras has no public recursive listing of sublayers: `zoo._compat` walks them.
+    for layer in sublayers(model):
         for target in targets:
             owner_type, attribute = _LORA_KERNELS[target]
             dense = getattr(layer, attribute, None) if isinstance(layer, owner_type) else None
@@ -239,16 +239,6 @@ class _LoraAdapters(keras.layers.Layer):
             kernel.assign(merged - _lora_delta(dense, a, b))
             dense.lora_kernel_a.assign(a)
             dense.lora_kernel_b.assign(b)
-
-
-def _drop_variable(layer, name):
-    """`del layer.<name>` for a variable attribute, untracked as Keras's `__delattr__` does.
-
-    Keras's `Layer.__delattr__` also runs a full `gc.collect()` per variable, about 0.7 s
-    each with TensorFlow loaded (9 s to merge a 2-layer GPT); this skips only that.
-    """
-    layer._untrack_variable(getattr(layer, name))
-    super(keras.layers.Layer, layer).__delattr__(name)
 
 
 def _make_trainable(model):
@@ -447,8 +437,9 @@ class FunctionalModel(keras.Model):
             kernel = _kernel_variable(dense)
             merged = np.asarray(keras.ops.convert_to_numpy(kernel), "float32")
             kernel.assign(merged + _lora_delta(dense))
-            _drop_variable(dense, "lora_kernel_a")
-            _drop_variable(dense, "lora_kernel_b")
+            # `del dense.lora_kernel_a` without Keras's `gc.collect()` per variable.
+            drop_variable(dense, "lora_kernel_a")
+            drop_variable(dense, "lora_kernel_b")
             dense.lora_enabled = False
             dense.lora_rank = dense.lora_alpha = None
         object.__delattr__(body, "_lora_adapters")

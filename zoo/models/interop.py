@@ -14,6 +14,8 @@ keras-hub is imported lazily: only these functions need it.
 
 import numpy as np
 
+from zoo._compat import keras_hub_block_layers
+
 __all__ = ["bert_from_keras_hub", "gpt_from_keras_hub"]
 
 
@@ -52,34 +54,30 @@ def _copy_layer(target, source, what):
 
 
 def _copy_attention(target, source, what):
-    """keras `MultiHeadAttention` -> zoo `MultiHeadAttention` (same einsum layouts)."""
-    for name in ("_query_dense", "_key_dense", "_value_dense", "_output_dense"):
-        _copy_layer(getattr(target, name), getattr(source, name), f"{what}{name}")
+    """keras `MultiHeadAttention` (its public `query_dense`, ...) -> zoo
+    `MultiHeadAttention` (same einsum layouts)."""
+    for name in ("query_dense", "key_dense", "value_dense", "output_dense"):
+        _copy_layer(getattr(target, f"_{name}"), getattr(source, name), f"{what}_{name}")
 
 
 def _copy_block(target, source, what):
-    """A keras-hub TransformerEncoder / TransformerDecoder (no cross-attention) -> zoo block."""
-    _copy_attention(target._self_attention_layer, source._self_attention_layer, what)
-    _copy_layer(
-        target._self_attention_layer_norm,
-        source._self_attention_layer_norm,
-        f"{what}/self_attention_layer_norm",
-    )
-    _copy_layer(
-        target._feed_forward._intermediate_dense,
-        source._feedforward_intermediate_dense,
-        f"{what}/intermediate_dense",
-    )
-    _copy_layer(
-        target._feed_forward._output_dense,
-        source._feedforward_output_dense,
-        f"{what}/output_dense",
-    )
-    _copy_layer(
-        target._feed_forward_layer_norm,
-        source._feedforward_layer_norm,
-        f"{what}/feed_forward_layer_norm",
-    )
+    """A keras-hub TransformerEncoder / TransformerDecoder (no cross-attention) -> zoo block.
+
+    keras-hub keeps the sublayers in private attributes: `zoo._compat` reads them.
+    """
+    source = keras_hub_block_layers(source)
+    _copy_attention(target._self_attention_layer, source["self_attention_layer"], what)
+    for zoo_layer, name, label in (
+        (target._self_attention_layer_norm, "self_attention_layer_norm", None),
+        (
+            target._feed_forward._intermediate_dense,
+            "feedforward_intermediate_dense",
+            "intermediate_dense",
+        ),
+        (target._feed_forward._output_dense, "feedforward_output_dense", "output_dense"),
+        (target._feed_forward_layer_norm, "feedforward_layer_norm", "feed_forward_layer_norm"),
+    ):
+        _copy_layer(zoo_layer, source[name], f"{what}/{label or name}")
 
 
 def _common_config(backbone):

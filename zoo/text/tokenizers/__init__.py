@@ -27,12 +27,13 @@ One module per family: `base` (the `Tokenizer` base layer, shared argument check
 `load_tokenizer`), `character`, `word`, `wordpiece`, `byte_pair` and `sentencepiece`
 (with the shared SentencePiece op that `BytePairTokenizer` runs on too); `pretrained`
 (`from_preset`: keras-hub presets and Hugging Face checkpoints of BERT, RoBERTa, GPT-2
-and Marian as zoo tokenizers with the original ids, `Tokenizer.from_preset` and
-`load_tokenizer` dispatch to it).
+and Marian as zoo tokenizers with the original ids; `Tokenizer.from_preset` and
+`load_tokenizer` dispatch to it through a loader this `__init__` registers in `base`).
 """
 
 from zoo.text import _bytes  # noqa: F401  tests reach the byte helpers as tokenizers._bytes
 from zoo.text.tokenizers.base import (
+    _PRESET_LOADERS,
     _TOKENIZER_CLASSES,
     SPECIAL_TOKEN_ROLES,
     SPECIAL_TOKENS,
@@ -73,5 +74,8 @@ _TOKENIZER_CLASSES.update(
     }
 )
 
-# After the classes: `pretrained` builds them.
+# After the classes: `pretrained` builds them. `Tokenizer.from_preset` and
+# `load_tokenizer` reach it through this registry, so `base` never imports `pretrained`.
 from zoo.text.tokenizers.pretrained import SUPPORTED_MODEL_TYPES, from_preset  # noqa: E402
+
+_PRESET_LOADERS["from_preset"] = from_preset

@@ -26,6 +26,17 @@ _CONFIG_FILE = "config.json"
 # `__init__` fills it once every subclass module is imported (importing them here would
 # be an import cycle).
 _TOKENIZER_CLASSES = {}
+# The config entries of what `Tokenizer._set_vocabulary` keeps (see `_CONFIG_ATTRIBUTES`).
+_VOCABULARY_CONFIG = ("vocabulary", "lowercase", "normalization_form", "reserved_tokens")
+# "from_preset" -> `zoo.text.tokenizers.pretrained.from_preset`, which `Tokenizer.from_preset`
+# and `load_tokenizer` call. The package `__init__` sets it after importing `pretrained`
+# (which imports the subclasses, so importing it here would be an import cycle too).
+_PRESET_LOADERS = {}
+
+
+def _from_preset(preset, side=None, sequence_length=None):
+    """`zoo.text.tokenizers.from_preset`, through the loader the package registered."""
+    return _PRESET_LOADERS["from_preset"](preset, side=side, sequence_length=sequence_length)
 
 
 def _check_reserved_tokens(reserved_tokens):
@@ -162,6 +173,23 @@ def _check_sequence_length(cls, sequence_length):
             f"{cls.__name__} received sequence_length={sequence_length!r}. Expected None "
             "(ragged output) or a positive integer (dense output padded to that length)."
         )
+
+
+def _check_training(cls, vocabulary_size, reserved_tokens, options, unit, add_unknown=False):
+    """The argument checks a subclass's `train` starts with; returns the reserved tokens.
+
+    `options` is `(lowercase, normalization_form, sequence_length)`; `unit` says what the
+    vocabulary needs beyond the reserved tokens, count first ("1 word", "256 byte
+    tokens"); `add_unknown` appends "[UNK]" to the reserved tokens when they lack it.
+    """
+    reserved_tokens = _check_reserved_tokens(reserved_tokens)
+    if add_unknown and "[UNK]" not in reserved_tokens:
+        reserved_tokens = [*reserved_tokens, "[UNK]"]
+    _check_options(cls, *options)
+    count = len(reserved_tokens)
+    minimum = count + int(unit.split()[0])
+    _check_vocabulary_size(cls, vocabulary_size, minimum, f"{count} reserved tokens + {unit}")
+    return reserved_tokens
 
 
 def _normalize_fn(lowercase, normalization_form, replace_invalid=True):
@@ -462,41 +490,45 @@ class Tokenizer(keras.layers.Layer):
         token = self.special_token(role)
         return None if token is None else self.token_to_id(token)
 
-    @property
-    def pad_token_id(self):
-        return self._special_id("pad")
+    # `pad_token_id` ... `eos_token_id`: the id of each role's token, or None.
+    pad_token_id = property(lambda self: self._special_id("pad"))
+    unk_token_id = property(lambda self: self._special_id("unk"))
+    cls_token_id = property(lambda self: self._special_id("cls"))
+    sep_token_id = property(lambda self: self._special_id("sep"))
+    mask_token_id = property(lambda self: self._special_id("mask"))
+    bos_token_id = property(lambda self: self._special_id("bos"))
+    eos_token_id = property(lambda self: self._special_id("eos"))
 
-    @property
-    def unk_token_id(self):
-        return self._special_id("unk")
-
-    @property
-    def cls_token_id(self):
-        return self._special_id("cls")
-
-    @property
-    def sep_token_id(self):
-        return self._special_id("sep")
-
-    @property
-    def mask_token_id(self):
-        return self._special_id("mask")
-
-    @property
-    def bos_token_id(self):
-        return self._special_id("bos")
-
-    @property
-    def eos_token_id(self):
-        return self._special_id("eos")
+    # ------------------------------------------------------- shared by the subclasses
+    def _set_vocabulary(self, vocabulary, reserved_tokens, lowercase, normalization_form):
+        """Check and keep what every vocabulary-based subclass holds: `vocabulary`, its
+        reserved tokens, `lowercase` and `normalization_form`. Returns the checked
+        vocabulary (a list of strings). Called by `__init__` after `super().__init__`."""
+        cls = type(self)
+        _check_options(cls, lowercase, normalization_form, self.sequence_length)
+        vocabulary = _check_vocabulary(cls, vocabulary)
+        self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
+        self._check_special_tokens()
+        self.vocabulary = vocabulary
+        self.lowercase = lowercase
+        self.normalization_form = normalization_form
+        return vocabulary
 
     # ----------------------------------------------------------------------- config
+    # The constructor arguments `get_config` reads from the attributes of the same name
+    # (lists copied); a subclass lists its own, `_VOCABULARY_CONFIG` first where it calls
+    # `_set_vocabulary`, and adds what depends on other settings in its `get_config`.
+    _CONFIG_ATTRIBUTES = ()
+
     def get_config(self):
         config = super().get_config()
         config.pop("trainable", None)
         config["sequence_length"] = self.sequence_length
         if self.special_tokens_map is not None:
             config["special_tokens_map"] = dict(self.special_tokens_map)
+        for name in self._CONFIG_ATTRIBUTES:
+            value = getattr(self, name)
+            config[name] = list(value) if isinstance(value, (list, tuple)) else value
         return config
 
     # ---------------------------------------------------------------- save and load
@@ -579,9 +611,7 @@ class Tokenizer(keras.layers.Layer):
 
         >>> tokenizer = WordPieceTokenizer.from_preset("path/to/bert")  # doctest: +SKIP
         """
-        from zoo.text.tokenizers.pretrained import from_preset
-
-        tokenizer = from_preset(preset, side=side, sequence_length=sequence_length)
+        tokenizer = _from_preset(preset, side=side, sequence_length=sequence_length)
         if not isinstance(tokenizer, cls):
             raise ValueError(
                 f"{cls.__name__}.from_preset() received preset={preset!r}, which loads as a "
@@ -632,6 +662,4 @@ def load_tokenizer(path, side=None, sequence_length=None):
     >>> type(load_tokenizer(directory)).__name__
     'WordTokenizer'
     """
-    from zoo.text.tokenizers.pretrained import from_preset
-
-    return from_preset(path, side=side, sequence_length=sequence_length)
+    return _from_preset(path, side=side, sequence_length=sequence_length)

@@ -16,14 +16,11 @@ from zoo.text import _bytes
 from zoo.text._corpus import read_corpus
 from zoo.text.tokenizers import _unicode_tables as tables
 from zoo.text.tokenizers.base import (
+    _VOCABULARY_CONFIG,
     SPECIAL_TOKENS,
     Tokenizer,
-    _check_options,
-    _check_reserved_tokens,
-    _check_vocabulary,
-    _check_vocabulary_size,
+    _check_training,
     _normalize_fn,
-    _resolve_reserved,
 )
 
 # Pre-tokenization of byte-level BPE training (Oniguruma, HF `tokenizers`): a run of
@@ -214,6 +211,7 @@ class BytePairTokenizer(Tokenizer):
         ("vocabulary", "vocabulary.json", "json"),
         ("merges", "merges.txt", "lines"),
     )
+    _CONFIG_ATTRIBUTES = (*_VOCABULARY_CONFIG, "merges")
 
     def __init__(
         self,
@@ -228,8 +226,9 @@ class BytePairTokenizer(Tokenizer):
         **kwargs,
     ):
         super().__init__(sequence_length=sequence_length, **kwargs)
-        cls = type(self)
-        _check_options(cls, lowercase, normalization_form, sequence_length)
+        vocabulary = self._set_vocabulary(
+            vocabulary, reserved_tokens, lowercase, normalization_form
+        )
         if rules not in _RULES:
             raise ValueError(
                 f"BytePairTokenizer received rules={rules!r}. Expected 'zoo' (merges over the "
@@ -241,9 +240,6 @@ class BytePairTokenizer(Tokenizer):
                 f"BytePairTokenizer received add_prefix_space={add_prefix_space!r}. Expected "
                 "True or False."
             )
-        vocabulary = _check_vocabulary(cls, vocabulary)
-        self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
-        self._check_special_tokens()
         reserved = set(self._reserved_tokens)
         bad = [t for t in vocabulary if t not in reserved and _bytes.byte_level_to_bytes(t) is None]
         if bad:
@@ -281,10 +277,7 @@ class BytePairTokenizer(Tokenizer):
                 "'left right' pairs whose concatenation is in the vocabulary. Pass the "
                 "merges learned together with this vocabulary."
             )
-        self.vocabulary = vocabulary
         self.merges = merges
-        self.lowercase = lowercase
-        self.normalization_form = normalization_form
         self.rules = rules
         self.add_prefix_space = bool(add_prefix_space)
         self._normalize = _normalize_fn(lowercase, normalization_form)
@@ -321,15 +314,6 @@ class BytePairTokenizer(Tokenizer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "vocabulary": list(self.vocabulary),
-                "merges": list(self.merges),
-                "lowercase": self.lowercase,
-                "normalization_form": self.normalization_form,
-                "reserved_tokens": list(self._reserved_tokens),
-            }
-        )
         if self.rules != "zoo" or self.add_prefix_space:
             config.update({"rules": self.rules, "add_prefix_space": self.add_prefix_space})
         return config
@@ -380,13 +364,9 @@ class BytePairTokenizer(Tokenizer):
         from tokenizers import Regex, models, pre_tokenizers, trainers
         from tokenizers import Tokenizer as HFTokenizer
 
-        reserved_tokens = _check_reserved_tokens(reserved_tokens)
-        _check_options(cls, lowercase, normalization_form, sequence_length)
-        _check_vocabulary_size(
-            cls,
-            vocabulary_size,
-            len(reserved_tokens) + 256,
-            f"{len(reserved_tokens)} reserved tokens + 256 byte tokens",
+        options = (lowercase, normalization_form, sequence_length)
+        reserved_tokens = _check_training(
+            cls, vocabulary_size, reserved_tokens, options, "256 byte tokens"
         )
         normalize = (
             _normalize_fn(lowercase, normalization_form)

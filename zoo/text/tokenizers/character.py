@@ -8,14 +8,11 @@ import tensorflow as tf
 from zoo.text import _bytes
 from zoo.text._corpus import read_corpus
 from zoo.text.tokenizers.base import (
+    _VOCABULARY_CONFIG,
     SPECIAL_TOKENS,
     Tokenizer,
-    _check_options,
-    _check_reserved_tokens,
-    _check_vocabulary,
-    _check_vocabulary_size,
+    _check_training,
     _normalize_fn,
-    _resolve_reserved,
 )
 
 
@@ -49,6 +46,7 @@ class CharacterTokenizer(Tokenizer):
     """
 
     _ASSETS = (("vocabulary", "vocabulary.json", "json"),)
+    _CONFIG_ATTRIBUTES = (*_VOCABULARY_CONFIG, "byte_fallback")
 
     def __init__(
         self,
@@ -61,11 +59,9 @@ class CharacterTokenizer(Tokenizer):
         **kwargs,
     ):
         super().__init__(sequence_length=sequence_length, **kwargs)
-        cls = type(self)
-        _check_options(cls, lowercase, normalization_form, sequence_length)
-        vocabulary = _check_vocabulary(cls, vocabulary)
-        self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
-        self._check_special_tokens()
+        vocabulary = self._set_vocabulary(
+            vocabulary, reserved_tokens, lowercase, normalization_form
+        )
         reserved = set(self._reserved_tokens)
         byte_set = set(_bytes.BYTE_TOKENS)
         if byte_fallback and not byte_set.issubset(vocabulary):
@@ -82,10 +78,7 @@ class CharacterTokenizer(Tokenizer):
                 "neither reserved tokens nor byte tokens. Expected single characters; list "
                 "special tokens in reserved_tokens."
             )
-        self.vocabulary = vocabulary
         self.byte_fallback = bool(byte_fallback)
-        self.lowercase = lowercase
-        self.normalization_form = normalization_form
         # unicode_decode(errors='replace') below replaces invalid UTF-8.
         self._normalize = _normalize_fn(lowercase, normalization_form, replace_invalid=False)
 
@@ -145,19 +138,6 @@ class CharacterTokenizer(Tokenizer):
         text = tf.strings.reduce_join(pieces, axis=-1)
         return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary": list(self.vocabulary),
-                "byte_fallback": self.byte_fallback,
-                "lowercase": self.lowercase,
-                "normalization_form": self.normalization_form,
-                "reserved_tokens": list(self._reserved_tokens),
-            }
-        )
-        return config
-
     @classmethod
     def train(
         cls,
@@ -180,13 +160,9 @@ class CharacterTokenizer(Tokenizer):
             byte_fallback, lowercase, normalization_form, sequence_length: see the class.
             verbose: progress bar for corpora of more than 10k documents.
         """
-        reserved_tokens = _check_reserved_tokens(reserved_tokens)
-        _check_options(cls, lowercase, normalization_form, sequence_length)
-        alphabet = 256 if byte_fallback else 1
-        what = f"{len(reserved_tokens)} reserved tokens + " + (
-            "256 byte tokens" if byte_fallback else "1 character"
-        )
-        _check_vocabulary_size(cls, vocabulary_size, len(reserved_tokens) + alphabet, what)
+        options = (lowercase, normalization_form, sequence_length)
+        unit = "256 byte tokens" if byte_fallback else "1 character"
+        reserved_tokens = _check_training(cls, vocabulary_size, reserved_tokens, options, unit)
         texts = read_corpus(data, _normalize_fn(lowercase, normalization_form), verbose)
         counts = collections.Counter()
         for text in texts:

@@ -73,18 +73,7 @@ _HF_ROLE_FIELDS = {f"{role}_token": role for role in SPECIAL_TOKEN_ROLES}
 _KERAS_HUB_CLASSES = {
     "BertTokenizer": ("wordpiece", _HF_SPECIAL_TOKENS["bert"]),
     "GPT2Tokenizer": ("byte_pair", {"bos": "<|endoftext|>", "eos": "<|endoftext|>"}),
-    "RobertaTokenizer": (
-        "byte_pair",
-        {
-            "pad": "<pad>",
-            "unk": "<unk>",
-            "cls": "<s>",
-            "sep": "</s>",
-            "mask": "<mask>",
-            "bos": "<s>",
-            "eos": "</s>",
-        },
-    ),
+    "RobertaTokenizer": ("byte_pair", dict(_HF_SPECIAL_TOKENS["roberta"])),
 }
 # Files "hf://" downloads: the tokenizer files of the supported model types.
 _HF_TOKENIZER_FILES = [

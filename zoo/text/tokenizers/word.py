@@ -8,15 +8,12 @@ import tensorflow_text as tf_text
 
 from zoo.text._corpus import read_corpus
 from zoo.text.tokenizers.base import (
+    _VOCABULARY_CONFIG,
     SPECIAL_TOKENS,
     Tokenizer,
-    _check_options,
-    _check_reserved_tokens,
+    _check_training,
     _check_unknown_token,
-    _check_vocabulary,
-    _check_vocabulary_size,
     _normalize_fn,
-    _resolve_reserved,
 )
 
 # Whitespace as RE2 sees it: `\s` is ASCII only, so add Unicode separators.
@@ -59,6 +56,7 @@ class WordTokenizer(Tokenizer):
     """
 
     _ASSETS = (("vocabulary", "vocabulary.json", "json"),)
+    _CONFIG_ATTRIBUTES = _VOCABULARY_CONFIG
 
     def __init__(
         self,
@@ -70,15 +68,10 @@ class WordTokenizer(Tokenizer):
         **kwargs,
     ):
         super().__init__(sequence_length=sequence_length, **kwargs)
-        cls = type(self)
-        _check_options(cls, lowercase, normalization_form, sequence_length)
-        vocabulary = _check_vocabulary(cls, vocabulary)
-        self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
-        self._check_special_tokens()
-        _check_unknown_token(cls, vocabulary, "Word-level")
-        self.vocabulary = vocabulary
-        self.lowercase = lowercase
-        self.normalization_form = normalization_form
+        vocabulary = self._set_vocabulary(
+            vocabulary, reserved_tokens, lowercase, normalization_form
+        )
+        _check_unknown_token(type(self), vocabulary, "Word-level")
         self._normalize = _normalize_fn(lowercase, normalization_form)
         reserved = set(self._reserved_tokens)
         with tf.init_scope():
@@ -102,18 +95,6 @@ class WordTokenizer(Tokenizer):
     def _detokenize_batch(self, ids):
         return tf.strings.reduce_join(tf.gather(self._decode_table, ids), axis=-1, separator=" ")
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary": list(self.vocabulary),
-                "lowercase": self.lowercase,
-                "normalization_form": self.normalization_form,
-                "reserved_tokens": list(self._reserved_tokens),
-            }
-        )
-        return config
-
     @classmethod
     def train(
         cls,
@@ -136,15 +117,9 @@ class WordTokenizer(Tokenizer):
             lowercase, normalization_form, sequence_length: see the class.
             verbose: progress bar for corpora of more than 10k documents.
         """
-        reserved_tokens = _check_reserved_tokens(reserved_tokens)
-        if "[UNK]" not in reserved_tokens:
-            reserved_tokens = [*reserved_tokens, "[UNK]"]
-        _check_options(cls, lowercase, normalization_form, sequence_length)
-        _check_vocabulary_size(
-            cls,
-            vocabulary_size,
-            len(reserved_tokens) + 1,
-            f"{len(reserved_tokens)} reserved tokens + 1 word",
+        options = (lowercase, normalization_form, sequence_length)
+        reserved_tokens = _check_training(
+            cls, vocabulary_size, reserved_tokens, options, "1 word", add_unknown=True
         )
         texts = read_corpus(
             data, lambda t: _normalize_fn(lowercase, normalization_form)(t), verbose

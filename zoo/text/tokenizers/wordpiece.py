@@ -8,13 +8,10 @@ import tensorflow_text as tf_text
 from zoo.text._corpus import read_corpus
 from zoo.text.tokenizers import _unicode_tables as tables
 from zoo.text.tokenizers.base import (
+    _VOCABULARY_CONFIG,
     SPECIAL_TOKENS,
     Tokenizer,
-    _check_options,
-    _check_reserved_tokens,
-    _check_vocabulary,
-    _check_vocabulary_size,
-    _resolve_reserved,
+    _check_training,
 )
 
 _RULES = ("zoo", "bert", "keras_hub")
@@ -187,6 +184,7 @@ class WordPieceTokenizer(Tokenizer):
     """
 
     _ASSETS = (("vocabulary", "vocabulary.txt", "lines"),)
+    _CONFIG_ATTRIBUTES = _VOCABULARY_CONFIG
 
     def __init__(
         self,
@@ -202,14 +200,12 @@ class WordPieceTokenizer(Tokenizer):
         **kwargs,
     ):
         super().__init__(sequence_length=sequence_length, **kwargs)
-        cls = type(self)
-        _check_options(cls, lowercase, normalization_form, sequence_length)
+        vocabulary = self._set_vocabulary(
+            vocabulary, reserved_tokens, lowercase, normalization_form
+        )
         resolved = _check_rules(
             lowercase, normalization_form, rules, strip_accents, split_on_cjk, max_word_length
         )
-        vocabulary = _check_vocabulary(cls, vocabulary)
-        self._reserved_tokens = _resolve_reserved(cls, reserved_tokens, vocabulary)
-        self._check_special_tokens()
         unknown = self.special_token("unk") if self.special_tokens_map is not None else "[UNK]"
         if unknown is None or unknown not in vocabulary:
             raise ValueError(
@@ -230,9 +226,6 @@ class WordPieceTokenizer(Tokenizer):
                 "WordPieceTokenizer received a vocabulary with tokens starting with NUL, which "
                 "rules='bert' removes from text. Remove those tokens."
             )
-        self.vocabulary = vocabulary
-        self.lowercase = lowercase
-        self.normalization_form = normalization_form
         self.rules = rules
         self.strip_accents, self.split_on_cjk, self.max_word_length = resolved
         if rules == "bert":
@@ -326,14 +319,6 @@ class WordPieceTokenizer(Tokenizer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "vocabulary": list(self.vocabulary),
-                "lowercase": self.lowercase,
-                "normalization_form": self.normalization_form,
-                "reserved_tokens": list(self._reserved_tokens),
-            }
-        )
         if self.rules != "zoo":
             config.update(
                 {
@@ -374,15 +359,9 @@ class WordPieceTokenizer(Tokenizer):
         from tokenizers import Tokenizer as HFTokenizer
         from tokenizers import models, pre_tokenizers, trainers
 
-        reserved_tokens = _check_reserved_tokens(reserved_tokens)
-        if "[UNK]" not in reserved_tokens:
-            reserved_tokens = [*reserved_tokens, "[UNK]"]
-        _check_options(cls, lowercase, normalization_form, sequence_length)
-        _check_vocabulary_size(
-            cls,
-            vocabulary_size,
-            len(reserved_tokens) + 1,
-            f"{len(reserved_tokens)} reserved tokens + 1 character",
+        options = (lowercase, normalization_form, sequence_length)
+        reserved_tokens = _check_training(
+            cls, vocabulary_size, reserved_tokens, options, "1 character", add_unknown=True
         )
 
         def normalize(text):
