@@ -25,22 +25,19 @@ Usage:
 """
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-
 # Run as a script, this folder is sys.path[0], and benchmarks/tokenizers.py would shadow the
 # HF `tokenizers` package: put the repository root there instead.
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path[:] = [os.path.dirname(HERE), *(p for p in sys.path if os.path.abspath(p or ".") != HERE)]
+
+from benchmarks._common import machine_facts, report_run, set_environment
+
+set_environment()
 
 import keras
 import tensorflow as tf
@@ -174,13 +171,7 @@ def run(args):
         keras.backend.clear_session()
     return {
         "config": vars(args),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "load_average_1min_at_start": load,
-            "load_average_1min_at_end": os.getloadavg()[0],
-        },
+        "machine": machine_facts(load),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         "results": rows,
     }
@@ -214,13 +205,7 @@ def print_table(report):
 
 def main(argv=None):
     args = parse_args(argv)
-    report = run(args)
-    print_table(report)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as file:
-            json.dump(report, file, indent=2)
-        print(f"wrote {args.json}")
+    report_run(run, print_table, args)
 
 
 if __name__ == "__main__":

@@ -22,19 +22,19 @@ Prints a table with the ratios the targets name and writes JSON (`--json`).
 """
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
 
 # This file is named like the HF `tokenizers` package; running it as a script puts its
-# folder first on sys.path, which would shadow that package.
+# folder first on sys.path, which would shadow that package: the repository root goes there.
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+sys.path[:] = [os.path.dirname(HERE), *(p for p in sys.path if os.path.abspath(p or ".") != HERE)]
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+from benchmarks._common import set_environment, write_json
+
+set_environment(cpu_only=False)
 
 import tensorflow as tf
 import tensorflow_text as tf_text
@@ -78,18 +78,12 @@ def graph_runner(fn, lines, batch_size):
 
 
 def hf_runner(hf_tokenizer, lines, batch_size):
-    batches = [lines[i : i + batch_size] for i in range(0, len(lines), batch_size)]
-
-    def run():
-        start = time.perf_counter()
-        for batch in batches:
-            hf_tokenizer.encode_batch(batch)
-        return time.perf_counter() - start
-
-    return run
+    """`python_runner` of a Hugging Face tokenizer's `encode_batch`."""
+    return python_runner(hf_tokenizer.encode_batch, lines, batch_size)
 
 
 def python_runner(encode, lines, batch_size):
+    """A callable that calls `encode` on each batch of `lines` in Python and returns seconds."""
     batches = [lines[i : i + batch_size] for i in range(0, len(lines), batch_size)]
 
     def run():
@@ -168,11 +162,7 @@ def build_wordpiece(lines, vocabulary_size, batch_size, train_references):
         "HF tokenizers WordPiece encode_batch": hf_runner(hf, lines, batch_size),
         "keras-hub WordPieceTokenizer": graph_runner(hub, lines, batch_size),
     }
-    targets = [
-        ("zoo WordPieceTokenizer", "HF tokenizers WordPiece encode_batch", 5.0),
-        ("zoo WordPieceTokenizer", "tensorflow-text FastWordpieceTokenizer (raw op)", 0.8),
-    ]
-    return training, runners, targets
+    return training, runners
 
 
 def build_byte_pair(lines, vocabulary_size, batch_size, train_references):
@@ -207,11 +197,7 @@ def build_byte_pair(lines, vocabulary_size, batch_size, train_references):
         ),
         "keras-hub BytePairTokenizer (same vocabulary)": graph_runner(hub, lines, batch_size),
     }
-    targets = [
-        ("zoo BytePairTokenizer", "HF byte-level BPE encode_batch (same vocabulary)", 1.0),
-        ("zoo BytePairTokenizer", "HF ByteLevelBPETokenizer encode_batch (own training)", 1.0),
-    ]
-    return training, runners, targets
+    return training, runners
 
 
 def build_sentence_piece(lines, vocabulary_size, batch_size, train_references):
@@ -238,16 +224,27 @@ def build_sentence_piece(lines, vocabulary_size, batch_size, train_references):
         "sentencepiece library encode": python_runner(processor.encode, lines, batch_size),
         "keras-hub SentencePieceTokenizer": graph_runner(hub, lines, batch_size),
     }
-    targets = [
-        ("zoo SentencePieceTokenizer", "tensorflow-text SentencepieceTokenizer (raw op)", 0.8)
-    ]
-    return training, runners, targets
+    return training, runners
 
 
 FAMILIES = {
     "wordpiece": build_wordpiece,
     "bpe": build_byte_pair,
     "sentencepiece": build_sentence_piece,
+}
+# Per family: (subject, reference, least throughput ratio subject / reference).
+TARGETS = {
+    "wordpiece": [
+        ("zoo WordPieceTokenizer", "HF tokenizers WordPiece encode_batch", 5.0),
+        ("zoo WordPieceTokenizer", "tensorflow-text FastWordpieceTokenizer (raw op)", 0.8),
+    ],
+    "bpe": [
+        ("zoo BytePairTokenizer", "HF byte-level BPE encode_batch (same vocabulary)", 1.0),
+        ("zoo BytePairTokenizer", "HF ByteLevelBPETokenizer encode_batch (own training)", 1.0),
+    ],
+    "sentencepiece": [
+        ("zoo SentencePieceTokenizer", "tensorflow-text SentencepieceTokenizer (raw op)", 0.8)
+    ],
 }
 
 
@@ -282,9 +279,10 @@ def main(argv=None):
         "families": {},
     }
     for family in args.families:
-        training, runners, targets = FAMILIES[family](
+        training, runners = FAMILIES[family](
             lines, args.vocabulary_size, args.batch_size, args.train_references
         )
+        targets = TARGETS[family]
         best = race(runners, args.repeats)
         print(f"\n## {family}")
         print(f"{'vocabulary training':<52} {'seconds':>10}")
@@ -313,9 +311,7 @@ def main(argv=None):
             "ratios": checks,
         }
 
-    with open(args.json, "w", encoding="utf-8") as file:
-        json.dump(report, file, indent=2)
-    print(f"\nwrote {args.json}")
+    write_json(report, args.json, lead="\n")
     return 0
 
 

@@ -89,10 +89,8 @@ machine change the numbers: the 1-minute load average is printed and stored.
 """
 
 import argparse
-import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -167,17 +165,15 @@ if __name__ == "__main__":
     if os.environ["KERAS_BACKEND"] == "jax" and _early_args.jax_malloc == "keep":
         _glibc_malloc = keep_freed_memory()
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-# The BFC allocator keeps each step's buffers (see "Backends" above); read when TF starts.
-os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
-
 # Run as a script, this folder is sys.path[0], and benchmarks/tokenizers.py would shadow the
 # HF `tokenizers` package that keras-hub imports: put the repository root there instead.
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path[:] = [os.path.dirname(HERE), *(p for p in sys.path if os.path.abspath(p or ".") != HERE)]
+
+from benchmarks._common import machine_facts, report_run, set_environment
+
+# The BFC allocator keeps each step's buffers (see "Backends" above); read when TF starts.
+set_environment(TF_CPU_ALLOCATOR_USE_BFC="true")
 
 import keras
 import keras_hub
@@ -506,14 +502,7 @@ def run(args):
         del sides
     return {
         "config": vars(args),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "load_average_1min_at_start": load,
-            "load_average_1min_at_end": os.getloadavg()[0],
-            "peak_fp32_matmul_flops": peak,
-        },
+        "machine": machine_facts(load, peak_fp32_matmul_flops=peak),
         "keras_backend": keras.backend.backend(),
         "compile_time_measure": COMPILE_TIME_MEASURE,
         "tf_cpu_allocator_use_bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC"),
@@ -606,13 +595,7 @@ def main(argv=None):
         command = [sys.executable, os.path.abspath(__file__), *argv]
         subprocess.run(command, env=environ, check=True)
         return
-    report = run(args)
-    print_table(report)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as file:
-            json.dump(report, file, indent=2)
-        print(f"wrote {args.json}")
+    report_run(run, print_table, args)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ writes JSON. The steps a budget buys depend on the machine and on other processe
 import argparse
 import dataclasses
 import importlib.util
-import json
 import os
 import platform
 import random
@@ -49,18 +48,17 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# JAX when it is installed (`pip install -e .[benchmarks]`): on 2 CPU cores its XLA compiles a
-# training step in 7-9 s per bucket width where TensorFlow's took 14-29 s (70-90 s of the
-# budget for 4 widths), and its steps ran 0-20% faster. KERAS_BACKEND=tensorflow still works.
-os.environ.setdefault("KERAS_BACKEND", "jax" if importlib.util.find_spec("jax") else "tensorflow")
-os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-
 # Run as a script, this folder is sys.path[0], and benchmarks/tokenizers.py would shadow the
 # HF `tokenizers` package: put the repository root there instead.
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path[:] = [os.path.dirname(HERE), *(p for p in sys.path if os.path.abspath(p or ".") != HERE)]
+
+from benchmarks._common import set_environment, write_json
+
+# JAX when it is installed (`pip install -e .[benchmarks]`): on 2 CPU cores its XLA compiles a
+# training step in 7-9 s per bucket width where TensorFlow's took 14-29 s (70-90 s of the
+# budget for 4 widths), and its steps ran 0-20% faster. KERAS_BACKEND=tensorflow still works.
+set_environment("jax" if importlib.util.find_spec("jax") else "tensorflow")
 
 import keras
 import numpy as np
@@ -550,10 +548,7 @@ def main(argv=None):
     if long_report:
         print_long(long_report)
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as file:
-            json.dump(report, file, indent=2, ensure_ascii=False)
-        print(f"wrote {args.json}")
+        write_json(report, args.json, ensure_ascii=False)
     return report
 
 
@@ -575,10 +570,7 @@ def main_long_only(args):
     }
     print_long(report["long_texts"])
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as file:
-            json.dump(report, file, indent=2, ensure_ascii=False)
-        print(f"wrote {args.json}")
+        write_json(report, args.json, ensure_ascii=False)
     return report
 
 

@@ -24,20 +24,21 @@ beside the repository.
 """
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [os.path.dirname(HERE), *(p for p in sys.path if os.path.abspath(p or ".") != HERE)]
+
+from benchmarks._common import set_environment, write_json
+
+set_environment(cpu_only=False)
 
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
 DATA = os.path.join(HERE, "..", "..", "shared", "data")
 DEFAULT_PATHS = [
     os.path.join(DATA, "tinyshakespeare.txt"),
@@ -254,9 +255,7 @@ def main(argv=None):
         },
         "results": results,
     }
-    with open(args.json, "w", encoding="utf-8") as file:
-        json.dump(report, file, indent=2, ensure_ascii=False)
-    print(f"\nwrote {args.json}")
+    write_json(report, args.json, ensure_ascii=False, lead="\n")
     return 0
 
 

@@ -8,6 +8,8 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import keras
 import pytest
 
+from tests.test_case import tiny_model
+
 
 @pytest.fixture(autouse=True)
 def _seed_and_policy():
@@ -38,13 +40,5 @@ def tiny_bert():
 
     texts = load_text("ru", "train")[:150] + load_text("en", "train")[:150]
     tokenizer = WordPieceTokenizer.train(texts, 400, verbose=False)
-    keras.utils.set_random_seed(0)
-    backbone = Bert(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-    )
+    backbone = tiny_model(Bert, tokenizer.vocabulary_size(), seed=0)
     return BertPretrainer(backbone), tokenizer

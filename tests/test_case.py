@@ -13,6 +13,9 @@
 `run_saving_test` saves a model as `.keras`, loads it back and checks equal outputs.
 `REPO_ROOT` is the checkout, for tests that start Python in a subprocess;
 `load_benchmark(name)` imports the script `benchmarks/<name>.py` as a module.
+`tiny_model(cls, vocabulary_size, seed)` builds the small Bert / GPT / Transformer (sizes
+`TINY`) the model, export, plot, generation and long-input tests share; `random_ids`,
+`random_normal` and `xla_compile` are their inputs and their compiled calls.
 
 String-in layers (preprocessing, tokenizers) use the same function with
 `run_training_check=False, run_precision_check=False`.
@@ -30,14 +33,58 @@ import tensorflow as tf
 
 __all__ = [
     "REPO_ROOT",
+    "TINY",
     "assert_all_close",
     "load_benchmark",
+    "random_ids",
+    "random_normal",
     "run_layer_test",
     "run_saving_test",
+    "tiny_model",
     "to_numpy",
+    "xla_compile",
 ]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The tests' small models: one layer, two heads of 8, sequences of 16.
+TINY = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=16)
+
+
+def tiny_model(cls, vocabulary_size, seed=0, **overrides):
+    """A small `cls` (`Bert`, `GPT`, `Transformer`) with `TINY`'s sizes, where `overrides`
+    replace any of them. With `seed` (not None) the weights come after
+    `keras.utils.set_random_seed(seed)`, so they are the same on every run.
+
+    >>> model = tiny_model(GPT, 100, seed=0, num_layers=2)  # doctest: +SKIP
+    """
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    return cls(vocabulary_size=vocabulary_size, **{**TINY, **overrides})
+
+
+def random_normal(*shape, seed=0):
+    """A float32 array of `shape` drawn from N(0, 1) with numpy's generator `seed`."""
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def xla_compile(function):
+    """`function` compiled with XLA by the current backend (as a decoding loop would be)."""
+    if keras.backend.backend() == "tensorflow":
+        return tf.function(function, jit_compile=True)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(function)
+    return function
+
+
+def random_ids(rng, vocabulary_size, length, lengths):
+    """Right-padded random token ids of the given `lengths` (ids from 7 up, past the special
+    tokens), as `(token_ids, padding_mask)` int32 arrays of shape `(len(lengths), length)`."""
+    mask = np.arange(length)[None] < np.array(lengths)[:, None]
+    token_ids = rng.integers(7, vocabulary_size, (len(lengths), length)) * mask
+    return token_ids.astype("int32"), mask.astype("int32")
 
 
 def jax_environment(devices=None):

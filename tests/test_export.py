@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.test_case import tiny_model
 from zoo.data.corpus import load_text
 from zoo.data.pipelines import pack_token_ids
 from zoo.export import BertModule, GPTModule, export_bert, export_gpt
@@ -216,16 +217,7 @@ def test_bert_module_rejects_a_sequence_length_above_the_model(bert):
 @pytest.fixture(scope="module")
 def gpt():
     tokenizer = SentencePieceTokenizer.train(TEXTS, 500, verbose=False)
-    keras.utils.set_random_seed(0)
-    model = GPT(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-    )
-    return model, tokenizer
+    return tiny_model(GPT, tokenizer.vocabulary_size(), seed=0), tokenizer
 
 
 def _direct_generate(model, tokenizer, prompt, prompt_length, cap, wanted):
@@ -346,15 +338,7 @@ def translator(bert):
     from zoo.models import Transformer
 
     _, tokenizer = bert
-    keras.utils.set_random_seed(1)
-    model = Transformer(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-    )
+    model = tiny_model(Transformer, tokenizer.vocabulary_size(), seed=1)
     return model, tokenizer, TranslatorModule(model, tokenizer, 8, 8, serving_batch_size=4)
 
 
@@ -443,15 +427,7 @@ def test_gpt_module_serves_blank_prompts_as_the_empty_prompt(gpt):
 def test_padded_model_vocabularies_never_emit_ids_the_tokenizer_lacks(gpt, bert):
     tokenizer = gpt[1]
     size = tokenizer.vocabulary_size()
-    keras.utils.set_random_seed(0)
-    padded = GPT(
-        vocabulary_size=size + 12,
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-    )
+    padded = tiny_model(GPT, size + 12, seed=0)
     module = GPTModule(padded, tokenizer, prompt_length=6, max_new_tokens=4)
     wrapped = module._generator.model
     cache = wrapped.init_cache(1, 8)
@@ -460,27 +436,10 @@ def test_padded_model_vocabularies_never_emit_ids_the_tokenizer_lacks(gpt, bert)
     assert module.generate(tf.constant(["Я изучаю"]), tf.constant(4))["text"].shape == (1,)
     with pytest.raises(ValueError, match=f"tokenizer of {size} tokens"):
         GPTModule(
-            GPT(
-                vocabulary_size=size - 1,
-                num_layers=1,
-                num_heads=2,
-                hidden_dim=16,
-                intermediate_dim=32,
-                max_sequence_length=16,
-            ),
-            tokenizer,
-            prompt_length=6,
-            max_new_tokens=4,
+            tiny_model(GPT, size - 1, seed=None), tokenizer, prompt_length=6, max_new_tokens=4
         )
 
     _, bert_tokenizer = bert
-    backbone = Bert(
-        vocabulary_size=bert_tokenizer.vocabulary_size() + 8,
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-    )
+    backbone = tiny_model(Bert, bert_tokenizer.vocabulary_size() + 8, seed=None)
     bert_module = BertModule(BertPretrainer(backbone), bert_tokenizer, sequence_length=16)
     assert bert_module.fill_mask(tf.constant(["Я [MASK] книгу."])).shape == (1,)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.test_case import tiny_model
 from zoo.data.corpus import load_text
 from zoo.data.pipelines import pack_token_ids
 from zoo.export import BertModule, GPTModule, TranslatorModule, export_translator
@@ -29,15 +30,7 @@ LONG_RUSSIAN = _long_russian()
 
 
 def _tiny_transformer(vocabulary_size, max_sequence_length):
-    keras.utils.set_random_seed(1)
-    return Transformer(
-        vocabulary_size=vocabulary_size,
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=max_sequence_length,
-    )
+    return tiny_model(Transformer, vocabulary_size, seed=1, max_sequence_length=max_sequence_length)
 
 
 class _EchoTranslator(TranslatorModule):
@@ -176,15 +169,7 @@ def test_encode_refuses_a_stride_the_window_cannot_take(bert):
 
 def test_generate_says_when_a_prompt_loses_its_beginning():
     tokenizer = SentencePieceTokenizer.train(TEXTS, 500, verbose=False)
-    keras.utils.set_random_seed(0)
-    model = GPT(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-    )
+    model = tiny_model(GPT, tokenizer.vocabulary_size(), seed=0)
     module = GPTModule(model, tokenizer, prompt_length=6, max_new_tokens=4)
     fits = tokenizer.detokenize(tokenizer.tokenize("Я изучаю машинное обучение")[:5])
     fits = fits.numpy().decode()

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.test_case import tiny_model
 from zoo import plots
 from zoo.data import corpus
 from zoo.layers.attention import MultiHeadAttention
@@ -24,14 +25,8 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def transformer(tokenizer):
-    keras.utils.set_random_seed(0)
-    return Transformer(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=12,
+    return tiny_model(
+        Transformer, tokenizer.vocabulary_size(), seed=0, num_layers=2, max_sequence_length=12
     )
 
 
@@ -151,14 +146,8 @@ def test_translation_labels_are_the_models_own_greedy_output(
 
 
 def test_gpt_weights_are_causal_and_pre_ln(tokenizer):
-    keras.utils.set_random_seed(1)
-    model = GPT(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=10,
+    model = tiny_model(
+        GPT, tokenizer.vocabulary_size(), seed=1, num_layers=2, max_sequence_length=10
     )
     maps = plots.attention_weights(model, tokenizer, SENTENCE, source_length=8)
     entry = maps["causal_self_attention"]
@@ -179,15 +168,7 @@ def test_gpt_weights_are_causal_and_pre_ln(tokenizer):
 
 
 def test_bert_weights_hide_padding_and_add_cls_sep(tokenizer):
-    keras.utils.set_random_seed(2)
-    model = Bert(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=10,
-    )
+    model = tiny_model(Bert, tokenizer.vocabulary_size(), seed=2, max_sequence_length=10)
     maps = plots.attention_weights(model, tokenizer, SENTENCE, source_length=10)
     entry = maps["self_attention"]
     assert entry["query_tokens"][0] == "[CLS]" and entry["query_tokens"][-1] == "[SEP]"

@@ -4,7 +4,14 @@ import keras
 import numpy as np
 import pytest
 
-from tests.test_case import assert_all_close, run_layer_test, run_saving_test
+from tests.test_case import (
+    TINY,
+    assert_all_close,
+    random_ids,
+    run_layer_test,
+    run_saving_test,
+    tiny_model,
+)
 
 
 def test_run_layer_test_passes_on_dense():
@@ -81,3 +88,21 @@ def test_run_layer_test_checks_each_output_of_a_tuple():
     run_layer_test(_TwoOutputs, {}, x, expected_output_shape=((2, 4), (2,)))
     with pytest.raises(AssertionError, match="output 1 shape"):
         run_layer_test(_TwoOutputs, {}, x, expected_output_shape=((2, 4), (2, 1)))
+
+
+def test_tiny_model_is_seeded_and_takes_overrides():
+    from zoo.models import GPT
+
+    first = tiny_model(GPT, 30, seed=3, num_layers=2)
+    again = tiny_model(GPT, 30, seed=3, num_layers=2)
+    assert first.num_layers == 2 and first.hidden_dim == TINY["hidden_dim"]
+    assert_all_close(first.get_weights(), again.get_weights())
+    other = tiny_model(GPT, 30, seed=4, num_layers=2)
+    assert not np.allclose(first.get_weights()[0], other.get_weights()[0])
+
+
+def test_random_ids_are_right_padded_past_the_special_tokens():
+    token_ids, mask = random_ids(np.random.default_rng(0), 20, 6, (6, 2))
+    assert token_ids.shape == mask.shape == (2, 6) and token_ids.dtype == "int32"
+    assert mask.tolist() == [[1] * 6, [1, 1, 0, 0, 0, 0]]
+    assert (token_ids[mask == 1] >= 7).all() and (token_ids[mask == 0] == 0).all()

@@ -135,6 +135,15 @@ def get_strategy(name="auto", tpu=None, verbose=True, model_parallel=1, layout_m
 # TensorFlow backend ----------------------------------------------------------------------
 
 
+def _mirrored(kind, devices, jit_compile, reason):
+    """A `Strategy` replicating over `devices` (logical devices) with `MirroredStrategy`."""
+    import tensorflow as tf
+
+    distribution = tf.distribute.MirroredStrategy([device.name for device in devices])
+    replicas = distribution.num_replicas_in_sync
+    return Strategy(kind, distribution, replicas, jit_compile=jit_compile, reason=reason)
+
+
 def _tensorflow_strategy(name, tpu):
     import tensorflow as tf
 
@@ -153,15 +162,8 @@ def _tensorflow_strategy(name, tpu):
             )
     gpus = tf.config.list_logical_devices("GPU")
     if name in ("gpu", "auto") and gpus:
-        distribution = tf.distribute.MirroredStrategy([device.name for device in gpus])
-        return Strategy(
-            "gpu",
-            distribution,
-            distribution.num_replicas_in_sync,
-            jit_compile=True,
-            reason=f"MirroredStrategy over {len(gpus)} GPU(s)"
-            + (" (no TPU found)" if name == "auto" else ""),
-        )
+        found = " (no TPU found)" if name == "auto" else ""
+        return _mirrored("gpu", gpus, True, f"MirroredStrategy over {len(gpus)} GPU(s){found}")
     if name == "gpu":
         raise ValueError(
             "Asked for GPUs, but TensorFlow sees none (tf.config.list_physical_devices('GPU') "
@@ -172,13 +174,11 @@ def _tensorflow_strategy(name, tpu):
     if len(cpus) > 1:
         # Several logical CPU devices (tf.config.set_logical_device_configuration):
         # replicate over them. XLA cannot address variables across logical CPU devices.
-        distribution = tf.distribute.MirroredStrategy([device.name for device in cpus])
-        return Strategy(
+        return _mirrored(
             "cpu",
-            distribution,
-            distribution.num_replicas_in_sync,
-            jit_compile=False,
-            reason=f"MirroredStrategy over {len(cpus)} logical CPU devices, XLA off "
+            cpus,
+            False,
+            f"MirroredStrategy over {len(cpus)} logical CPU devices, XLA off "
             "(XLA cannot address variables across logical CPU devices)",
         )
     distribution = tf.distribute.OneDeviceStrategy("/cpu:0")

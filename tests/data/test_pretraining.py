@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tests.data.test_pipelines import StandInTokenizer
+from tests.test_case import tiny_model
 from zoo.data.pretraining import (
     bert_pretraining_dataset,
     default_max_predictions,
@@ -217,14 +218,7 @@ def test_bert_pretraining_dataset_trains_a_pretrainer(tokenizer):
     dataset = bert_pretraining_dataset(
         _documents(), tokenizer, sequence_length=24, batch_size=8, seed=0
     )
-    backbone = Bert(
-        vocabulary_size=VOCABULARY,
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=24,
-    )
+    backbone = tiny_model(Bert, VOCABULARY, seed=None, max_sequence_length=24)
     model = BertPretrainer(backbone)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer="adam", loss={"mlm_logits": loss, "nsp_logits": loss}, jit_compile=True)

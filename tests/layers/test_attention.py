@@ -1,27 +1,11 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from tests.test_case import assert_all_close, run_layer_test, to_numpy
+from tests.test_case import assert_all_close, random_normal, run_layer_test, to_numpy, xla_compile
 from zoo.layers import MultiHeadAttention
 
 BATCH, SEQUENCE, HIDDEN, HEADS = 2, 8, 16, 2
-
-
-def _xla(function):
-    """`function` compiled with XLA by the current backend (as a decoding loop would be)."""
-    if keras.backend.backend() == "tensorflow":
-        return tf.function(function, jit_compile=True)
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.jit(function)
-    return function
-
-
-def _random(*shape, seed=0):
-    return np.random.default_rng(seed).normal(size=shape).astype("float32")
 
 
 def _padding_mask():
@@ -32,7 +16,7 @@ def _padding_mask():
 
 
 def test_layer_self_attention_with_masks():
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     # The mask goes in as a (positional) model input, so it is symbolic in the functional
     # check like the query; a constant batch-2 mask against a free batch fails under JAX.
     run_layer_test(
@@ -47,7 +31,7 @@ def test_layer_self_attention_with_masks():
 
 
 def test_layer_cross_attention_returns_scores():
-    query, value = _random(BATCH, 4, HIDDEN), _random(BATCH, SEQUENCE, 12, seed=1)
+    query, value = random_normal(BATCH, 4, HIDDEN), random_normal(BATCH, SEQUENCE, 12, seed=1)
     # A tuple output: run_layer_test cannot compare nested expected shapes, so check here.
     output, scores = run_layer_test(
         MultiHeadAttention,
@@ -75,7 +59,7 @@ def _copied_pair(query_shape, value_shape=None, **kwargs):
 @pytest.mark.parametrize("masked", [False, True])
 def test_self_attention_equals_keras_multi_head_attention(masked):
     layer, reference = _copied_pair((BATCH, SEQUENCE, HIDDEN))
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     padding_mask = _padding_mask() if masked else None
     keras_mask = None
     if masked:
@@ -95,7 +79,11 @@ def test_self_attention_equals_keras_multi_head_attention(masked):
 
 def test_cross_attention_equals_keras_multi_head_attention():
     layer, reference = _copied_pair((BATCH, 5, HIDDEN), (BATCH, SEQUENCE, 12))
-    query, value, key = _random(BATCH, 5, HIDDEN), _random(BATCH, SEQUENCE, 12, seed=1), None
+    query, value, key = (
+        random_normal(BATCH, 5, HIDDEN),
+        random_normal(BATCH, SEQUENCE, 12, seed=1),
+        None,
+    )
     attention_mask = np.random.default_rng(2).random((BATCH, 5, SEQUENCE)) > 0.3
     attention_mask[..., 0] = True
     expected = reference(query, value, key, attention_mask=attention_mask)
@@ -105,7 +93,7 @@ def test_cross_attention_equals_keras_multi_head_attention():
 
 def test_fast_path_equals_explicit_path():
     layer = MultiHeadAttention(HEADS, key_dim=8)
-    query, value = _random(BATCH, 5, HIDDEN), _random(BATCH, SEQUENCE, HIDDEN, seed=1)
+    query, value = random_normal(BATCH, 5, HIDDEN), random_normal(BATCH, SEQUENCE, HIDDEN, seed=1)
     padding_mask = _padding_mask()
     explicit, _ = layer(query, value, padding_mask=padding_mask, return_attention_scores=True)
     fast = layer(query, value, padding_mask=padding_mask)
@@ -115,7 +103,7 @@ def test_fast_path_equals_explicit_path():
 def test_single_query_path_equals_explicit_path():
     # One query per example takes the products-and-sums path (decoding steps).
     layer = MultiHeadAttention(HEADS, key_dim=8)
-    query, value = _random(BATCH, 1, HIDDEN), _random(BATCH, SEQUENCE, HIDDEN, seed=1)
+    query, value = random_normal(BATCH, 1, HIDDEN), random_normal(BATCH, SEQUENCE, HIDDEN, seed=1)
     padding_mask = _padding_mask()
     padding_mask[-1] = False  # a query that sees no key at all: uniform, finite
     explicit, _ = layer(query, value, padding_mask=padding_mask, return_attention_scores=True)
@@ -129,9 +117,9 @@ def test_single_query_path_equals_explicit_path():
 
 def test_padded_keys_do_not_change_real_positions():
     layer = MultiHeadAttention(HEADS, key_dim=8)
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     padding_mask = _padding_mask()
-    changed = np.where(padding_mask[..., None], x, 100.0 * _random(*x.shape, seed=3))
+    changed = np.where(padding_mask[..., None], x, 100.0 * random_normal(*x.shape, seed=3))
     for scores in (False, True):
         before = to_numpy(layer(x, padding_mask=padding_mask, return_attention_scores=scores))
         after = to_numpy(layer(changed, padding_mask=padding_mask, return_attention_scores=scores))
@@ -141,11 +129,11 @@ def test_padded_keys_do_not_change_real_positions():
 
 def test_causal_output_does_not_depend_on_the_future():
     layer = MultiHeadAttention(HEADS, key_dim=8)
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     full = to_numpy(layer(x, use_causal_mask=True))
     for t in range(SEQUENCE - 1):
         changed = x.copy()
-        changed[:, t + 1 :] = _random(BATCH, SEQUENCE - t - 1, HIDDEN, seed=t + 10)
+        changed[:, t + 1 :] = random_normal(BATCH, SEQUENCE - t - 1, HIDDEN, seed=t + 10)
         output = to_numpy(layer(changed, use_causal_mask=True))
         assert_all_close(output[:, : t + 1], full[:, : t + 1], atol=1e-5, rtol=1e-5)
         assert not np.allclose(output[:, t + 1 :], full[:, t + 1 :])
@@ -153,7 +141,7 @@ def test_causal_output_does_not_depend_on_the_future():
 
 def test_fully_masked_queries_stay_finite():
     layer = MultiHeadAttention(HEADS, key_dim=8)
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     padding_mask = np.zeros((BATCH, SEQUENCE), bool)
     for scores in (False, True):
         output = layer(x, padding_mask=padding_mask, return_attention_scores=scores)
@@ -162,13 +150,13 @@ def test_fully_masked_queries_stay_finite():
 
 def test_cached_decoding_equals_full_causal_pass():
     layer = MultiHeadAttention(HEADS, key_dim=8)
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     full = layer(x, use_causal_mask=True)
     cache = np.zeros((BATCH, 2, SEQUENCE, HEADS, 8), "float32")
     # Prefill the first three positions at once, then one token at a time.
     output, cache = layer(x[:, :3], cache=cache, cache_update_index=0, use_causal_mask=True)
     outputs = [to_numpy(output)]
-    step = _xla(
+    step = xla_compile(
         lambda token, cache, index: layer(
             token, cache=cache, cache_update_index=index, use_causal_mask=True
         )
@@ -183,7 +171,7 @@ def test_cached_decoding_equals_full_causal_pass():
 
 
 def test_mixed_precision_stays_close_to_float32():
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     layer = MultiHeadAttention(HEADS, key_dim=8)
     mixed = MultiHeadAttention(HEADS, key_dim=8, dtype="mixed_bfloat16")
     expected = layer(x, use_causal_mask=True)
@@ -211,7 +199,7 @@ def test_invalid_inputs_and_caches_raise():
     with pytest.raises(ValueError, match=r"\(batch, sequence, features\)"):
         MultiHeadAttention(HEADS, key_dim=8)(np.zeros((2, 16), "float32"))
     layer = MultiHeadAttention(HEADS, key_dim=8)
-    x = _random(BATCH, 1, HIDDEN)
+    x = random_normal(BATCH, 1, HIDDEN)
     with pytest.raises(ValueError, match=r"cache.shape=\(2, 2, 8, 2, 4\)"):
         layer(x, cache=np.zeros((BATCH, 2, SEQUENCE, HEADS, 4), "float32"), cache_update_index=0)
     with pytest.raises(ValueError, match=r"shaped \(batch, 8\).*whole cache"):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.test_case import assert_all_close, run_layer_test, to_numpy
+from tests.test_case import assert_all_close, random_normal, run_layer_test, to_numpy
 from zoo.layers import (
     PositionEmbedding,
     RotaryEmbedding,
@@ -13,10 +13,6 @@ from zoo.layers import (
 )
 
 BATCH, SEQUENCE, HIDDEN, VOCABULARY = 2, 8, 16, 50
-
-
-def _random(*shape, seed=0):
-    return np.random.default_rng(seed).normal(size=shape).astype("float32")
 
 
 def _token_ids(seed=0):
@@ -48,7 +44,7 @@ def _rotate_reference(x, start=0, max_wavelength=10000, scaling_factor=1.0):
 
 
 def test_sinusoidal_layer_matches_the_paper():
-    inputs = _random(BATCH, SEQUENCE, HIDDEN)
+    inputs = random_normal(BATCH, SEQUENCE, HIDDEN)
     expected = np.broadcast_to(_paper_sinusoids(SEQUENCE, HIDDEN), inputs.shape)
     run_layer_test(
         SinusoidalPositionEncoding,
@@ -71,7 +67,7 @@ def test_position_embedding_layer():
     run_layer_test(
         PositionEmbedding,
         {"max_sequence_length": 16},
-        _random(BATCH, SEQUENCE, HIDDEN),
+        random_normal(BATCH, SEQUENCE, HIDDEN),
         expected_output_shape=(BATCH, SEQUENCE, HIDDEN),
         expected_num_trainable_weights=1,
     )
@@ -87,7 +83,7 @@ def test_position_embedding_rows_and_start_index():
 
 
 def test_rotary_layer_matches_reference():
-    inputs = _random(BATCH, SEQUENCE, 2, 8)
+    inputs = random_normal(BATCH, SEQUENCE, 2, 8)
     run_layer_test(
         RotaryEmbedding,
         {"max_wavelength": 100, "scaling_factor": 2.0},
@@ -101,13 +97,13 @@ def test_rotary_layer_matches_reference():
 
 def test_rotary_start_index_and_relative_positions():
     layer = RotaryEmbedding()
-    x = _random(1, SEQUENCE, 1, 8)
+    x = random_normal(1, SEQUENCE, 1, 8)
     assert_all_close(
         layer(x[:, 3:5], start_index=3), to_numpy(layer(x))[:, 3:5], atol=1e-5, rtol=1e-5
     )
     # A query and a key carrying the same vectors: their rotated dot product depends only
     # on the distance between their positions.
-    query, key = _random(1, 1, 1, 8, seed=1), _random(1, 1, 1, 8, seed=2)
+    query, key = random_normal(1, 1, 1, 8, seed=1), random_normal(1, 1, 1, 8, seed=2)
 
     def score(query_position, key_position):
         rotated_query = to_numpy(layer(query, start_index=query_position))

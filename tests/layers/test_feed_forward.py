@@ -3,19 +3,15 @@ import math
 import numpy as np
 import pytest
 
-from tests.test_case import assert_all_close, run_layer_test, to_numpy
+from tests.test_case import assert_all_close, random_normal, run_layer_test, to_numpy
 from zoo.layers import FeedForward
-
-
-def _random(*shape, seed=0):
-    return np.random.default_rng(seed).normal(size=shape).astype("float32")
 
 
 def test_layer():
     run_layer_test(
         FeedForward,
         {"intermediate_dim": 64, "activation": "gelu", "dropout": 0.1},
-        _random(2, 8, 16),
+        random_normal(2, 8, 16),
         expected_output_shape=(2, 8, 16),
         expected_num_trainable_weights=4,
         expected_num_non_trainable_weights=0,
@@ -34,7 +30,7 @@ def test_computes_dense_activation_dense(activation):
         "tanh": np.tanh,
     }
     layer = FeedForward(intermediate_dim=32, hidden_dim=12, activation=activation)
-    x = _random(2, 3, 16)
+    x = random_normal(2, 3, 16)
     output = layer(x)
     assert tuple(output.shape) == (2, 3, 12)
     w1, b1, w2, b2 = (to_numpy(w) for w in layer.weights)

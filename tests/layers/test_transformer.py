@@ -1,9 +1,15 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from tests.test_case import assert_all_close, run_layer_test, run_saving_test, to_numpy
+from tests.test_case import (
+    assert_all_close,
+    random_normal,
+    run_layer_test,
+    run_saving_test,
+    to_numpy,
+    xla_compile,
+)
 from zoo.layers import (
     MultiHeadAttention,
     TokenAndPositionEmbedding,
@@ -13,21 +19,6 @@ from zoo.layers import (
 
 BATCH, SEQUENCE, HIDDEN, HEADS, INTERMEDIATE = 2, 8, 16, 2, 32
 SOURCE = 6
-
-
-def _xla(function):
-    """`function` compiled with XLA by the current backend (as a decoding loop would be)."""
-    if keras.backend.backend() == "tensorflow":
-        return tf.function(function, jit_compile=True)
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.jit(function)
-    return function
-
-
-def _random(*shape, seed=0):
-    return np.random.default_rng(seed).normal(size=shape).astype("float32")
 
 
 def _padding_mask(length=SEQUENCE, lengths=(5, 3)):
@@ -43,7 +34,7 @@ def test_encoder_layer():
     run_layer_test(
         TransformerEncoderBlock,
         _block_kwargs(activation="gelu"),
-        [_random(BATCH, SEQUENCE, HIDDEN), _padding_mask()],  # inputs, padding_mask
+        [random_normal(BATCH, SEQUENCE, HIDDEN), _padding_mask()],  # inputs, padding_mask
         expected_output_shape=(BATCH, SEQUENCE, HIDDEN),
         # attention 8, two LayerNorms 4, feed-forward 4
         expected_num_trainable_weights=16,
@@ -55,7 +46,7 @@ def test_decoder_layer_with_cross_attention():
     run_layer_test(
         TransformerDecoderBlock,
         _block_kwargs(normalize_first=True),
-        [_random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)],
+        [random_normal(BATCH, SEQUENCE, HIDDEN), random_normal(BATCH, SOURCE, HIDDEN, seed=1)],
         expected_output_shape=(BATCH, SEQUENCE, HIDDEN),
         # self-attention 8 + 2, cross-attention 8 + 2, feed-forward 4 + 2
         expected_num_trainable_weights=26,
@@ -66,7 +57,7 @@ def test_decoder_layer_without_cross_attention():
     run_layer_test(
         TransformerDecoderBlock,
         _block_kwargs(dropout=0.0),
-        _random(BATCH, SEQUENCE, HIDDEN),
+        random_normal(BATCH, SEQUENCE, HIDDEN),
         expected_output_shape=(BATCH, SEQUENCE, HIDDEN),
         expected_num_trainable_weights=16,
     )
@@ -75,7 +66,7 @@ def test_decoder_layer_without_cross_attention():
 def test_encoder_custom_attention_round_trips():
     attention = MultiHeadAttention(HEADS, key_dim=4, value_dim=8, name="custom_attention")
     block = TransformerEncoderBlock(**_block_kwargs(attention=attention))
-    block(_random(BATCH, SEQUENCE, HIDDEN))
+    block(random_normal(BATCH, SEQUENCE, HIDDEN))
     assert block._self_attention_layer is attention
     assert len(block.trainable_weights) == 16
     revived = TransformerEncoderBlock.from_config(block.get_config())
@@ -87,9 +78,9 @@ def test_encoder_custom_attention_round_trips():
 @pytest.mark.parametrize("normalize_first", [False, True])
 def test_encoder_padding_does_not_change_real_positions(normalize_first):
     block = TransformerEncoderBlock(**_block_kwargs(normalize_first=normalize_first))
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     padding_mask = _padding_mask()
-    changed = np.where(padding_mask[..., None], x, _random(*x.shape, seed=5) * 10.0)
+    changed = np.where(padding_mask[..., None], x, random_normal(*x.shape, seed=5) * 10.0)
     before = to_numpy(block(x, padding_mask=padding_mask))
     after = to_numpy(block(changed, padding_mask=padding_mask))
     assert_all_close(after[padding_mask], before[padding_mask], atol=1e-5, rtol=1e-5)
@@ -98,10 +89,13 @@ def test_encoder_padding_does_not_change_real_positions(normalize_first):
 
 def test_decoder_padding_does_not_change_real_positions():
     block = TransformerDecoderBlock(**_block_kwargs())
-    target, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    target, source = (
+        random_normal(BATCH, SEQUENCE, HIDDEN),
+        random_normal(BATCH, SOURCE, HIDDEN, seed=1),
+    )
     target_mask, source_mask = _padding_mask(), _padding_mask(SOURCE, (4, 2))
-    changed_target = np.where(target_mask[..., None], target, 10.0 * _random(*target.shape))
-    changed_source = np.where(source_mask[..., None], source, 10.0 * _random(*source.shape))
+    changed_target = np.where(target_mask[..., None], target, 10.0 * random_normal(*target.shape))
+    changed_source = np.where(source_mask[..., None], source, 10.0 * random_normal(*source.shape))
 
     def run(target, source):
         return to_numpy(
@@ -119,11 +113,11 @@ def test_decoder_padding_does_not_change_real_positions():
 
 def test_decoder_output_does_not_depend_on_the_future():
     block = TransformerDecoderBlock(**_block_kwargs())
-    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    x, source = random_normal(BATCH, SEQUENCE, HIDDEN), random_normal(BATCH, SOURCE, HIDDEN, seed=1)
     full = to_numpy(block(x, source))
     for t in range(SEQUENCE - 1):
         changed = x.copy()
-        changed[:, t + 1 :] = _random(BATCH, SEQUENCE - t - 1, HIDDEN, seed=t + 10)
+        changed[:, t + 1 :] = random_normal(BATCH, SEQUENCE - t - 1, HIDDEN, seed=t + 10)
         output = to_numpy(block(changed, source))
         assert_all_close(output[:, : t + 1], full[:, : t + 1], atol=1e-5, rtol=1e-5)
     # Without the causal mask the future leaks in.
@@ -136,7 +130,7 @@ def test_decoder_output_does_not_depend_on_the_future():
 @pytest.mark.parametrize("normalize_first", [False, True])
 def test_cached_decoding_equals_full_causal_pass(normalize_first):
     block = TransformerDecoderBlock(**_block_kwargs(normalize_first=normalize_first))
-    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    x, source = random_normal(BATCH, SEQUENCE, HIDDEN), random_normal(BATCH, SOURCE, HIDDEN, seed=1)
     source_mask = _padding_mask(SOURCE, (4, 6))
     full = block(x, source, encoder_padding_mask=source_mask)
 
@@ -153,7 +147,7 @@ def test_cached_decoding_equals_full_causal_pass(normalize_first):
     outputs = [to_numpy(output)]
 
     # ... the next steps reuse it, in one XLA-compiled step with fixed shapes.
-    @_xla
+    @xla_compile
     def step(token, self_cache, cross_cache, index):
         return block(
             token,
@@ -173,7 +167,7 @@ def test_cached_decoding_equals_full_causal_pass(normalize_first):
 
 def test_cached_decoding_without_cross_attention():
     block = TransformerDecoderBlock(**_block_kwargs())
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     full = to_numpy(block(x))
     cache = np.zeros((BATCH, 2, SEQUENCE, HEADS, HIDDEN // HEADS), "float32")
     prefill, cache = block(
@@ -189,7 +183,7 @@ def test_cached_decoding_without_cross_attention():
 
 def test_mixed_precision_layer_norm_statistics_are_float32():
     # A large common offset: bfloat16 statistics would lose the small variations.
-    x = 64.0 + _random(BATCH, SEQUENCE, HIDDEN)
+    x = 64.0 + random_normal(BATCH, SEQUENCE, HIDDEN)
     block = TransformerEncoderBlock(**_block_kwargs())
     mixed = TransformerEncoderBlock(**_block_kwargs(dtype="mixed_bfloat16"))
     expected = block(x)
@@ -204,9 +198,9 @@ def test_mixed_precision_layer_norm_statistics_are_float32():
 def test_hidden_dim_not_divisible_by_num_heads_says_how_to_fix():
     block = TransformerEncoderBlock(num_heads=3, intermediate_dim=INTERMEDIATE)
     with pytest.raises(ValueError, match=r"hidden_dim=16, num_heads=3.*\[1, 2, 4, 8, 16\]"):
-        block(_random(BATCH, SEQUENCE, HIDDEN))
+        block(random_normal(BATCH, SEQUENCE, HIDDEN))
     with pytest.raises(ValueError, match="divisible by num_heads"):
-        TransformerDecoderBlock(num_heads=5, intermediate_dim=8)(_random(1, 2, HIDDEN))
+        TransformerDecoderBlock(num_heads=5, intermediate_dim=8)(random_normal(1, 2, HIDDEN))
 
 
 @pytest.mark.parametrize(
@@ -227,7 +221,7 @@ def test_invalid_arguments_raise(kwargs, message):
 
 
 def test_invalid_decoder_calls_raise():
-    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN)
+    x, source = random_normal(BATCH, SEQUENCE, HIDDEN), random_normal(BATCH, SOURCE, HIDDEN)
     gpt_block = TransformerDecoderBlock(**_block_kwargs())
     gpt_block(x)
     with pytest.raises(ValueError, match="built without cross-attention"):
@@ -269,7 +263,7 @@ def _reference_scores(block, x, padding_mask, causal, encoder_output=None, encod
 @pytest.mark.parametrize("normalize_first", [False, True])
 def test_encoder_returns_the_scores_of_its_attention_layer(normalize_first):
     block = TransformerEncoderBlock(**_block_kwargs(normalize_first=normalize_first))
-    x, padding_mask = _random(BATCH, SEQUENCE, HIDDEN), _padding_mask()
+    x, padding_mask = random_normal(BATCH, SEQUENCE, HIDDEN), _padding_mask()
     output, scores = block(x, padding_mask=padding_mask, return_attention_scores=True)
     assert tuple(scores.shape) == (BATCH, HEADS, SEQUENCE, SEQUENCE)
     expected, _ = _reference_scores(block, x, padding_mask, causal=False)
@@ -283,7 +277,7 @@ def test_encoder_returns_the_scores_of_its_attention_layer(normalize_first):
 @pytest.mark.parametrize("normalize_first", [False, True])
 def test_decoder_returns_self_and_cross_attention_scores(normalize_first):
     block = TransformerDecoderBlock(**_block_kwargs(normalize_first=normalize_first))
-    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    x, source = random_normal(BATCH, SEQUENCE, HIDDEN), random_normal(BATCH, SOURCE, HIDDEN, seed=1)
     target_mask, source_mask = _padding_mask(), _padding_mask(SOURCE, (4, 6))
     kwargs = {"decoder_padding_mask": target_mask, "encoder_padding_mask": source_mask}
     output, scores = block(x, source, return_attention_scores=True, **kwargs)
@@ -308,7 +302,7 @@ def test_decoder_returns_self_and_cross_attention_scores(normalize_first):
 
 def test_decoder_scores_while_decoding_with_a_cache():
     block = TransformerDecoderBlock(**_block_kwargs())
-    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    x, source = random_normal(BATCH, SEQUENCE, HIDDEN), random_normal(BATCH, SOURCE, HIDDEN, seed=1)
     source_mask = _padding_mask(SOURCE, (4, 6))
     expected, full = block(
         x, source, encoder_padding_mask=source_mask, return_attention_scores=True
@@ -333,7 +327,7 @@ def test_decoder_scores_while_decoding_with_a_cache():
 
 def test_compute_cross_attention_cache_is_the_cache_the_block_makes():
     block = TransformerDecoderBlock(**_block_kwargs())
-    x, source = _random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN, seed=1)
+    x, source = random_normal(BATCH, SEQUENCE, HIDDEN), random_normal(BATCH, SOURCE, HIDDEN, seed=1)
     with pytest.raises(ValueError, match="built on its first call"):
         block.compute_cross_attention_cache(source)
     self_cache = np.zeros((BATCH, 2, SEQUENCE, HEADS, HIDDEN // HEADS), "float32")
@@ -354,7 +348,7 @@ def test_attention_scores_need_a_zoo_multi_head_attention():
         def call(self, x, **kwargs):
             return x
 
-    x = _random(BATCH, SEQUENCE, HIDDEN)
+    x = random_normal(BATCH, SEQUENCE, HIDDEN)
     block = TransformerEncoderBlock(**_block_kwargs(attention=Identity()))
     block(x)
     with pytest.raises(ValueError, match="needs the zoo MultiHeadAttention"):
@@ -375,7 +369,7 @@ def test_scores_in_a_functional_model():
         inputs, source, return_attention_scores=True
     )
     model = keras.Model([inputs, source], [encoded, encoder_scores, decoded, decoder_scores])
-    outputs = model([_random(BATCH, SEQUENCE, HIDDEN), _random(BATCH, SOURCE, HIDDEN)])
+    outputs = model([random_normal(BATCH, SEQUENCE, HIDDEN), random_normal(BATCH, SOURCE, HIDDEN)])
     assert tuple(outputs[1].shape) == (BATCH, HEADS, SEQUENCE, SEQUENCE)
     assert tuple(outputs[2].shape) == (BATCH, SEQUENCE, HIDDEN)
     assert tuple(outputs[3]["cross_attention"].shape) == (BATCH, HEADS, SEQUENCE, SOURCE)

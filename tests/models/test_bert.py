@@ -2,32 +2,23 @@ import keras
 import numpy as np
 import pytest
 
-from tests.test_case import assert_all_close, run_saving_test
+from tests.test_case import assert_all_close, random_ids, run_saving_test, tiny_model
 from zoo.models.bert import Bert, BertClassifier, BertMaskedLMHead, BertPretrainer
 
 VOCABULARY, LENGTH = 50, 8
 
 
-def _backbone(**kwargs):
-    config = {
-        "vocabulary_size": VOCABULARY,
-        "num_layers": 2,
-        "num_heads": 2,
-        "hidden_dim": 16,
-        "intermediate_dim": 32,
-        "max_sequence_length": 12,
-        **kwargs,
-    }
-    return Bert(**config)
+def _backbone(vocabulary_size=VOCABULARY, **kwargs):
+    sizes = {"num_layers": 2, "max_sequence_length": 12}
+    return tiny_model(Bert, vocabulary_size, None, **{**sizes, **kwargs})
 
 
 def _batch(seed=0, lengths=(8, 5)):
-    rng = np.random.default_rng(seed)
-    mask = np.arange(LENGTH)[None] < np.array(lengths)[:, None]
+    token_ids, mask = random_ids(np.random.default_rng(seed), VOCABULARY, LENGTH, lengths)
     return {
-        "token_ids": (rng.integers(7, VOCABULARY, (2, LENGTH)) * mask).astype("int32"),
-        "padding_mask": mask.astype("int32"),
-        "segment_ids": ((np.arange(LENGTH)[None] >= 3) & mask).astype("int32"),
+        "token_ids": token_ids,
+        "padding_mask": mask,
+        "segment_ids": ((np.arange(LENGTH)[None] >= 3) & (mask > 0)).astype("int32"),
     }
 
 

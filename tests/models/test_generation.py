@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from keras import ops
 
+from tests.test_case import tiny_model
 from zoo.models import generation
 from zoo.models.generation import (
     BeamSampler,
@@ -41,15 +42,8 @@ def _sharpen(embeddings, seed):
 
 @pytest.fixture(scope="module")
 def gpt():
-    keras.utils.set_random_seed(0)
-    model = GPT(
-        vocabulary_size=VOCABULARY,
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        dropout=0.0,
-        max_sequence_length=MAX_LENGTH,
+    model = tiny_model(
+        GPT, VOCABULARY, seed=0, num_layers=2, dropout=0.0, max_sequence_length=MAX_LENGTH
     )
     _sharpen(model.embeddings.embeddings, 0)
     return model
@@ -57,16 +51,7 @@ def gpt():
 
 @pytest.fixture(scope="module")
 def transformer():
-    keras.utils.set_random_seed(1)
-    model = Transformer(
-        vocabulary_size=VOCABULARY,
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        dropout=0.0,
-        max_sequence_length=MAX_LENGTH,
-    )
+    model = tiny_model(Transformer, VOCABULARY, seed=1, dropout=0.0, max_sequence_length=MAX_LENGTH)
     _sharpen(model.decoder_embedding.embeddings, 1)
     return model
 

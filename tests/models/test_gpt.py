@@ -3,32 +3,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.test_case import assert_all_close, run_saving_test
+from tests.test_case import assert_all_close, random_ids, run_saving_test, tiny_model
 from zoo.models.gpt import GPT
 
 VOCABULARY, LENGTH, LAYERS, HEADS, HIDDEN = 50, 8, 2, 2, 16
 
 
-def _gpt(**kwargs):
-    config = {
-        "vocabulary_size": VOCABULARY,
-        "num_layers": LAYERS,
-        "num_heads": HEADS,
-        "hidden_dim": HIDDEN,
-        "intermediate_dim": 32,
-        "max_sequence_length": 12,
-        **kwargs,
-    }
-    return GPT(**config)
+def _gpt(vocabulary_size=VOCABULARY, **kwargs):
+    sizes = {"num_layers": LAYERS, "num_heads": HEADS, "hidden_dim": HIDDEN}
+    return tiny_model(GPT, vocabulary_size, None, **{**sizes, "max_sequence_length": 12, **kwargs})
 
 
 def _batch(seed=0, lengths=(8, 5)):
-    rng = np.random.default_rng(seed)
-    mask = np.arange(LENGTH)[None] < np.array(lengths)[:, None]
-    return {
-        "token_ids": (rng.integers(7, VOCABULARY, (2, LENGTH)) * mask).astype("int32"),
-        "padding_mask": mask.astype("int32"),
-    }
+    token_ids, mask = random_ids(np.random.default_rng(seed), VOCABULARY, LENGTH, lengths)
+    return {"token_ids": token_ids, "padding_mask": mask}
 
 
 def _numpy(x):

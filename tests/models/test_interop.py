@@ -5,18 +5,11 @@ import keras_hub
 import numpy as np
 import pytest
 
-from tests.test_case import assert_all_close
+from tests.test_case import TINY, assert_all_close
 from zoo.models.bert import Bert
 from zoo.models.gpt import GPT
 
-CONFIG = {
-    "vocabulary_size": 60,
-    "num_layers": 2,
-    "num_heads": 2,
-    "hidden_dim": 16,
-    "intermediate_dim": 32,
-    "max_sequence_length": 12,
-}
+CONFIG = {**TINY, "vocabulary_size": 60, "num_layers": 2, "max_sequence_length": 12}
 
 
 def _batch(segments=True):

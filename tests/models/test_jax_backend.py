@@ -10,20 +10,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests.test_case import run_jax
+from tests.test_case import TINY, run_jax
 from zoo.models.bert import Bert
 from zoo.models.gpt import GPT
 
 pytest.importorskip("jax", reason="the JAX backend is tested where jax is installed ([test] extra)")
 
-CONFIG = {
-    "vocabulary_size": 50,
-    "num_layers": 2,
-    "num_heads": 2,
-    "hidden_dim": 16,
-    "intermediate_dim": 32,
-    "max_sequence_length": 12,
-}
+CONFIG = {**TINY, "vocabulary_size": 50, "num_layers": 2, "max_sequence_length": 12}
 
 JAX_SCRIPT = textwrap.dedent(
     """

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.test_case import assert_all_close, run_saving_test
+from tests.test_case import assert_all_close, random_ids, run_saving_test, tiny_model
 from zoo.models.losses import LabelSmoothedCrossEntropy
 from zoo.models.transformer import PRESETS, Transformer
 from zoo.optimizers import transformer_optimizer
@@ -11,32 +11,19 @@ from zoo.optimizers import transformer_optimizer
 VOCABULARY, SOURCE, TARGET = 40, 7, 6
 
 
-def _tiny(**kwargs):
-    config = {
-        "vocabulary_size": VOCABULARY,
-        "num_layers": 2,
-        "num_heads": 2,
-        "hidden_dim": 16,
-        "intermediate_dim": 32,
-        "max_sequence_length": 16,
-        **kwargs,
-    }
-    return Transformer(**config)
+def _tiny(vocabulary_size=VOCABULARY, **kwargs):
+    return tiny_model(Transformer, vocabulary_size, None, **{"num_layers": 2, **kwargs})
 
 
 def _batch(seed=0, source_lengths=(7, 4), target_lengths=(6, 3)):
     rng = np.random.default_rng(seed)
-    source_mask = np.arange(SOURCE)[None] < np.array(source_lengths)[:, None]
-    target_mask = np.arange(TARGET)[None] < np.array(target_lengths)[:, None]
+    source_ids, source_mask = random_ids(rng, VOCABULARY, SOURCE, source_lengths)
+    target_ids, target_mask = random_ids(rng, VOCABULARY, TARGET, target_lengths)
     return {
-        "encoder_token_ids": (rng.integers(7, VOCABULARY, (2, SOURCE)) * source_mask).astype(
-            "int32"
-        ),
-        "encoder_padding_mask": source_mask.astype("int32"),
-        "decoder_token_ids": (rng.integers(7, VOCABULARY, (2, TARGET)) * target_mask).astype(
-            "int32"
-        ),
-        "decoder_padding_mask": target_mask.astype("int32"),
+        "encoder_token_ids": source_ids,
+        "encoder_padding_mask": source_mask,
+        "decoder_token_ids": target_ids,
+        "decoder_padding_mask": target_mask,
     }
 
 

@@ -36,66 +36,24 @@ Names are imported on first use, so the corpus stays importable without TensorFl
 
 import importlib
 
+# The names each module lends `zoo.data` (all in its `__all__`: tests/data/test_init.py),
+# written out so that `zoo.data` imports no module before one of its names is used.
 _EXPORTS = {
-    "corpus": (
-        "CORPUS_SPLITS",
-        "generate_pairs",
-        "load_pairs",
-        "load_text",
-        "write_corpus",
-    ),
-    "loaders": (
-        "DEFAULT_SPLIT_FRACTIONS",
-        "FILE_SPLITS",
-        "MAX_INVALID_BYTE_FRACTION",
-        "SPLIT_RULES",
-        "BadRowsWarning",
-        "FileReport",
-        "hash_split",
-        "load_text_dataset",
-        "load_translation_pairs",
-    ),
-    "language_model": (
-        "language_model_dataset",
-        "language_model_windows",
-        "token_stream",
-    ),
-    "pretraining": (
-        "bert_pretraining_dataset",
-        "mask_tokens",
-        "next_sentence_pairs",
-        "pack_sentence_pairs",
-        "pretraining_arrays",
-    ),
-    "pipelines": (
-        "classification_arrays",
-        "classification_dataset",
-        "pack_token_ids",
-        "tokenize_and_batch",
-        "translation_arrays",
-        "translation_dataset",
-    ),
-    "tagging": (
-        "IGNORE_LABEL",
-        "entity_f1",
-        "entity_spans",
-        "read_conll",
-        "split_words",
-        "tagging_arrays",
-    ),
-    "steps": (
-        "bucketed_step_dataset",
-        "length_buckets",
-        "step_dataset",
-    ),
-    "word2vec": (
-        "Word2VecData",
-        "keep_probabilities",
-        "negative_sampling_table",
-        "tokenize_corpus",
-        "window_offsets",
-        "word2vec_dataset",
-    ),
+    module: tuple(names.split())
+    for module, names in {
+        "corpus": "CORPUS_SPLITS generate_pairs load_pairs load_text write_corpus",
+        "loaders": "DEFAULT_SPLIT_FRACTIONS FILE_SPLITS MAX_INVALID_BYTE_FRACTION SPLIT_RULES"
+        " BadRowsWarning FileReport hash_split load_text_dataset load_translation_pairs",
+        "language_model": "language_model_dataset language_model_windows token_stream",
+        "pretraining": "bert_pretraining_dataset mask_tokens next_sentence_pairs"
+        " pack_sentence_pairs pretraining_arrays",
+        "pipelines": "classification_arrays classification_dataset pack_token_ids"
+        " tokenize_and_batch translation_arrays translation_dataset",
+        "tagging": "IGNORE_LABEL entity_f1 entity_spans read_conll split_words tagging_arrays",
+        "steps": "bucketed_step_dataset length_buckets step_dataset",
+        "word2vec": "Word2VecData keep_probabilities negative_sampling_table tokenize_corpus"
+        " window_offsets word2vec_dataset",
+    }.items()
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

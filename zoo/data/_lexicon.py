@@ -10,191 +10,171 @@ from zoo.data._grammar import Adjective, Determiner, EnVerb, Noun, RuVerb
 
 # ------------------------------------------------------------------------------------ nouns
 
-N = Noun
-NOUNS = [
+
+def _rows(table):
+    """The rows of a `table`: one a line, fields split at "|"; a line that starts with "|"
+    continues the row above, and "#" starts a comment line."""
+    rows = []
+    for line in table.strip().splitlines():
+        line = line.strip()
+        if line.startswith("|"):
+            rows[-1] += line
+        elif line and not line.startswith("#"):
+            rows.append(line)
+    return [[field.strip() for field in row.split("|")] for row in rows]
+
+
+def _nouns(table):
+    """Nouns from a table, one a row: lemma | gender | English | tags ("-": none), then any
+    of the `Noun` options: the flags animate, mass, indeclinable and forms such as
+    gen_pl=кошек, stem=отц or pl=<the five plural forms>."""
+    nouns = []
+    for lemma, gender, en, tags, *options in _rows(table):
+        options = dict(option.partition("=")[::2] for option in options)
+        flags = {name: True for name, value in options.items() if not value}
+        forms = {name: value for name, value in options.items() if value}
+        nouns.append(Noun(lemma, gender, en, "" if tags == "-" else tags, **flags, **forms))
+    return nouns
+
+
+NOUNS = _nouns(
+    """
     # people
-    N(
-        "брат",
-        "m",
-        "brother",
-        "person family sibling",
-        animate=True,
-        pl="братья братьев братьям братьями братьях",
-    ),
-    N(
-        "сестра",
-        "f",
-        "sister",
-        "person family sibling",
-        animate=True,
-        pl="сёстры сестёр сёстрам сёстрами сёстрах",
-    ),
-    N("мама", "f", "mom", "person parent", animate=True),
-    N("папа", "m", "dad", "person parent", animate=True),
-    N(
-        "друг",
-        "m",
-        "friend",
-        "person friend",
-        animate=True,
-        pl="друзья друзей друзьям друзьями друзьях",
-    ),
-    N("подруга", "f", "friend", "person friend", animate=True),
-    N("учитель", "m", "teacher", "person prof", animate=True, nom_pl="учителя"),
-    N("учительница", "f", "teacher", "person prof", animate=True),
-    N("студент", "m", "student", "person", animate=True),
-    N("студентка", "f", "student", "person", animate=True, gen_pl="студенток"),
-    N("врач", "m", "doctor", "person prof", animate=True),
-    N("инженер", "m", "engineer", "person prof", animate=True),
-    N("программист", "m", "programmer", "person prof", animate=True),
-    N("журналист", "m", "journalist", "person prof", animate=True),
-    N("писатель", "m", "writer", "person prof", animate=True),
-    N(
-        "сосед",
-        "m",
-        "neighbor",
-        "person",
-        animate=True,
-        pl="соседи соседей соседям соседями соседях",
-    ),
-    N(
-        "ребёнок",
-        "m",
-        "child",
-        "person",
-        animate=True,
-        stem="ребёнк",
-        pl="дети детей детям детьми детях",
-    ),
-    N("мальчик", "m", "boy", "person", animate=True),
-    N("девочка", "f", "girl", "person", animate=True, gen_pl="девочек"),
-    N("отец", "m", "father", "person family parent", animate=True, stem="отц"),
-    N(
-        "сын",
-        "m",
-        "son",
-        "person family child",
-        animate=True,
-        pl="сыновья сыновей сыновьям сыновьями сыновьях",
-    ),
-    N(
-        "дочь",
-        "f",
-        "daughter",
-        "person family child",
-        animate=True,
-        sg="дочь дочери дочери дочь дочерью дочери",
-        pl="дочери дочерей дочерям дочерьми дочерях",
-    ),
-    N("бабушка", "f", "grandmother", "person family", animate=True, gen_pl="бабушек"),
-    N("дедушка", "m", "grandfather", "person family", animate=True, gen_pl="дедушек"),
-    N("мужчина", "m", "man", "person", animate=True),
-    N("женщина", "f", "woman", "person", animate=True),
-    N("начальник", "m", "boss", "person", animate=True),
-    N("директор", "m", "director", "person", animate=True, nom_pl="директора"),
-    N("профессор", "m", "professor", "person", animate=True, nom_pl="профессора"),
+    брат | m | brother | person family sibling | animate
+        | pl=братья братьев братьям братьями братьях
+    сестра | f | sister | person family sibling | animate
+        | pl=сёстры сестёр сёстрам сёстрами сёстрах
+    мама | f | mom | person parent | animate
+    папа | m | dad | person parent | animate
+    друг | m | friend | person friend | animate | pl=друзья друзей друзьям друзьями друзьях
+    подруга | f | friend | person friend | animate
+    учитель | m | teacher | person prof | animate | nom_pl=учителя
+    учительница | f | teacher | person prof | animate
+    студент | m | student | person | animate
+    студентка | f | student | person | animate | gen_pl=студенток
+    врач | m | doctor | person prof | animate
+    инженер | m | engineer | person prof | animate
+    программист | m | programmer | person prof | animate
+    журналист | m | journalist | person prof | animate
+    писатель | m | writer | person prof | animate
+    сосед | m | neighbor | person | animate | pl=соседи соседей соседям соседями соседях
+    ребёнок | m | child | person | animate | stem=ребёнк | pl=дети детей детям детьми детях
+    мальчик | m | boy | person | animate
+    девочка | f | girl | person | animate | gen_pl=девочек
+    отец | m | father | person family parent | animate | stem=отц
+    сын | m | son | person family child | animate | pl=сыновья сыновей сыновьям сыновьями сыновьях
+    дочь | f | daughter | person family child | animate | sg=дочь дочери дочери дочь дочерью дочери
+        | pl=дочери дочерей дочерям дочерьми дочерях
+    бабушка | f | grandmother | person family | animate | gen_pl=бабушек
+    дедушка | m | grandfather | person family | animate | gen_pl=дедушек
+    мужчина | m | man | person | animate
+    женщина | f | woman | person | animate
+    начальник | m | boss | person | animate
+    директор | m | director | person | animate | nom_pl=директора
+    профессор | m | professor | person | animate | nom_pl=профессора
     # animals
-    N("собака", "f", "dog", "animal pet", animate=True),
-    N("кошка", "f", "cat", "animal pet", animate=True, gen_pl="кошек"),
-    N("кот", "m", "cat", "animal pet", animate=True),
-    N("птица", "f", "bird", "animal", animate=True),
-    N("лошадь", "f", "horse", "animal", animate=True, pl="лошади лошадей лошадям лошадьми лошадях"),
-    N("медведь", "m", "bear", "animal wild", animate=True),
-    N("корова", "f", "cow", "animal", animate=True),
-    N("волк", "m", "wolf", "animal wild", animate=True),
-    N("мышь", "f", "mouse", "animal", animate=True),
-    N("попугай", "m", "parrot", "animal pet", animate=True),
-    N("хомяк", "m", "hamster", "animal pet", animate=True),
-    N("лиса", "f", "fox", "animal wild", animate=True, gen_pl="лис"),
-    N("рыба", "f", "fish", "animal", animate=True),
+    собака | f | dog | animal pet | animate
+    кошка | f | cat | animal pet | animate | gen_pl=кошек
+    кот | m | cat | animal pet | animate
+    птица | f | bird | animal | animate
+    лошадь | f | horse | animal | animate | pl=лошади лошадей лошадям лошадьми лошадях
+    медведь | m | bear | animal wild | animate
+    корова | f | cow | animal | animate
+    волк | m | wolf | animal wild | animate
+    мышь | f | mouse | animal | animate
+    попугай | m | parrot | animal pet | animate
+    хомяк | m | hamster | animal pet | animate
+    лиса | f | fox | animal wild | animate | gen_pl=лис
+    рыба | f | fish | animal | animate
     # things to read and write
-    N("книга", "f", "book", "read write buy small count colored"),
-    N("газета", "f", "newspaper", "read buy small"),
-    N("журнал", "m", "magazine", "read buy small count"),
-    N("письмо", "n", "letter", "read write small count", gen_pl="писем"),
-    N("статья", "f", "article", "read write", ins_sg="статьёй", gen_pl="статей"),
-    N("роман", "m", "novel", "read write buy count"),
-    N("рассказ", "m", "story", "read write"),
-    N("стихотворение", "n", "poem", "read write count"),
-    N("сообщение", "n", "message", "read write"),
+    книга | f | book | read write buy small count colored
+    газета | f | newspaper | read buy small
+    журнал | m | magazine | read buy small count
+    письмо | n | letter | read write small count | gen_pl=писем
+    статья | f | article | read write | ins_sg=статьёй | gen_pl=статей
+    роман | m | novel | read write buy count
+    рассказ | m | story | read write
+    стихотворение | n | poem | read write count
+    сообщение | n | message | read write
     # food and drink
-    N("яблоко", "n", "apple", "food fruit buy count", pl="яблоки яблок яблокам яблоками яблоках"),
-    N("банан", "m", "banana", "food fruit buy count"),
-    N("апельсин", "m", "orange", "food fruit buy count"),
-    N("груша", "f", "pear", "food fruit buy count"),
-    N("огурец", "m", "cucumber", "food buy count", stem="огурц"),
-    N("помидор", "m", "tomato", "food buy count"),
-    N("яйцо", "n", "egg", "food buy count", pl="яйца яиц яйцам яйцами яйцах"),
-    N("торт", "m", "cake", "food dish buy count"),
-    N("пирог", "m", "pie", "food dish buy"),
-    N("пицца", "f", "pizza", "food dish buy"),
-    N("салат", "m", "salad", "food dish"),
-    N("бутерброд", "m", "sandwich", "food dish buy count"),
-    N("конфета", "f", "candy", "food buy count", en_pl="candies"),
-    N("хлеб", "m", "bread", "food buy", mass=True),
-    N("суп", "m", "soup", "food dish", mass=True),
-    N("сыр", "m", "cheese", "food buy", mass=True),
-    N("мясо", "n", "meat", "food buy", mass=True),
-    N("рис", "m", "rice", "food buy", mass=True),
-    N("каша", "f", "porridge", "food dish", mass=True),
-    N("ужин", "m", "dinner", "meal", mass=True),
-    N("обед", "m", "lunch", "meal", mass=True),
-    N("завтрак", "m", "breakfast", "meal", mass=True),
-    N("вода", "f", "water", "drink buy cold", mass=True),
-    N("кофе", "m", "coffee", "drink buy hot", mass=True, indeclinable=True),
-    N("чай", "m", "tea", "drink buy hot", mass=True),
-    N("сок", "m", "juice", "drink buy cold", mass=True),
-    N("молоко", "n", "milk", "drink buy cold", mass=True),
-    N("вино", "n", "wine", "drink buy", mass=True),
+    яблоко | n | apple | food fruit buy count | pl=яблоки яблок яблокам яблоками яблоках
+    банан | m | banana | food fruit buy count
+    апельсин | m | orange | food fruit buy count
+    груша | f | pear | food fruit buy count
+    огурец | m | cucumber | food buy count | stem=огурц
+    помидор | m | tomato | food buy count
+    яйцо | n | egg | food buy count | pl=яйца яиц яйцам яйцами яйцах
+    торт | m | cake | food dish buy count
+    пирог | m | pie | food dish buy
+    пицца | f | pizza | food dish buy
+    салат | m | salad | food dish
+    бутерброд | m | sandwich | food dish buy count
+    конфета | f | candy | food buy count | en_pl=candies
+    хлеб | m | bread | food buy | mass
+    суп | m | soup | food dish | mass
+    сыр | m | cheese | food buy | mass
+    мясо | n | meat | food buy | mass
+    рис | m | rice | food buy | mass
+    каша | f | porridge | food dish | mass
+    ужин | m | dinner | meal | mass
+    обед | m | lunch | meal | mass
+    завтрак | m | breakfast | meal | mass
+    вода | f | water | drink buy cold | mass
+    кофе | m | coffee | drink buy hot | mass | indeclinable
+    чай | m | tea | drink buy hot | mass
+    сок | m | juice | drink buy cold | mass
+    молоко | n | milk | drink buy cold | mass
+    вино | n | wine | drink buy | mass
     # things
-    N("стол", "m", "table", "furniture surface"),
-    N("стул", "m", "chair", "furniture count", pl="стулья стульев стульям стульями стульях"),
-    N("окно", "n", "window", "openable washable count", gen_pl="окон"),
-    N("дверь", "f", "door", "openable colored"),
-    N("ручка", "f", "pen", "small buy count colored", gen_pl="ручек"),
-    N("карандаш", "m", "pencil", "small buy count colored"),
-    N("тетрадь", "f", "notebook", "small buy count"),
-    N("телефон", "m", "phone", "small buy count lost colored device"),
-    N("компьютер", "m", "computer", "buy device count"),
-    N("ноутбук", "m", "laptop", "small buy lost device"),
-    N("сумка", "f", "bag", "small buy openable lost count colored", gen_pl="сумок"),
-    N("словарь", "m", "dictionary", "small buy count", ins_sg="словарём"),
-    N("ключ", "m", "key", "small lost count"),
-    N("лампа", "f", "lamp", "buy count colored"),
-    N("картина", "f", "picture", "buy count"),
-    N("фотография", "f", "photo", "count"),
-    N("чашка", "f", "cup", "buy count colored", gen_pl="чашек"),
-    N("зонт", "m", "umbrella", "small buy lost colored"),
-    N("подарок", "m", "present", "buy count", stem="подарк"),
-    N("машина", "f", "car", "vehicle buy washable colored"),
-    N("велосипед", "m", "bicycle", "vehicle buy colored"),
-    N("дом", "m", "house", "building house buy colored", nom_pl="дома"),
-    N("квартира", "f", "apartment", "building buy"),
-    N("диван", "m", "sofa", "furniture surface buy colored"),
-    N("кровать", "f", "bed", "furniture surface"),
-    N("шкаф", "m", "wardrobe", "furniture", loc="шкафу"),
-    N("холодильник", "m", "fridge", "furniture openable"),
-    N("рюкзак", "m", "backpack", "small buy lost colored"),
-    N("билет", "m", "ticket", "buy lost count"),
-    N("фильм", "m", "film", "watch count"),
-    N("песня", "f", "song", "listen count", gen_pl="песен"),
-    N("лекция", "f", "lecture", "listen"),
-    N("платье", "n", "dress", "wear buy colored", gen_pl="платьев"),
-    N("рубашка", "f", "shirt", "wear buy colored count", gen_pl="рубашек"),
-    N("куртка", "f", "jacket", "wear buy colored", gen_pl="курток"),
-    N("шапка", "f", "hat", "wear buy colored", gen_pl="шапок"),
-    N("автобус", "m", "bus", "transport"),
-    N("рубль", "m", "ruble", "money"),
-    N("год", "m", "year", "time", gen_pl="лет"),
-    N("час", "m", "hour", "time", nom_pl="часы"),
-    N("пол", "m", "floor", "surface", loc="полу"),
-    N("лимон", "m", "lemon", "addition", mass=True),
-    N("сахар", "m", "sugar", "addition", mass=True),
-    N("стена", "f", "wall", "wall"),
-    N("комната", "f", "room", "room"),
-    N("посуда", "f", "dishes", "washable", mass=True),
-    N("музыка", "f", "music", "listen", mass=True),
-]
+    стол | m | table | furniture surface
+    стул | m | chair | furniture count | pl=стулья стульев стульям стульями стульях
+    окно | n | window | openable washable count | gen_pl=окон
+    дверь | f | door | openable colored
+    ручка | f | pen | small buy count colored | gen_pl=ручек
+    карандаш | m | pencil | small buy count colored
+    тетрадь | f | notebook | small buy count
+    телефон | m | phone | small buy count lost colored device
+    компьютер | m | computer | buy device count
+    ноутбук | m | laptop | small buy lost device
+    сумка | f | bag | small buy openable lost count colored | gen_pl=сумок
+    словарь | m | dictionary | small buy count | ins_sg=словарём
+    ключ | m | key | small lost count
+    лампа | f | lamp | buy count colored
+    картина | f | picture | buy count
+    фотография | f | photo | count
+    чашка | f | cup | buy count colored | gen_pl=чашек
+    зонт | m | umbrella | small buy lost colored
+    подарок | m | present | buy count | stem=подарк
+    машина | f | car | vehicle buy washable colored
+    велосипед | m | bicycle | vehicle buy colored
+    дом | m | house | building house buy colored | nom_pl=дома
+    квартира | f | apartment | building buy
+    диван | m | sofa | furniture surface buy colored
+    кровать | f | bed | furniture surface
+    шкаф | m | wardrobe | furniture | loc=шкафу
+    холодильник | m | fridge | furniture openable
+    рюкзак | m | backpack | small buy lost colored
+    билет | m | ticket | buy lost count
+    фильм | m | film | watch count
+    песня | f | song | listen count | gen_pl=песен
+    лекция | f | lecture | listen
+    платье | n | dress | wear buy colored | gen_pl=платьев
+    рубашка | f | shirt | wear buy colored count | gen_pl=рубашек
+    куртка | f | jacket | wear buy colored | gen_pl=курток
+    шапка | f | hat | wear buy colored | gen_pl=шапок
+    автобус | m | bus | transport
+    рубль | m | ruble | money
+    год | m | year | time | gen_pl=лет
+    час | m | hour | time | nom_pl=часы
+    пол | m | floor | surface | loc=полу
+    лимон | m | lemon | addition | mass
+    сахар | m | sugar | addition | mass
+    стена | f | wall | wall
+    комната | f | room | room
+    посуда | f | dishes | washable | mass
+    музыка | f | music | listen | mass
+    """
+)
 
 # Places: noun, preposition ("в"/"на"), English "at/in ...", English "to ...".
 PLACES = [
@@ -226,90 +206,101 @@ PLACES = [
     ("бассейн", "в", "at the swimming pool", "to the swimming pool"),
     ("спортзал", "в", "at the gym", "to the gym"),
 ]
-PLACE_NOUNS = [
-    N("город", "m", "city", "place settlement", nom_pl="города"),
-    N("школа", "f", "school", "place"),
-    N("университет", "m", "university", "place"),
-    N("библиотека", "f", "library", "place"),
-    N("парк", "m", "park", "place"),
-    N("магазин", "m", "store", "place"),
-    N("больница", "f", "hospital", "place"),
-    N("офис", "m", "office", "place"),
-    N("банк", "m", "bank", "place"),
-    N("ресторан", "m", "restaurant", "place"),
-    N("кафе", "n", "cafe", "place", indeclinable=True),
-    N("театр", "m", "theater", "place"),
-    N("музей", "m", "museum", "place"),
-    N("кино", "n", "cinema", "place", indeclinable=True),
-    N("работа", "f", "work", "place"),
-    N("рынок", "m", "market", "place", stem="рынк"),
-    N("вокзал", "m", "station", "place"),
-    N("почта", "f", "post office", "place"),
-    N("кухня", "f", "kitchen", "place", gen_pl="кухонь"),
-    N("лес", "m", "forest", "place", loc="лесу", nom_pl="леса"),
-    N("сад", "m", "garden", "place", loc="саду"),
-    N("деревня", "f", "village", "place settlement", gen_pl="деревень"),
-    N("аэропорт", "m", "airport", "place", loc="аэропорту"),
-    N("завод", "m", "factory", "place"),
-    N("стадион", "m", "stadium", "place"),
-    N("бассейн", "m", "swimming pool", "place"),
-    N("спортзал", "m", "gym", "place"),
-]
+PLACE_NOUNS = _nouns(
+    """
+    город | m | city | place settlement | nom_pl=города
+    школа | f | school | place
+    университет | m | university | place
+    библиотека | f | library | place
+    парк | m | park | place
+    магазин | m | store | place
+    больница | f | hospital | place
+    офис | m | office | place
+    банк | m | bank | place
+    ресторан | m | restaurant | place
+    кафе | n | cafe | place | indeclinable
+    театр | m | theater | place
+    музей | m | museum | place
+    кино | n | cinema | place | indeclinable
+    работа | f | work | place
+    рынок | m | market | place | stem=рынк
+    вокзал | m | station | place
+    почта | f | post office | place
+    кухня | f | kitchen | place | gen_pl=кухонь
+    лес | m | forest | place | loc=лесу | nom_pl=леса
+    сад | m | garden | place | loc=саду
+    деревня | f | village | place settlement | gen_pl=деревень
+    аэропорт | m | airport | place | loc=аэропорту
+    завод | m | factory | place
+    стадион | m | stadium | place
+    бассейн | m | swimming pool | place
+    спортзал | m | gym | place
+    """
+)
 
 # Cities and countries: Russian noun and English name (singular only).
-CITIES = [
-    N("Москва", "f", "Moscow", "city"),
-    N("Лондон", "m", "London", "city"),
-    N("Париж", "m", "Paris", "city", ins_sg="Парижем"),
-    N("Берлин", "m", "Berlin", "city"),
-    N("Казань", "f", "Kazan", "city"),
-    N("Рим", "m", "Rome", "city"),
-    N("Новосибирск", "m", "Novosibirsk", "city"),
-    N("Россия", "f", "Russia", "country"),
-    N("Франция", "f", "France", "country"),
-    N("Германия", "f", "Germany", "country"),
-    N("Италия", "f", "Italy", "country"),
-    N("Испания", "f", "Spain", "country"),
-]
+CITIES = _nouns(
+    """
+    Москва | f | Moscow | city
+    Лондон | m | London | city
+    Париж | m | Paris | city | ins_sg=Парижем
+    Берлин | m | Berlin | city
+    Казань | f | Kazan | city
+    Рим | m | Rome | city
+    Новосибирск | m | Novosibirsk | city
+    Россия | f | Russia | country
+    Франция | f | France | country
+    Германия | f | Germany | country
+    Италия | f | Italy | country
+    Испания | f | Spain | country
+    """
+)
 
 # People's names: Russian noun, English name.
-NAMES = [
-    N("Анна", "f", "Anna", "name", animate=True),
-    N("Мария", "f", "Maria", "name", animate=True),
-    N("Нина", "f", "Nina", "name", animate=True),
-    N("Ольга", "f", "Olga", "name", animate=True),
-    N("Елена", "f", "Elena", "name", animate=True),
-    N("Иван", "m", "Ivan", "name", animate=True),
-    N("Олег", "m", "Oleg", "name", animate=True),
-    N("Борис", "m", "Boris", "name", animate=True),
-    N("Пётр", "m", "Peter", "name", animate=True, stem="Петр"),
-    N("Дмитрий", "m", "Dmitry", "name", animate=True),
-]
+NAMES = _nouns(
+    """
+    Анна | f | Anna | name | animate
+    Мария | f | Maria | name | animate
+    Нина | f | Nina | name | animate
+    Ольга | f | Olga | name | animate
+    Елена | f | Elena | name | animate
+    Иван | m | Ivan | name | animate
+    Олег | m | Oleg | name | animate
+    Борис | m | Boris | name | animate
+    Пётр | m | Peter | name | animate | stem=Петр
+    Дмитрий | m | Dmitry | name | animate
+    """
+)
 
 # Fields of study. Each: head noun, adjective lemma or None, fixed genitive tail, English.
 TOPIC_NOUNS = {
-    "обучение": N("обучение", "n", "learning", mass=True),
-    "сеть": N("сеть", "f", "network"),
-    "обработка": N("обработка", "f", "processing", mass=True, gen_pl="обработок"),
-    "зрение": N("зрение", "n", "vision", mass=True),
-    "интеллект": N("интеллект", "m", "intelligence", mass=True),
-    "анализ": N("анализ", "m", "analysis", mass=True),
-    "алгебра": N("алгебра", "f", "algebra", mass=True),
-    "теория": N("теория", "f", "theory", mass=True),
-    "язык": N("язык", "m", "language", mass=True),
-    "математика": N("математика", "f", "mathematics", mass=True),
-    "история": N("история", "f", "history", mass=True),
-    "физика": N("физика", "f", "physics", mass=True),
-    "химия": N("химия", "f", "chemistry", mass=True),
-    "биология": N("биология", "f", "biology", mass=True),
-    "экономика": N("экономика", "f", "economics", mass=True),
-    "философия": N("философия", "f", "philosophy", mass=True),
-    "литература": N("литература", "f", "literature", mass=True),
-    "программирование": N("программирование", "n", "programming", mass=True),
-    "статистика": N("статистика", "f", "statistics", mass=True),
-    "информатика": N("информатика", "f", "computer science", mass=True),
-    "география": N("география", "f", "geography", mass=True),
-    "психология": N("психология", "f", "psychology", mass=True),
+    noun.lemma: noun
+    for noun in _nouns(
+        """
+        обучение | n | learning | - | mass
+        сеть | f | network | -
+        обработка | f | processing | - | mass | gen_pl=обработок
+        зрение | n | vision | - | mass
+        интеллект | m | intelligence | - | mass
+        анализ | m | analysis | - | mass
+        алгебра | f | algebra | - | mass
+        теория | f | theory | - | mass
+        язык | m | language | - | mass
+        математика | f | mathematics | - | mass
+        история | f | history | - | mass
+        физика | f | physics | - | mass
+        химия | f | chemistry | - | mass
+        биология | f | biology | - | mass
+        экономика | f | economics | - | mass
+        философия | f | philosophy | - | mass
+        литература | f | literature | - | mass
+        программирование | n | programming | - | mass
+        статистика | f | statistics | - | mass
+        информатика | f | computer science | - | mass
+        география | f | geography | - | mass
+        психология | f | psychology | - | mass
+        """
+    )
 }
 # (head, adjective, genitive tail, number, English)
 TOPICS = [
@@ -460,37 +451,42 @@ THIS = Determiner(_THIS, "this", "these")
 # one / two by gender (nominative and accusative-inanimate)
 ONE = {"m": ("один", "один"), "f": ("одна", "одну"), "n": ("одно", "одно")}
 TWO = {"m": "два", "f": "две", "n": "два"}
-UNITS = {
-    3: ("три", "three"),
-    4: ("четыре", "four"),
-    5: ("пять", "five"),
-    6: ("шесть", "six"),
-    7: ("семь", "seven"),
-    8: ("восемь", "eight"),
-    9: ("девять", "nine"),
+# Number words: units (3-9), teens and tens.
+_NUMBER_WORDS = {
+    int(number): (ru, en)
+    for number, ru, en in _rows(
+        """
+        3 | три | three
+        4 | четыре | four
+        5 | пять | five
+        6 | шесть | six
+        7 | семь | seven
+        8 | восемь | eight
+        9 | девять | nine
+        10 | десять | ten
+        11 | одиннадцать | eleven
+        12 | двенадцать | twelve
+        13 | тринадцать | thirteen
+        14 | четырнадцать | fourteen
+        15 | пятнадцать | fifteen
+        16 | шестнадцать | sixteen
+        17 | семнадцать | seventeen
+        18 | восемнадцать | eighteen
+        19 | девятнадцать | nineteen
+        20 | двадцать | twenty
+        30 | тридцать | thirty
+        40 | сорок | forty
+        50 | пятьдесят | fifty
+        60 | шестьдесят | sixty
+        70 | семьдесят | seventy
+        80 | восемьдесят | eighty
+        90 | девяносто | ninety
+        """
+    )
 }
-TEENS = {
-    10: ("десять", "ten"),
-    11: ("одиннадцать", "eleven"),
-    12: ("двенадцать", "twelve"),
-    13: ("тринадцать", "thirteen"),
-    14: ("четырнадцать", "fourteen"),
-    15: ("пятнадцать", "fifteen"),
-    16: ("шестнадцать", "sixteen"),
-    17: ("семнадцать", "seventeen"),
-    18: ("восемнадцать", "eighteen"),
-    19: ("девятнадцать", "nineteen"),
-}
-TENS = {
-    20: ("двадцать", "twenty"),
-    30: ("тридцать", "thirty"),
-    40: ("сорок", "forty"),
-    50: ("пятьдесят", "fifty"),
-    60: ("шестьдесят", "sixty"),
-    70: ("семьдесят", "seventy"),
-    80: ("восемьдесят", "eighty"),
-    90: ("девяносто", "ninety"),
-}
+UNITS = {n: words for n, words in _NUMBER_WORDS.items() if n < 10}
+TEENS = {n: words for n, words in _NUMBER_WORDS.items() if 10 <= n < 20}
+TENS = {n: words for n, words in _NUMBER_WORDS.items() if n >= 20}
 
 # -------------------------------------------------------------------------------- pronouns
 
@@ -531,147 +527,82 @@ class Verb:
 
 
 READ = E("read", "read", "read")
-TRANSITIVE = [
-    Verb(
-        "читать: читаю читаешь читают; читал",
-        "прочитать: прочитаю прочитаешь прочитают; прочитал",
-        READ,
-        "read",
-    ),
-    Verb(
-        "писать: пишу пишешь пишут; писал",
-        "написать: напишу напишешь напишут; написал",
-        E("write", "wrote", "written"),
-        "write",
-    ),
-    Verb(
-        "покупать: покупаю покупаешь покупают; покупал",
-        "купить: куплю купишь купят; купил",
-        E("buy", "bought", "bought"),
-        "buy",
-    ),
-    Verb(
-        "смотреть: смотрю смотришь смотрят; смотрел",
-        "посмотреть: посмотрю посмотришь посмотрят; посмотрел",
-        E("watch"),
-        "watch",
-    ),
-    Verb(
-        "слушать: слушаю слушаешь слушают; слушал",
-        "послушать: послушаю послушаешь послушают; послушал",
-        E("listen to"),
-        "listen",
-    ),
-    Verb(
-        "пить: пью пьёшь пьют; пил",
-        "выпить: выпью выпьешь выпьют; выпил",
-        E("drink", "drank", "drunk"),
-        "drink",
-    ),
-    Verb(
-        "есть: ем ешь ест едим едите едят; ел",
-        "съесть: съем съешь съест съедим съедите съедят; съел",
-        E("eat", "ate", "eaten"),
-        "fruit dish",
-    ),
-    Verb(
-        "готовить: готовлю готовишь готовят; готовил",
-        "приготовить: приготовлю приготовишь приготовят; приготовил",
-        E("make", "made", "made"),
-        "dish meal",
-    ),
-    Verb(
-        "видеть: вижу видишь видят; видел",
-        "увидеть: увижу увидишь увидят; увидел",
-        E("see", "saw", "seen"),
-        "person animal vehicle building",
-        style="state",
-    ),
-    Verb(
-        "знать: знаю знаешь знают; знал", None, E("know", "knew", "known"), "person", style="state"
-    ),
-    Verb("изучать: изучаю изучаешь изучают; изучал", None, E("study"), "topic", style="state"),
-    Verb(
-        "понимать: понимаю понимаешь понимают; понимал",
-        "понять: пойму поймёшь поймут; понял",
-        E("understand", "understood", "understood"),
-        "topic person",
-        style="state",
-    ),
-    Verb("ждать: жду ждёшь ждут; ждал", None, E("wait for"), "person transport"),
-    Verb(
-        "искать: ищу ищешь ищут; искал",
-        "найти: найду найдёшь найдут; нашёл нашла нашло нашли",
-        E("look for"),
-        "lost pet",
-        en_pf=E("find", "found", "found"),
-    ),
-    Verb(
-        "открывать: открываю открываешь открывают; открывал",
-        "открыть: открою откроешь откроют; открыл",
-        E("open"),
-        "openable",
-    ),
-    Verb(
-        "закрывать: закрываю закрываешь закрывают; закрывал",
-        "закрыть: закрою закроешь закроют; закрыл",
-        E("close"),
-        "openable",
-    ),
-    Verb(
-        "рисовать: рисую рисуешь рисуют; рисовал",
-        "нарисовать: нарисую нарисуешь нарисуют; нарисовал",
-        E("draw", "drew", "drawn"),
-        "animal house vehicle",
-    ),
-    Verb("мыть: мою моешь моют; мыл", "помыть: помою помоешь помоют; помыл", E("wash"), "washable"),
-    Verb(
-        "встречать: встречаю встречаешь встречают; встречал",
-        "встретить: встречу встретишь встретят; встретил",
-        E("meet", "met", "met", "meeting"),
-        "person",
-    ),
-    Verb("помнить: помню помнишь помнят; помнил", None, E("remember"), "person", style="state"),
-    Verb("любить: люблю любишь любят; любил", None, E("love"), "person", style="state"),
-    Verb(
-        "помогать: помогаю помогаешь помогают; помогал",
-        "помочь: помогу поможешь помогут; помог помогла помогло помогли",
-        E("help"),
-        "person",
-        case="dat",
-    ),
-    Verb(
-        "звонить: звоню звонишь звонят; звонил",
-        "позвонить: позвоню позвонишь позвонят; позвонил",
-        E("call"),
-        "person",
-        case="dat",
-    ),
-    Verb(
-        "думать: думаю думаешь думают; думал",
-        None,
-        E("think about", "thought", "thought"),
-        "person topic",
-        case="prep",
-        prep="о",
-    ),
-    Verb(
-        "говорить: говорю говоришь говорят; говорил",
-        None,
-        E("talk about"),
-        "topic",
-        case="prep",
-        prep="о",
-    ),
-    Verb(
-        "говорить: говорю говоришь говорят; говорил",
-        None,
-        E("talk to"),
-        "person",
-        case="ins",
-        prep="с",
-    ),
-]
+
+
+def _en_verb(text):
+    """An `EnVerb` from "base, past, participle, ing" (the forms after the base optional)."""
+    return E(*(form.strip() for form in text.split(",")))
+
+
+def _transitive(table):
+    """Verbs from a table, a verb a row (two lines): imperfective | perfective ("-": none)
+    | English (see `_en_verb`) | what it governs (tags) | any `Verb` options, such as
+    case=dat, prep=о, style=state or en_pf=find, found, found."""
+    verbs = []
+    for ipf, pf, en, objects, *options in _rows(table):
+        options = dict(option.split("=") for option in options)
+        if "en_pf" in options:
+            options["en_pf"] = _en_verb(options["en_pf"])
+        verbs.append(Verb(ipf, None if pf == "-" else pf, _en_verb(en), objects, **options))
+    return verbs
+
+
+TRANSITIVE = _transitive(
+    """
+    читать: читаю читаешь читают; читал | прочитать: прочитаю прочитаешь прочитают; прочитал
+        | read, read, read | read
+    писать: пишу пишешь пишут; писал | написать: напишу напишешь напишут; написал
+        | write, wrote, written | write
+    покупать: покупаю покупаешь покупают; покупал | купить: куплю купишь купят; купил
+        | buy, bought, bought | buy
+    смотреть: смотрю смотришь смотрят; смотрел
+        | посмотреть: посмотрю посмотришь посмотрят; посмотрел | watch | watch
+    слушать: слушаю слушаешь слушают; слушал | послушать: послушаю послушаешь послушают; послушал
+        | listen to | listen
+    пить: пью пьёшь пьют; пил | выпить: выпью выпьешь выпьют; выпил
+        | drink, drank, drunk | drink
+    есть: ем ешь ест едим едите едят; ел | съесть: съем съешь съест съедим съедите съедят; съел
+        | eat, ate, eaten | fruit dish
+    готовить: готовлю готовишь готовят; готовил
+        | приготовить: приготовлю приготовишь приготовят; приготовил | make, made, made | dish meal
+    видеть: вижу видишь видят; видел | увидеть: увижу увидишь увидят; увидел
+        | see, saw, seen | person animal vehicle building | style=state
+    знать: знаю знаешь знают; знал | -
+        | know, knew, known | person | style=state
+    изучать: изучаю изучаешь изучают; изучал | -
+        | study | topic | style=state
+    понимать: понимаю понимаешь понимают; понимал | понять: пойму поймёшь поймут; понял
+        | understand, understood, understood | topic person | style=state
+    ждать: жду ждёшь ждут; ждал | -
+        | wait for | person transport
+    искать: ищу ищешь ищут; искал | найти: найду найдёшь найдут; нашёл нашла нашло нашли
+        | look for | lost pet | en_pf=find, found, found
+    открывать: открываю открываешь открывают; открывал | открыть: открою откроешь откроют; открыл
+        | open | openable
+    закрывать: закрываю закрываешь закрывают; закрывал | закрыть: закрою закроешь закроют; закрыл
+        | close | openable
+    рисовать: рисую рисуешь рисуют; рисовал | нарисовать: нарисую нарисуешь нарисуют; нарисовал
+        | draw, drew, drawn | animal house vehicle
+    мыть: мою моешь моют; мыл | помыть: помою помоешь помоют; помыл
+        | wash | washable
+    встречать: встречаю встречаешь встречают; встречал
+        | встретить: встречу встретишь встретят; встретил | meet, met, met, meeting | person
+    помнить: помню помнишь помнят; помнил | -
+        | remember | person | style=state
+    любить: люблю любишь любят; любил | -
+        | love | person | style=state
+    помогать: помогаю помогаешь помогают; помогал
+        | помочь: помогу поможешь помогут; помог помогла помогло помогли | help | person | case=dat
+    звонить: звоню звонишь звонят; звонил | позвонить: позвоню позвонишь позвонят; позвонил
+        | call | person | case=dat
+    думать: думаю думаешь думают; думал | -
+        | think about, thought, thought | person topic | case=prep | prep=о
+    говорить: говорю говоришь говорят; говорил | -
+        | talk about | topic | case=prep | prep=о
+    говорить: говорю говоришь говорят; говорил | -
+        | talk to | person | case=ins | prep=с
+    """
+)
 LIKE = Verb("любить: люблю любишь любят; любил", None, E("like"), style="state")
 
 # intransitive and other verbs used by single templates

@@ -95,23 +95,15 @@ def _noun_person(noun, det_key=None, number="sg", adj=None, en=None):
 
 def _people():
     pronouns = [_pronoun(k) for k in lex.PRONOUNS]
-    phrases = [
-        _noun_person(_NOUN["брат"], "my"),
-        _noun_person(_NOUN["сестра"], "my"),
-        _noun_person(_NOUN["друг"], "my"),
-        _noun_person(_NOUN["подруга"], "my"),
-        _noun_person(_NOUN["отец"], "my"),
-        _noun_person(_NOUN["сын"], "my"),
-        _noun_person(_NOUN["дочь"], "my"),
-        _noun_person(_NOUN["бабушка"], "my"),
-        _noun_person(_NOUN["сосед"], "my"),
-        _noun_person(_NOUN["учитель"], "our"),
-        _noun_person(_NOUN["брат"], "your"),
-        _noun_person(_NOUN["сестра"], "your"),
-        _noun_person(_NOUN["друг"], "your"),
-        _noun_person(_NOUN["друг"], "my", "pl"),
-        _noun_person(_NOUN["ребёнок"], "our", "pl"),
-    ]
+    # "determiner:noun ...": "my:брат" is "мой брат", and "my:друг:pl" "мои друзья".
+    table = """
+        my:брат my:сестра my:друг my:подруга my:отец my:сын my:дочь my:бабушка my:сосед
+        our:учитель your:брат your:сестра your:друг my:друг:pl our:ребёнок:pl
+    """
+    phrases = []
+    for entry in table.split():
+        det_key, lemma, number = (entry + ":sg").split(":")[:3]
+        phrases.append(_noun_person(_NOUN[lemma], det_key, number))
     parents = Noun("родитель", "m", "parent", animate=True)
     phrases.append(_noun_person(parents, "my", "pl"))
     phrases.append(_noun_person(_NOUN["мама"], en="Mom"))
@@ -186,6 +178,11 @@ def en_clause(subject, agr, verb, tense, rest="", neg=False, question=False, wh=
     return " ".join(w for w in words if w)
 
 
+def _clause(who, verb, tense, rest="", **options):
+    """`en_clause` with `who`'s English subject and agreement (a `Person`)."""
+    return en_clause(who.en, who.agr, verb, tense, rest, **options)
+
+
 def _sentence(text, mark="."):
     return capitalize(" ".join(text.split())) + mark
 
@@ -198,6 +195,18 @@ def _pair(ru, en, mark="."):
 def _finish(raw):
     ru, en, mark = raw
     return _sentence(ru, mark), _sentence(en, mark)
+
+
+def _say_deny_ask(head, verb, rest, who, en_verb, en_rest):
+    """The raw pairs of "{head} {verb} {rest}" in the simple present, its negation and,
+    unless `who` (whose English subject and agreement the clause takes) is the speaker,
+    its yes/no question: "Я люблю читать" / "Я не люблю читать" / "Ты любишь читать?"."""
+    ru = f"{head} {verb} {rest}"
+    yield _pair(ru, _clause(who, en_verb, "simple", en_rest))
+    yield _pair(f"{head} не {verb} {rest}", _clause(who, en_verb, "simple", en_rest, neg=True))
+    if who.person != "1":
+        en = _clause(who, en_verb, "simple", en_rest, question=True)
+        yield _pair(ru, en, "?")
 
 
 # --------------------------------------------------------------------------------- objects
@@ -336,6 +345,20 @@ def _time_variants(subject_ru, rest_ru, adverb):
     if " " in adverb:
         return [f"{adverb} {subject_ru} {rest_ru}", f"{subject_ru} {rest_ru} {adverb}"]
     return [f"{adverb} {subject_ru} {rest_ru}", f"{subject_ru} {adverb} {rest_ru}"]
+
+
+def _timed(subject, verb_phrase, adverb, en):
+    """The raw pairs of "{subject} {verb_phrase}" with the time `adverb` in each natural
+    position (`_time_variants`), all translated `en`."""
+    for ru in _time_variants(subject.ru["nom"], verb_phrase, adverb):
+        yield _pair(ru, en)
+
+
+def _asked(word, subject, rest, case="nom"):
+    """Russian question order: after the question `word` a pronoun comes before `rest`
+    ("что ты делаешь", "как тебя зовут") and a noun after it ("что делает мама")."""
+    head = subject.ru[case]
+    return f"{word} {head} {rest}" if subject.is_pronoun else f"{word} {rest} {head}"
 
 
 def _genders(subject):

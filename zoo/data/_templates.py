@@ -22,6 +22,8 @@ from zoo.data._phrases import (
     PHRASE_PEOPLE,
     PRONOUN_PEOPLE,
     TOPIC_THINGS,
+    _asked,
+    _clause,
     _future_ipf,
     _genders,
     _may_take,
@@ -30,7 +32,8 @@ from zoo.data._phrases import (
     _objects_for,
     _pair,
     _past,
-    _time_variants,
+    _say_deny_ask,
+    _timed,
     en_clause,
     en_np,
     np_forms,
@@ -66,20 +69,27 @@ def _transitive_items():
             yield verb, thing
 
 
-@template(cap=2600)
-def present_transitive(rng):
-    """ "Я читаю книгу." -> "I am reading a book."; "Я изучаю машинное обучение." -> ... ."""
+def _present_clauses(rng, subjects, k):
+    """`(verb, thing, tense, subject)` for the present: each transitive verb with each thing
+    it takes (no generic plural after a progressive), its English tense, and up to `k` of
+    `subjects` (picked by `rng`) that may take the thing."""
     for verb, thing in _transitive_items():
         if thing.generic and thing.number == "pl" and verb.style == "prog":
             continue
         tense = "simple" if verb.style == "state" else "prog"
-        for subject in _some(rng, _SUBJECTS, 2):
-            if not _may_take(subject, thing):
-                continue
-            ru = f"{subject.ru['nom']} {verb.ipf.pres(subject.person, subject.number)} "
-            ru += _object_ru(verb, thing)
-            en = en_clause(subject.en, subject.agr, verb.en, tense, thing.en)
-            yield _pair(ru, en)
+        for subject in _some(rng, subjects, k):
+            if _may_take(subject, thing):
+                yield verb, thing, tense, subject
+
+
+@template(cap=2600)
+def present_transitive(rng):
+    """ "Я читаю книгу." -> "I am reading a book."; "Я изучаю машинное обучение." -> ... ."""
+    for verb, thing, tense, subject in _present_clauses(rng, _SUBJECTS, 2):
+        ru = f"{subject.ru['nom']} {verb.ipf.pres(subject.person, subject.number)} "
+        ru += _object_ru(verb, thing)
+        en = _clause(subject, verb.en, tense, thing.en)
+        yield _pair(ru, en)
 
 
 @template(cap=1400)
@@ -93,14 +103,13 @@ def habitual(rng):
                 continue
             vp = f"{verb.ipf.pres(subject.person, subject.number)} {_object_ru(verb, thing)}"
             for ru_adv, en_adv in _some(rng, FREQUENCIES, 1):
-                en = en_clause(subject.en, subject.agr, verb.en, "simple", thing.en, freq=en_adv)
+                en = _clause(subject, verb.en, "simple", thing.en, freq=en_adv)
                 yield _pair(f"{subject.ru['nom']} {ru_adv} {vp}", en)
                 if ru_adv in ("обычно", "иногда"):
                     yield _pair(f"{ru_adv} {subject.ru['nom']} {vp}", en)
             for ru_adv, en_adv in _some(rng, HABITS, 1):
-                en = en_clause(subject.en, subject.agr, verb.en, "simple", f"{thing.en} {en_adv}")
-                for ru in _time_variants(subject.ru["nom"], vp, ru_adv):
-                    yield _pair(ru, en)
+                en = _clause(subject, verb.en, "simple", f"{thing.en} {en_adv}")
+                yield from _timed(subject, vp, ru_adv, en)
 
 
 @template(cap=1200)
@@ -118,10 +127,10 @@ def negation(rng):
             if not _may_take(subject, thing):
                 continue
             vp = f"{verb.ipf.pres(subject.person, subject.number)} {_object_ru(verb, thing)}"
-            en = en_clause(subject.en, subject.agr, verb.en, "simple", thing.en, neg=True)
+            en = _clause(subject, verb.en, "simple", thing.en, neg=True)
             yield _pair(f"{subject.ru['nom']} не {vp}", en)
             if thing.generic and verb.style != "state":
-                en = en_clause(subject.en, subject.agr, verb.en, "simple", thing.en, freq="never")
+                en = _clause(subject, verb.en, "simple", thing.en, freq="never")
                 yield _pair(f"{subject.ru['nom']} никогда не {vp}", en)
 
 
@@ -138,13 +147,11 @@ def likes(rng):
         for subject in _SUBJECTS:
             ru = f"{subject.ru['nom']} {lex.LIKE.ipf.pres(subject.person, subject.number)} "
             ru += thing.ru["acc"]
-            yield _pair(ru, en_clause(subject.en, subject.agr, lex.LIKE.en, "simple", thing.en))
+            yield _pair(ru, _clause(subject, lex.LIKE.en, "simple", thing.en))
             if subject.person != "1":
                 yield _pair(
                     ru,
-                    en_clause(
-                        subject.en, subject.agr, lex.LIKE.en, "simple", thing.en, question=True
-                    ),
+                    _clause(subject, lex.LIKE.en, "simple", thing.en, question=True),
                     "?",
                 )
 
@@ -161,31 +168,23 @@ def past_and_future(rng):
             if not _may_take(subject, thing):
                 continue
             obj = _object_ru(verb, thing)
+            # The imperfective, then the perfective where there is one.
+            aspects = [(verb.ipf, verb.en)] + ([(verb.pf, verb.en_pf)] if verb.pf else [])
             for ru_adv, en_adv in _some(rng, PAST_TIMES, 1):
                 for gender in _genders(subject):
-                    en = en_clause(subject.en, subject.agr, verb.en, "past", f"{thing.en} {en_adv}")
-                    vp = f"{_past(verb.ipf, subject, gender)} {obj}"
-                    for ru in _time_variants(subject.ru["nom"], vp, ru_adv):
-                        yield _pair(ru, en)
-                    if verb.pf is not None:
-                        en = en_clause(
-                            subject.en, subject.agr, verb.en_pf, "past", f"{thing.en} {en_adv}"
-                        )
-                        vp = f"{_past(verb.pf, subject, gender)} {obj}"
-                        for ru in _time_variants(subject.ru["nom"], vp, ru_adv):
-                            yield _pair(ru, en)
+                    for ru_verb, en_verb in aspects:
+                        rest = f"{thing.en} {en_adv}"
+                        en = _clause(subject, en_verb, "past", rest)
+                        vp = f"{_past(ru_verb, subject, gender)} {obj}"
+                        yield from _timed(subject, vp, ru_adv, en)
             for ru_adv, en_adv in _some(rng, FUTURE_TIMES, 1):
-                en = en_clause(subject.en, subject.agr, verb.en, "fut", f"{thing.en} {en_adv}")
-                vp = f"{_future_ipf(verb.ipf.inf, subject)} {obj}"
-                for ru in _time_variants(subject.ru["nom"], vp, ru_adv):
-                    yield _pair(ru, en)
-                if verb.pf is not None:
-                    en = en_clause(
-                        subject.en, subject.agr, verb.en_pf, "fut", f"{thing.en} {en_adv}"
-                    )
-                    vp = f"{verb.pf.pres(subject.person, subject.number)} {obj}"
-                    for ru in _time_variants(subject.ru["nom"], vp, ru_adv):
-                        yield _pair(ru, en)
+                for ru_verb, en_verb in aspects:
+                    en = _clause(subject, en_verb, "fut", f"{thing.en} {en_adv}")
+                    if ru_verb is verb.ipf:  # "буду читать"
+                        future = _future_ipf(verb.ipf.inf, subject)
+                    else:  # "прочитаю"
+                        future = ru_verb.pres(subject.person, subject.number)
+                    yield from _timed(subject, f"{future} {obj}", ru_adv, en)
 
 
 @template(cap=400)
@@ -202,7 +201,7 @@ def already_done(rng):
             for subject in _some(rng, _SUBJECTS, 3):
                 for gender in _genders(subject):
                     ru = f"{subject.ru['nom']} уже {_past(verb.pf, subject, gender)} {obj_ru}"
-                    en = en_clause(subject.en, subject.agr, verb.en_pf, "perf", obj_en)
+                    en = _clause(subject, verb.en_pf, "perf", obj_en)
                     yield _pair(ru, en)
 
 
@@ -212,24 +211,16 @@ _QUESTION_SUBJECTS = [p for p in _SUBJECTS if p.person != "1"]
 @template(cap=900)
 def yes_no_questions(rng):
     """ "Ты читаешь книгу?" -> "Are you reading a book?"; "Ты вчера ...?" -> "Did you ...?"."""
-    for verb, thing in _transitive_items():
-        if thing.generic and thing.number == "pl" and verb.style == "prog":
-            continue
-        tense = "simple" if verb.style == "state" else "prog"
-        for subject in _some(rng, _QUESTION_SUBJECTS, 1):
-            if not _may_take(subject, thing):
-                continue
-            obj = _object_ru(verb, thing)
-            ru = f"{subject.ru['nom']} {verb.ipf.pres(subject.person, subject.number)} {obj}"
-            en = en_clause(subject.en, subject.agr, verb.en, tense, thing.en, question=True)
+    for verb, thing, tense, subject in _present_clauses(rng, _QUESTION_SUBJECTS, 1):
+        obj = _object_ru(verb, thing)
+        ru = f"{subject.ru['nom']} {verb.ipf.pres(subject.person, subject.number)} {obj}"
+        en = _clause(subject, verb.en, tense, thing.en, question=True)
+        yield _pair(ru, en, "?")
+        ru_adv, en_adv = PAST_TIMES[0]
+        for gender in _genders(subject):
+            ru = f"{subject.ru['nom']} {ru_adv} {_past(verb.ipf, subject, gender)} {obj}"
+            en = _clause(subject, verb.en, "past", f"{thing.en} {en_adv}", question=True)
             yield _pair(ru, en, "?")
-            ru_adv, en_adv = PAST_TIMES[0]
-            for gender in _genders(subject):
-                ru = f"{subject.ru['nom']} {ru_adv} {_past(verb.ipf, subject, gender)} {obj}"
-                en = en_clause(
-                    subject.en, subject.agr, verb.en, "past", f"{thing.en} {en_adv}", question=True
-                )
-                yield _pair(ru, en, "?")
 
 
 _WH_OBJECT = {  # verb English -> (Russian question word for things, for people)
@@ -256,21 +247,16 @@ def wh_object_questions(rng):
             tense = "simple" if verb.style == "state" else "prog"
             for subject in _QUESTION_SUBJECTS:
                 vf = verb.ipf.pres(subject.person, subject.number)
-                if subject.is_pronoun:
-                    ru = f"{word} {subject.ru['nom']} {vf}"
-                else:
-                    ru = f"{word} {vf} {subject.ru['nom']}"
-                en = en_clause(subject.en, subject.agr, verb.en, tense, question=True, wh=en_wh)
-                yield _pair(ru, en, "?")
+                en = _clause(subject, verb.en, tense, question=True, wh=en_wh)
+                yield _pair(_asked(word, subject, vf), en, "?")
                 if verb.style == "state":
                     continue
                 for ru_adv, en_adv in PAST_TIMES[:2]:
                     for gender in _genders(subject):
                         vf = _past(verb.ipf, subject, gender)
                         ru = f"{word} {subject.ru['nom']} {ru_adv} {vf}"
-                        en = en_clause(
-                            subject.en,
-                            subject.agr,
+                        en = _clause(
+                            subject,
                             verb.en,
                             "past",
                             en_adv,
@@ -338,32 +324,18 @@ def live_work_study(rng):
         for subject in _SUBJECTS:
             vf = ru_verb.pres(subject.person, subject.number)
             for place_ru, place_en, _, _ in _some(rng, places, 5):
-                en = en_clause(subject.en, subject.agr, en_verb, "simple", place_en)
-                yield _pair(f"{subject.ru['nom']} {vf} {place_ru}", en)
-                en = en_clause(subject.en, subject.agr, en_verb, "simple", place_en, neg=True)
-                yield _pair(f"{subject.ru['nom']} не {vf} {place_ru}", en)
-                if subject.person != "1":
-                    en = en_clause(
-                        subject.en, subject.agr, en_verb, "simple", place_en, question=True
-                    )
-                    yield _pair(f"{subject.ru['nom']} {vf} {place_ru}", en, "?")
+                yield from _say_deny_ask(
+                    subject.ru["nom"], vf, place_ru, subject, en_verb, place_en
+                )
                 for gender in _genders(subject):
                     vp = f"{_past(ru_verb, subject, gender)} {place_ru}"
                     en = f"{subject.en} used to {en_verb.base} {place_en}"
                     yield _pair(f"раньше {subject.ru['nom']} {vp}", en)
-                    en = en_clause(
-                        subject.en, subject.agr, en_verb, "past", f"{place_en} last year"
-                    )
-                    for ru in _time_variants(subject.ru["nom"], vp, "в прошлом году"):
-                        yield _pair(ru, en)
+                    en = _clause(subject, en_verb, "past", f"{place_en} last year")
+                    yield from _timed(subject, vp, "в прошлом году", en)
             if subject.person != "1":
-                en = en_clause(
-                    subject.en, subject.agr, en_verb, "simple", question=True, wh="where"
-                )
-                if subject.is_pronoun:
-                    yield _pair(f"где {subject.ru['nom']} {vf}", en, "?")
-                else:
-                    yield _pair(f"где {vf} {subject.ru['nom']}", en, "?")
+                en = _clause(subject, en_verb, "simple", question=True, wh="where")
+                yield _pair(_asked("где", subject, vf), en, "?")
 
 
 @template(cap=800)
@@ -386,17 +358,12 @@ def be_somewhere(rng):
             for gender in _genders(subject):
                 was = lex.BE.past(gender if gender != "pl" else "m", subject.number)
                 en = f"{subject.en} {_BE_PAST[subject.agr]} {place_en} yesterday"
-                for ru in _time_variants(subject.ru["nom"], f"{was} {place_ru}", "вчера"):
-                    yield _pair(ru, en)
+                yield from _timed(subject, f"{was} {place_ru}", "вчера", en)
             will = lex.BE.pres(subject.person, subject.number)
             en = f"{subject.en} will be {place_en} tomorrow"
-            for ru in _time_variants(subject.ru["nom"], f"{will} {place_ru}", "завтра"):
-                yield _pair(ru, en)
+            yield from _timed(subject, f"{will} {place_ru}", "завтра", en)
         if subject.person != "1":
-            if subject.is_pronoun:
-                yield _pair(f"где {subject.ru['nom']}", f"where {be} {subject.en}", "?")
-            else:
-                yield _pair(f"где {subject.ru['nom']}", f"where {be} {subject.en}", "?")
+            yield _pair(f"где {subject.ru['nom']}", f"where {be} {subject.en}", "?")
             for gender in _genders(subject):
                 was = lex.BE.past(gender if gender != "pl" else "m", subject.number)
                 yield _pair(
@@ -422,61 +389,39 @@ def motion(rng):
             now = (lex.GO_RIDE if ride else lex.GO_FOOT).pres(p, n)
             habit = lex.GO_RIDE_HABIT if ride else lex.GO_FOOT_HABIT
             pf = lex.GO_RIDE_PF if ride else lex.GO_FOOT_PF
-            yield _pair(
-                f"{subject.ru['nom']} {now} {place_ru}",
-                en_clause(subject.en, subject.agr, go, "prog", place_en),
-            )
-            yield _pair(
-                f"сейчас {subject.ru['nom']} {now} {place_ru}",
-                en_clause(subject.en, subject.agr, go, "prog", place_en + " now"),
-            )
+            ru = f"{subject.ru['nom']} {now} {place_ru}"
+            yield _pair(ru, _clause(subject, go, "prog", place_en))
+            yield _pair(f"сейчас {ru}", _clause(subject, go, "prog", place_en + " now"))
             if p != "1":
-                yield _pair(
-                    f"{subject.ru['nom']} {now} {place_ru}",
-                    en_clause(subject.en, subject.agr, go, "prog", place_en, question=True),
-                    "?",
-                )
+                yield _pair(ru, _clause(subject, go, "prog", place_en, question=True), "?")
             vp = f"{habit.pres(p, n)} {place_ru}"
-            en = en_clause(subject.en, subject.agr, go, "simple", f"{place_en} every day")
-            for ru in _time_variants(subject.ru["nom"], vp, "каждый день"):
-                yield _pair(ru, en)
+            en = _clause(subject, go, "simple", f"{place_en} every day")
+            yield from _timed(subject, vp, "каждый день", en)
             for ru_adv, en_adv in FREQUENCIES[1:3]:
-                en = en_clause(subject.en, subject.agr, go, "simple", place_en, freq=en_adv)
+                en = _clause(subject, go, "simple", place_en, freq=en_adv)
                 yield _pair(f"{subject.ru['nom']} {ru_adv} {vp}", en)
             if place_ru != "домой":
                 for gender in _genders(subject):
                     vp = f"{_past(habit, subject, gender)} {place_ru}"
-                    en = en_clause(subject.en, subject.agr, go, "past", f"{place_en} yesterday")
-                    for ru in _time_variants(subject.ru["nom"], vp, "вчера"):
-                        yield _pair(ru, en)
+                    en = _clause(subject, go, "past", f"{place_en} yesterday")
+                    yield from _timed(subject, vp, "вчера", en)
             vp = f"{pf.pres(p, n)} {place_ru}"
-            en = en_clause(subject.en, subject.agr, go, "fut", f"{place_en} tomorrow")
-            for ru in _time_variants(subject.ru["nom"], vp, "завтра"):
-                yield _pair(ru, en)
+            en = _clause(subject, go, "fut", f"{place_en} tomorrow")
+            yield from _timed(subject, vp, "завтра", en)
         if p != "1":
             now = lex.GO_FOOT.pres(p, n)
-            ru = (
-                f"куда {subject.ru['nom']} {now}"
-                if subject.is_pronoun
-                else (f"куда {now} {subject.ru['nom']}")
-            )
-            yield _pair(
-                ru, en_clause(subject.en, subject.agr, go, "prog", question=True, wh="where"), "?"
-            )
+            en = _clause(subject, go, "prog", question=True, wh="where")
+            yield _pair(_asked("куда", subject, now), en, "?")
             for gender in _genders(subject):
                 ru = f"куда {subject.ru['nom']} {_past(lex.GO_FOOT_HABIT, subject, gender)} вчера"
-                en = en_clause(
-                    subject.en, subject.agr, go, "past", "yesterday", question=True, wh="where"
-                )
+                en = _clause(subject, go, "past", "yesterday", question=True, wh="where")
                 yield _pair(ru, en, "?")
     friend = _NOUN["друг"]
     for subject in PRONOUN_PEOPLE:
         for place_ru, place_en, _ in places[:14]:
             now = lex.GO_FOOT.pres(subject.person, subject.number)
             ru = f"{subject.ru['nom']} {now} {place_ru} {ru_preposition('с', friend('ins'))}"
-            yield _pair(
-                ru, en_clause(subject.en, subject.agr, go, "prog", f"{place_en} with a friend")
-            )
+            yield _pair(ru, _clause(subject, go, "prog", f"{place_en} with a friend"))
 
 
 _SURFACES = [  # where small things lie: Russian, English
@@ -658,37 +603,7 @@ def count_phrase(n, noun, case="nom", adj=None):
     return " ".join(words), f"{en_number} {head}"
 
 
-NUMBERS = [
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-    10,
-    11,
-    12,
-    14,
-    15,
-    20,
-    21,
-    22,
-    23,
-    24,
-    25,
-    30,
-    31,
-    32,
-    35,
-    40,
-    41,
-    44,
-    50,
-    100,
-]
+NUMBERS = [*range(1, 13), 14, 15, *range(20, 26), 30, 31, 32, 35, 40, 41, 44, 50, 100]
 _COUNTABLE = [
     "книга",
     "журнал",
@@ -771,7 +686,7 @@ def numbers(rng):
                 for subject in _some(rng, PRONOUN_PEOPLE, 1):
                     for gender in _genders(subject):
                         vf = _past(lex.TRANSITIVE[2].pf, subject, gender)
-                        en_buy = en_clause(subject.en, subject.agr, buy, "past", en)
+                        en_buy = _clause(subject, buy, "past", en)
                         yield _pair(f"{subject.ru['nom']} {vf} {ru_acc}", en_buy)
         for owner_ru, owner_en, agr, _ in _some(rng, POSSESSORS, 5):
             en = f"how many {noun.en_pl} {_DO[agr]} {owner_en} have"
@@ -789,35 +704,8 @@ _YEAR = _NOUN["год"]
 @template(cap=900)
 def age_and_price(rng):
     """ "Мне двадцать один год." -> "I am twenty-one years old."; "Книга стоит сто рублей."."""
-    ages = [
-        2,
-        3,
-        4,
-        5,
-        7,
-        10,
-        18,
-        19,
-        20,
-        21,
-        22,
-        23,
-        24,
-        25,
-        27,
-        30,
-        31,
-        33,
-        34,
-        40,
-        41,
-        45,
-        52,
-        60,
-        64,
-        71,
-        85,
-    ]
+    ages = [2, 3, 4, 5, 7, 10, 18, 19, *range(20, 26), 27, 30, 31, 33, 34]
+    ages += [40, 41, 45, 52, 60, 64, 71, 85]
     for person in _SUBJECTS:
         dat = person.ru["dat"]
         be = _BE[person.agr]
@@ -830,10 +718,7 @@ def age_and_price(rng):
             ru, en = count_phrase(n, _YEAR)
             yield _pair(f"{dat} {ru}", f"{person.en} {be} {en} old")
         if person.person != "1":
-            if person.is_pronoun:
-                yield _pair(f"сколько {dat} лет", f"how old {be} {person.en}", "?")
-            else:
-                yield _pair(f"сколько лет {dat}", f"how old {be} {person.en}", "?")
+            yield _pair(_asked("сколько", person, "лет", "dat"), f"how old {be} {person.en}", "?")
     prices = [1, 2, 3, 5, 10, 21, 22, 25, 30, 44, 50, 100]
     for lemma in _PRICED:
         noun = _NOUN[lemma]

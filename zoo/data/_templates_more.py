@@ -20,13 +20,16 @@ from zoo.data._phrases import (
     PRONOUN_PEOPLE,
     TOPIC_THINGS,
     Thing,
+    _asked,
+    _clause,
     _future_ipf,
     _genders,
     _may_take,
     _objects_for,
     _pair,
     _past,
-    _time_variants,
+    _say_deny_ask,
+    _timed,
     en_clause,
     en_np,
     np_forms,
@@ -80,21 +83,11 @@ def pleases(rng):
             gn = "pl" if thing.number == "pl" else thing.gender
             pres = lex.PLEASE.pres("3", thing.number)
             past = lex.PLEASE_PF.past(gn if gn != "pl" else "m", thing.number)
-            yield _pair(
-                f"{dat} {pres} {thing.ru['nom']}",
-                en_clause(person.en, person.agr, _LIKE, "simple", thing.en),
-            )
-            yield _pair(
-                f"{dat} не {pres} {thing.ru['nom']}",
-                en_clause(person.en, person.agr, _LIKE, "simple", thing.en, neg=True),
-            )
-            if person.person != "1":
-                en = en_clause(person.en, person.agr, _LIKE, "simple", thing.en, question=True)
-                yield _pair(f"{dat} {pres} {thing.ru['nom']}", en, "?")
+            yield from _say_deny_ask(dat, pres, thing.ru["nom"], person, _LIKE, thing.en)
             if thing.en.startswith(("this", "these")):
                 yield _pair(
                     f"{dat} {past} {thing.ru['nom']}",
-                    en_clause(person.en, person.agr, _LIKE, "past", thing.en),
+                    _clause(person, _LIKE, "past", thing.en),
                 )
 
 
@@ -105,20 +98,7 @@ def like_to_do(rng):
         vf = lex.LIKE.ipf.pres(subject.person, subject.number)
         for ru_inf, en_verb in lex.ACTIVITIES:
             rest = f"to {en_verb.form('base')}"
-            yield _pair(
-                f"{subject.ru['nom']} {vf} {ru_inf}",
-                en_clause(subject.en, subject.agr, _LIKE, "simple", rest),
-            )
-            yield _pair(
-                f"{subject.ru['nom']} не {vf} {ru_inf}",
-                en_clause(subject.en, subject.agr, _LIKE, "simple", rest, neg=True),
-            )
-            if subject.person != "1":
-                yield _pair(
-                    f"{subject.ru['nom']} {vf} {ru_inf}",
-                    en_clause(subject.en, subject.agr, _LIKE, "simple", rest, question=True),
-                    "?",
-                )
+            yield from _say_deny_ask(subject.ru["nom"], vf, ru_inf, subject, _LIKE, rest)
             if ru_inf not in lex.SKILLS:
                 continue
             skill = lex.CAN_SKILL.pres(subject.person, subject.number)
@@ -172,20 +152,7 @@ def wants(rng):
         for subject in _some(rng, _SUBJECTS, 2):
             vf = lex.WANT.pres(subject.person, subject.number)
             rest = f"to {en_base}"
-            yield _pair(
-                f"{subject.ru['nom']} {vf} {ru_inf}",
-                en_clause(subject.en, subject.agr, _WANT, "simple", rest),
-            )
-            yield _pair(
-                f"{subject.ru['nom']} не {vf} {ru_inf}",
-                en_clause(subject.en, subject.agr, _WANT, "simple", rest, neg=True),
-            )
-            if subject.person != "1":
-                yield _pair(
-                    f"{subject.ru['nom']} {vf} {ru_inf}",
-                    en_clause(subject.en, subject.agr, _WANT, "simple", rest, question=True),
-                    "?",
-                )
+            yield from _say_deny_ask(subject.ru["nom"], vf, ru_inf, subject, _WANT, rest)
             for gender in _genders(subject):
                 yield _pair(
                     f"{subject.ru['nom']} {_past(lex.WANT, subject, gender)} {ru_inf}",
@@ -346,9 +313,8 @@ def instrumental(rng):
                 vf = _DRINK.ipf.pres(subject.person, subject.number)
                 with_ = ru_preposition("с", _NOUN[add]("ins"))
                 ru = f"{subject.ru['nom']} {vf} {_NOUN[base]('acc')} {with_}"
-                en = en_clause(
-                    subject.en,
-                    subject.agr,
+                en = _clause(
+                    subject,
                     drink,
                     "simple",
                     f"{_NOUN[base].en} with {_NOUN[add].en}",
@@ -391,15 +357,13 @@ def gifts(rng):
                 for gender in _genders(subject):
                     vf = _past(lex.GIVE_PF, subject, gender)
                     vp = f"{vf} {other.ru['dat']} {noun('acc')}"
-                    en = en_clause(
-                        subject.en,
-                        subject.agr,
+                    en = _clause(
+                        subject,
                         give,
                         "past",
                         f"{other.en_obj} {en_with_article(noun.en)} yesterday",
                     )
-                    for ru in _time_variants(subject.ru["nom"], vp, "вчера"):
-                        yield _pair(ru, en)
+                    yield from _timed(subject, vp, "вчера", en)
 
 
 # ------------------------------------------------------------------------ names, languages
@@ -421,32 +385,29 @@ def names_and_languages(rng):
                     continue
                 yield _pair(f"{person.ru['acc']} зовут {name.lemma}", f"{poss} name is {name.en}")
             if person.person != "1":
-                if person.is_pronoun:
-                    yield _pair(f"как {person.ru['acc']} зовут", f"what is {poss} name", "?")
-                else:
-                    yield _pair(f"как зовут {person.ru['acc']}", f"what is {poss} name", "?")
+                yield _pair(_asked("как", person, "зовут", "acc"), f"what is {poss} name", "?")
         vf = lex.SPEAK.pres(person.person, person.number)
         for ru_lang, en_lang in lex.LANGUAGES:
             yield _pair(
                 f"{person.ru['nom']} {vf} {ru_lang}",
-                en_clause(person.en, person.agr, speak, "simple", en_lang),
+                _clause(person, speak, "simple", en_lang),
             )
             yield _pair(
                 f"{person.ru['nom']} хорошо {vf} {ru_lang}",
-                en_clause(person.en, person.agr, speak, "simple", f"{en_lang} well"),
+                _clause(person, speak, "simple", f"{en_lang} well"),
             )
             yield _pair(
                 f"{person.ru['nom']} немного {vf} {ru_lang}",
-                en_clause(person.en, person.agr, speak, "simple", f"a little {en_lang}"),
+                _clause(person, speak, "simple", f"a little {en_lang}"),
             )
             yield _pair(
                 f"{person.ru['nom']} не {vf} {ru_lang}",
-                en_clause(person.en, person.agr, speak, "simple", en_lang, neg=True),
+                _clause(person, speak, "simple", en_lang, neg=True),
             )
             if person.person != "1":
                 yield _pair(
                     f"{person.ru['nom']} {vf} {ru_lang}",
-                    en_clause(person.en, person.agr, speak, "simple", en_lang, question=True),
+                    _clause(person, speak, "simple", en_lang, question=True),
                     "?",
                 )
 
@@ -465,15 +426,10 @@ def activities_in_places(rng):
             for (lemma, *_), (place_ru, place_en, _, _) in zip(lex.PLACES, PLACE_PHRASES):
                 if lemma not in places:
                     continue
+                ru = f"{subject.ru['nom']} {vf} {place_ru}"
                 if verb is not lex.WORK:  # "Папа работает в кафе." is "Dad works at the cafe."
-                    yield _pair(
-                        f"{subject.ru['nom']} {vf} {place_ru}",
-                        en_clause(subject.en, subject.agr, en_verb, "prog", place_en),
-                    )
-                yield _pair(
-                    f"сейчас {subject.ru['nom']} {vf} {place_ru}",
-                    en_clause(subject.en, subject.agr, en_verb, "prog", place_en + " now"),
-                )
+                    yield _pair(ru, _clause(subject, en_verb, "prog", place_en))
+                yield _pair(f"сейчас {ru}", _clause(subject, en_verb, "prog", place_en + " now"))
     sleep = lex.E("sleep", "slept", "slept")
     for lemma in ("кошка", "кот", "собака", "ребёнок"):
         noun = _NOUN[lemma]
@@ -494,17 +450,14 @@ def activities_in_places(rng):
             vf = lex.SLEEP.pres(subject.person, subject.number)
             yield _pair(
                 f"почему {subject.ru['nom']} не {vf}",
-                en_clause(
-                    subject.en, subject.agr, sleep, "prog", neg=True, question=True, wh="why"
-                ),
+                _clause(subject, sleep, "prog", neg=True, question=True, wh="why"),
                 "?",
             )
             vf = lex.WORK.pres(subject.person, subject.number)
             yield _pair(
                 f"почему {subject.ru['nom']} не {vf}",
-                en_clause(
-                    subject.en,
-                    subject.agr,
+                _clause(
+                    subject,
                     lex.E("work"),
                     "prog",
                     neg=True,
@@ -522,38 +475,21 @@ def what_doing(rng):
     en_do = lex.E("do", "did", "done")
     for subject in _QUESTION_SUBJECTS:
         vf = do.pres(subject.person, subject.number)
-        ru = (
-            f"что {subject.ru['nom']} {vf}"
-            if subject.is_pronoun
-            else (f"что {vf} {subject.ru['nom']}")
-        )
-        yield _pair(
-            ru, en_clause(subject.en, subject.agr, en_do, "prog", question=True, wh="what"), "?"
-        )
+        en = _clause(subject, en_do, "prog", question=True, wh="what")
+        yield _pair(_asked("что", subject, vf), en, "?")
         yield _pair(
             f"что {subject.ru['nom']} {vf} сейчас",
-            en_clause(subject.en, subject.agr, en_do, "prog", "now", question=True, wh="what"),
+            _clause(subject, en_do, "prog", "now", question=True, wh="what"),
             "?",
         )
         for gender in _genders(subject):
-            for ru_adv, en_adv in PAST_TIMES[:3]:
-                ru = f"что {subject.ru['nom']} {_past(do, subject, gender)} {ru_adv}"
-                yield _pair(
-                    ru,
-                    en_clause(
-                        subject.en, subject.agr, en_do, "past", en_adv, question=True, wh="what"
-                    ),
-                    "?",
-                )
-            for ru_adv, en_adv in FUTURE_TIMES[:3]:
-                ru = f"что {subject.ru['nom']} {_future_ipf('делать', subject)} {ru_adv}"
-                yield _pair(
-                    ru,
-                    en_clause(
-                        subject.en, subject.agr, en_do, "fut", en_adv, question=True, wh="what"
-                    ),
-                    "?",
-                )
+            for tense, times, vf in (
+                ("past", PAST_TIMES, _past(do, subject, gender)),
+                ("fut", FUTURE_TIMES, _future_ipf("делать", subject)),
+            ):
+                for ru_adv, en_adv in times[:3]:
+                    en = _clause(subject, en_do, tense, en_adv, question=True, wh="what")
+                    yield _pair(f"что {subject.ru['nom']} {vf} {ru_adv}", en, "?")
 
 
 _WHAT = Adjective("какой", "what", "")
@@ -618,37 +554,35 @@ def showcase(rng):
         for thing in TOPIC_THINGS:  # "Я изучаю машинное обучение." -> "I study machine ..."
             yield _pair(
                 f"{subject.ru['nom']} {study.ipf.pres(p, n)} {thing.ru['acc']}",
-                en_clause(subject.en, subject.agr, study.en, "simple", thing.en),
+                _clause(subject, study.en, "simple", thing.en),
             )
         for lemma in ("книга", "газета", "письмо", "журнал"):
             noun = _NOUN[lemma]
             obj_ru, obj_en = noun("acc"), en_np(noun)
             yield _pair(
                 f"{subject.ru['nom']} {read.ipf.pres(p, n)} {obj_ru}",
-                en_clause(subject.en, subject.agr, read.en, "prog", obj_en),
+                _clause(subject, read.en, "prog", obj_en),
             )
             for gender in subject.genders:  # "Вчера она читала книгу."
                 vp = f"{_past(read.ipf, subject, gender)} {obj_ru}"
-                en = en_clause(subject.en, subject.agr, read.en, "past", f"{obj_en} yesterday")
-                for ru in _time_variants(subject.ru["nom"], vp, "вчера"):
-                    yield _pair(ru, en)
+                en = _clause(subject, read.en, "past", f"{obj_en} yesterday")
+                yield from _timed(subject, vp, "вчера", en)
             vp = f"{read.ipf.pres(p, n)} {noun('acc', 'pl')}"
-            en = en_clause(subject.en, subject.agr, read.en, "simple", f"{noun.en_pl} every day")
-            for ru in _time_variants(subject.ru["nom"], vp, "каждый день"):
-                yield _pair(ru, en)
+            en = _clause(subject, read.en, "simple", f"{noun.en_pl} every day")
+            yield from _timed(subject, vp, "каждый день", en)
         for lemma in ("яблоко", "апельсин", "банан", "груша", "яйцо"):
             noun = _NOUN[lemma]
             eat = _verb("есть")
             yield _pair(
                 f"{subject.ru['nom']} {eat.ipf.pres(p, n)} {noun('acc')}",
-                en_clause(subject.en, subject.agr, eat.en, "prog", en_np(noun)),
+                _clause(subject, eat.en, "prog", en_np(noun)),
             )
         for lemma in ("кот", "собака", "кошка", "медведь", "волк", "птица", "мышь", "лошадь"):
             noun = _NOUN[lemma]
             for number in ("sg", "pl"):
                 yield _pair(
                     f"{subject.ru['nom']} {see.ipf.pres(p, n)} {noun('acc', number)}",
-                    en_clause(subject.en, subject.agr, see.en, "simple", en_np(noun, number)),
+                    _clause(subject, see.en, "simple", en_np(noun, number)),
                 )
         for lemma in ("кофе", "чай", "молоко", "музыка", "кошка"):
             noun = _NOUN[lemma]
@@ -656,7 +590,7 @@ def showcase(rng):
             obj = noun("acc", "pl" if noun.animate else "sg")
             yield _pair(
                 f"{subject.ru['nom']} не {lex.LIKE.ipf.pres(p, n)} {obj}",
-                en_clause(subject.en, subject.agr, lex.LIKE.en, "simple", en, neg=True),
+                _clause(subject, lex.LIKE.en, "simple", en, neg=True),
             )
         owner = subject.prep("у", "gen")
         for lemma in ("собака", "кошка", "машина", "брат", "сестра", "дом"):
@@ -666,7 +600,7 @@ def showcase(rng):
             )
             yield _pair(
                 f"{owner} нет {noun('gen')}",
-                en_clause(subject.en, subject.agr, _HAVE_VERB, "simple", en_np(noun), neg=True),
+                _clause(subject, _HAVE_VERB, "simple", en_np(noun), neg=True),
             )
         for lemma in ("книга", "яблоко", "стул", "брат", "сестра", "ребёнок"):
             for number in (1, 2, 3, 4, 5, 11, 21, 22, 25):
@@ -682,14 +616,12 @@ def showcase(rng):
         ):
             yield _pair(
                 f"{subject.ru['nom']} {live} {place_ru}",
-                en_clause(subject.en, subject.agr, lex.E("live"), "simple", place_en),
+                _clause(subject, lex.E("live"), "simple", place_en),
             )
         if p != "1":
             yield _pair(
                 f"где {subject.ru['nom']} {live}",
-                en_clause(
-                    subject.en, subject.agr, lex.E("live"), "simple", question=True, wh="where"
-                ),
+                _clause(subject, lex.E("live"), "simple", question=True, wh="where"),
                 "?",
             )
     for lemma, english in _FAMILY_BARE:  # "Я вижу брата." -> "I see my brother."

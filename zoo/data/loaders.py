@@ -709,25 +709,34 @@ def _check_bundled_split(corpus, split):
         )
 
 
-def _bundled_pairs(split, direction):
+def _bundled_corpus(split, value, allowed, message):
+    """`zoo.data.corpus`, once `split` is one of its splits and `value` one of `allowed`
+    (else a `ValueError` saying `message`)."""
     corpus = _corpus_module()
     _check_bundled_split(corpus, split)
-    if direction not in ("ru-en", "en-ru"):
-        raise ValueError(
-            f"Received direction={direction!r}; the bundled corpus is Russian-English, so use "
-            "'ru-en' or 'en-ru'."
-        )
+    if value not in allowed:
+        raise ValueError(message)
+    return corpus
+
+
+def _bundled_pairs(split, direction):
+    corpus = _bundled_corpus(
+        split,
+        direction,
+        ("ru-en", "en-ru"),
+        f"Received direction={direction!r}; the bundled corpus is Russian-English, so use "
+        "'ru-en' or 'en-ru'.",
+    )
     return _pairs_dataset(list(corpus.load_pairs(split=split, direction=direction)))
 
 
 def _bundled_text(language, split):
-    corpus = _corpus_module()
-    _check_bundled_split(corpus, split)
-    if language not in ("ru", "en"):
-        raise ValueError(
-            f"Received language {language!r} for the bundled corpus; use 'bundled:ru' or "
-            "'bundled:en'."
-        )
+    corpus = _bundled_corpus(
+        split,
+        language,
+        ("ru", "en"),
+        f"Received language {language!r} for the bundled corpus; use 'bundled:ru' or 'bundled:en'.",
+    )
     return _lines_dataset(list(corpus.load_text(language=language, split=split)))
 
 

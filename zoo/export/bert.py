@@ -64,6 +64,17 @@ class WindowedBertModule(tf.Module):
         self.sep_token_id = required_id(tokenizer, "sep_token_id", owner)
         self.pad_token_id = int(tokenizer.pad_token_id or 0)
 
+    def _head(self, model, names, what, rank, expected):
+        """`(model, names)`: a BERT head `model` (its LoRA adapters merged) whose logits
+        have `rank` dimensions (`expected` says which model that is) and its class `names`
+        (`what`: "labels", "tags"), after checking both and the tokenizer's vocabulary."""
+        owner = type(self).__name__
+        num_classes = getattr(model, "num_classes", None)
+        if num_classes is None or len(model.outputs[0].shape) != rank:
+            raise ValueError(f"{owner} needs {expected}; received {type(model).__name__}.")
+        check_vocabulary(owner, model.backbone.vocabulary_size, self.tokenizer)
+        return with_merged_lora(model), _check_labels(owner, names, num_classes, what)
+
     def _pack(self, ids):
         token_ids, padding_mask = pack_token_ids(
             ids,
@@ -307,17 +318,9 @@ class ClassifierModule(WindowedBertModule):
     def __init__(
         self, classifier, tokenizer, labels, sequence_length, preprocessor=None, stride=None
     ):
-        classifier = with_merged_lora(classifier)
         super().__init__(classifier, tokenizer, sequence_length, preprocessor, stride, "classifier")
-        num_classes = getattr(classifier, "num_classes", None)
-        if num_classes is None or len(classifier.outputs[0].shape) != 2:
-            raise ValueError(
-                "ClassifierModule needs a zoo.models.BertClassifier (logits (batch, classes)); "
-                f"received {type(classifier).__name__}."
-            )
-        check_vocabulary("ClassifierModule", classifier.backbone.vocabulary_size, tokenizer)
-        self.classifier = classifier
-        self.labels = _check_labels("ClassifierModule", labels, num_classes, "labels")
+        expected = "a zoo.models.BertClassifier (logits (batch, classes))"
+        self.classifier, self.labels = self._head(classifier, labels, "labels", 2, expected)
         self._labels = tf.constant(self.labels)
 
     @tf.function(input_signature=[ANY_STRING])
@@ -389,17 +392,9 @@ class TaggerModule(WindowedBertModule):
     """
 
     def __init__(self, tagger, tokenizer, tags, sequence_length, preprocessor=None, stride=None):
-        tagger = with_merged_lora(tagger)
         super().__init__(tagger, tokenizer, sequence_length, preprocessor, stride, "tagger")
-        num_classes = getattr(tagger, "num_classes", None)
-        if num_classes is None or len(tagger.outputs[0].shape) != 3:
-            raise ValueError(
-                "TaggerModule needs a zoo.models.BertTokenClassifier (logits (batch, length, "
-                f"tags)); received {type(tagger).__name__}."
-            )
-        check_vocabulary("TaggerModule", tagger.backbone.vocabulary_size, tokenizer)
-        self.tagger = tagger
-        self.tags = _check_labels("TaggerModule", tags, num_classes, "tags")
+        expected = "a zoo.models.BertTokenClassifier (logits (batch, length, tags))"
+        self.tagger, self.tags = self._head(tagger, tags, "tags", 3, expected)
         self._tags = tf.constant(self.tags)
         self._starts_word = _word_starts(tokenizer)
 

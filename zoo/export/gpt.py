@@ -75,16 +75,14 @@ class GPTModule(tf.Module):
         serving_batch_size=8,
         **sampler_kwargs,
     ):
-        super().__init__(name="gpt")
-        model = with_merged_lora(model)
         from zoo.models.generation import Generator
 
-        for name, value in (
-            ("prompt_length", prompt_length),
-            ("max_new_tokens", max_new_tokens),
-            ("serving_batch_size", serving_batch_size),
-        ):
-            check_int(value, name, type(self).__name__)
+        owner = type(self).__name__
+        check_int(prompt_length, "prompt_length", owner)
+        check_int(max_new_tokens, "max_new_tokens", owner)
+        check_int(serving_batch_size, "serving_batch_size", owner)
+        super().__init__(name="gpt")
+        model = with_merged_lora(model)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise ValueError(f"seed must be an int, received {seed!r}.")
         limit = getattr(model, "max_sequence_length", None)

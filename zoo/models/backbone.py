@@ -27,6 +27,7 @@ from zoo.layers.attention import MultiHeadAttention
 from zoo.layers.feed_forward import ACTIVATIONS, FeedForward
 
 __all__ = [
+    "BACKBONE_ARGUMENTS",
     "LORA_TARGETS",
     "FunctionalModel",
     "check_model_arguments",
@@ -35,6 +36,17 @@ __all__ = [
     "int_input",
     "truncated_normal_initializer",
 ]
+
+# The constructor arguments `Bert`, `GPT` and `Transformer` share, first in their configs.
+BACKBONE_ARGUMENTS = (
+    "vocabulary_size",
+    "num_layers",
+    "num_heads",
+    "hidden_dim",
+    "intermediate_dim",
+    "dropout",
+    "max_sequence_length",
+)
 
 
 def check_model_arguments(owner, num_heads, hidden_dim, dropout, activation, **counts):
@@ -300,6 +312,11 @@ class FunctionalModel(keras.Model):
             rank, alpha, targets = self._lora_settings
             config.update(lora_rank=rank, lora_alpha=alpha, lora_targets=list(targets))
         return config
+
+    def _arguments_config(self, *names):
+        """`_base_config()` and the constructor arguments `names`, in that order, each read
+        from the attribute of the same name (`BACKBONE_ARGUMENTS` first for a backbone)."""
+        return {**self._base_config(), **{name: getattr(self, name) for name in names}}
 
     @classmethod
     def from_config(cls, config):

@@ -21,6 +21,7 @@ from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS
 from zoo.layers.transformer import TransformerEncoderBlock
 from zoo.models.backbone import (
+    BACKBONE_ARGUMENTS,
     FunctionalModel,
     check_model_arguments,
     float32_logits,
@@ -282,29 +283,13 @@ class Bert(FunctionalModel):
         size of `model_axis`; building a `Bert` under a `ModelParallel` with this map
         raises a ValueError naming the argument otherwise (pad the vocabulary).
 
-        Args:
-            device_mesh: a `keras.distribution.DeviceMesh` with axes `batch_axis` and
-                `model_axis`, e.g. shape `(2, 4)` and axes `("batch", "model")`.
-            model_axis: name of the mesh axis the weights are split over.
-            batch_axis: name of the data-parallel mesh axis (checked to exist); None
-                for a mesh with `model_axis` only.
+        The arguments are those of `zoo.models.build_layout_map` (less `rules`):
+        `device_mesh`, a `keras.distribution.DeviceMesh` such as `(2, 4)` over
+        `("batch", "model")`, and the names of its `model_axis` and `batch_axis`. The
+        `zoo.models.layout` module doc shows the map under `ModelParallel`; with `mesh`:
 
-        Returns:
-            A `keras.distribution.LayoutMap`; keys are regexes over `variable.path`.
-
-        Example:
-
-        >>> import keras
-        >>> devices = keras.distribution.list_devices()[:1]  # a TPU v2-8: all 8, (2, 4)
-        >>> mesh = keras.distribution.DeviceMesh((1, 1), ("batch", "model"), devices)
-        >>> layout_map = Bert.layout_map(mesh)
-        >>> layout_map["transformer_layer_0/self_attention/query/kernel"].axes
+        >>> Bert.layout_map(mesh)["transformer_layer_0/self_attention/query/kernel"].axes
         (None, 'model', None)
-        >>> distribution = keras.distribution.ModelParallel(
-        ...     layout_map=layout_map, batch_dim_name="batch")
-        >>> with distribution.scope():  # under JAX, the variables are made split
-        ...     model = Bert(vocabulary_size=64, num_layers=2, num_heads=4,
-        ...                  hidden_dim=16, intermediate_dim=32)
         """
         rules = [
             token_embedding_rule("embeddings", model_axis),
@@ -313,24 +298,14 @@ class Bert(FunctionalModel):
         return build_layout_map(device_mesh, rules, model_axis, batch_axis)
 
     def get_config(self):
-        config = self._base_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "max_sequence_length": self.max_sequence_length,
-                "num_segments": self.num_segments,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "attention": self.attention,
-                "attention_options": self.attention_options,
-            }
+        return self._arguments_config(
+            *BACKBONE_ARGUMENTS,
+            "num_segments",
+            "activation",
+            "layer_norm_epsilon",
+            "attention",
+            "attention_options",
         )
-        return config
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -21,6 +21,21 @@ replica, Shoeybi et al., "Megatron-LM", 2019, https://arxiv.org/abs/1909.08053).
 The keys are regular expressions that `LayoutMap` matches against the whole
 `variable.path`; a path that matches none is replicated. Each key may be preceded by
 any name scope (`(?:.*/)?`), so a model built inside `keras.name_scope` still matches.
+
+Example (one device here; a TPU v2-8 has all 8 as a `(2, 4)` mesh):
+
+>>> import keras
+>>> from zoo.models import Bert
+>>> devices = keras.distribution.list_devices()[:1]
+>>> mesh = keras.distribution.DeviceMesh((1, 1), ("batch", "model"), devices)
+>>> layout_map = Bert.layout_map(mesh)
+>>> layout_map["transformer_layer_0/self_attention/query/kernel"].axes
+(None, 'model', None)
+>>> distribution = keras.distribution.ModelParallel(
+...     layout_map=layout_map, batch_dim_name="batch")
+>>> with distribution.scope():  # under JAX, the variables are made split
+...     model = Bert(vocabulary_size=64, num_layers=2, num_heads=4,
+...                  hidden_dim=16, intermediate_dim=32)
 """
 
 import re
