@@ -5,10 +5,16 @@ and `SparseAttention`, `LongformerAttention`, `LinformerAttention`, `PerformerAt
 `ReformerAttention` from `zoo.layers.efficient_attention`) one self-attention layer with
 batch 1, 4 heads of size 64 (hidden 256) runs forward + backward (gradients of
 `sum(output²)` with respect to the input and every weight) in one XLA-compiled function.
-Each (variant, n) runs in its own subprocess, so the peak memory is that configuration's
-own and an out-of-memory kill loses one cell, not the run:
+`--model gpt` times a one-block `GPT` instead (that attention, hidden 256, feed-forward
+1024, `--vocabulary-size` 1024 ids, dropout 0; causal): one training step's gradients of
+the next-token cross-entropy with respect to every weight, so the projections, the
+feed-forward network and the logits bound what a faster attention can gain. Each
+(variant, n) runs in its own subprocess, so the peak memory is that configuration's own
+and an out-of-memory kill loses one cell, not the run:
 
-- time: median of `--repeats` calls after a compile / warm-up call;
+- time: median of `--repeats` calls after a compile / warm-up call, as wall-clock and as
+  the process's CPU time (user + system over all threads: less moved by other processes
+  on a shared machine than the wall-clock);
 - memory: the process peak resident memory (VmHWM, reset through /proc/self/clear_refs
   just before the timed calls) minus the resident memory at that moment. The child runs
   with `MALLOC_MMAP_THRESHOLD_` fixed, so large buffers go back to the system when freed
@@ -43,7 +49,8 @@ smaller ones (see `TASK_OPTIONS`).
 
 Usage:
     python benchmarks/attention_scaling.py [--lengths 512 1024 ...] [--quick]
-        [--causal] [--task-steps 150] [--task-time-budget 0] [--json results/attention_scaling.json]
+        [--causal] [--model layer|gpt] [--task-steps 150] [--task-time-budget 0]
+        [--json results/attention_scaling.json]
     python benchmarks/attention_scaling.py --no-scaling --task-length 512 --task-steps 400
     python benchmarks/attention_scaling.py --no-scaling --task-steps 400 --task-batch-size 4 \
         --task-time-budget 120
@@ -62,15 +69,14 @@ import sys
 import threading
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-
 # Run as a script, this folder is sys.path[0], and benchmarks/tokenizers.py would shadow the
 # HF `tokenizers` package: put the repository root there instead.
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path[:] = [os.path.dirname(HERE), *(p for p in sys.path if os.path.abspath(p or ".") != HERE)]
+
+from benchmarks._common import memory_status, set_environment, write_json
+
+set_environment()
 
 VARIANTS = ("full", "sparse", "longformer", "linformer", "performer", "reformer")
 LINEAR = ("linformer", "performer", "sparse", "longformer", "reformer")
@@ -113,6 +119,13 @@ def parse_args(argv=None):
     parser.add_argument("--num-heads", type=int, default=4)
     parser.add_argument("--head-dim", type=int, default=64)
     parser.add_argument("--causal", action="store_true", help="causal masks (no Linformer)")
+    parser.add_argument(
+        "--model",
+        choices=("layer", "gpt"),
+        default="layer",
+        help="time one attention layer, or a one-block GPT's training step (causal)",
+    )
+    parser.add_argument("--vocabulary-size", type=int, default=1024, help="GPT ids (--model gpt)")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per cell")
     parser.add_argument("--memory-limit-gib", type=float, default=16.0)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
@@ -138,6 +151,8 @@ def parse_args(argv=None):
     parser.add_argument("--variant", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--length", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.model == "gpt":
+        args.causal = True  # GPT's attention is causal
     if args.quick:
         args.lengths, args.repeats = [512, 2048, 4096], 2
         args.task_steps = min(args.task_steps, 40)
@@ -145,17 +160,6 @@ def parse_args(argv=None):
 
 
 # ------------------------------------------------------------------------------ workers
-
-
-def _memory_status():
-    """(VmRSS, VmHWM) of this process in bytes."""
-    values = {}
-    with open("/proc/self/status") as file:
-        for line in file:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                key, amount, _ = line.split()
-                values[key[:-1]] = int(amount) * 1024
-    return values["VmRSS"], values["VmHWM"]
 
 
 def _reset_peak():
@@ -174,45 +178,87 @@ def make_layer(variant, num_heads, head_dim, options):
 
 
 def scaling_worker(args):
-    """One (variant, n): forward + backward time and peak memory; prints one JSON line."""
+    """One (variant, n): forward + backward time and peak memory; prints one JSON line.
+
+    `--model layer`: one attention layer, gradients of `sum(output²)` with respect to the
+    input and the layer's weights. `--model gpt`: a one-block `GPT` (hidden
+    `num_heads * head_dim`, feed-forward 4x, `--vocabulary-size` ids, dropout 0), one
+    training step's gradients of the next-token cross-entropy with respect to every weight.
+    """
     import gc
 
     import numpy as np
     import tensorflow as tf
 
     hidden = args.num_heads * args.head_dim
-    layer = make_layer(
-        args.variant, args.num_heads, args.head_dim, scaling_options(args.variant, args.length)
-    )
-    x = tf.constant(np.random.default_rng(0).normal(size=(1, args.length, hidden)), "float32")
-    layer(x[:, :8])  # build (Linformer is told its sequence_length)
-    weights = layer.trainable_variables
+    options = scaling_options(args.variant, args.length)
+    rng = np.random.default_rng(0)
+    if args.model == "gpt":
+        from zoo.models.gpt import GPT
+
+        model = GPT(
+            vocabulary_size=args.vocabulary_size,
+            num_layers=1,
+            num_heads=args.num_heads,
+            hidden_dim=hidden,
+            intermediate_dim=4 * hidden,
+            dropout=0.0,
+            max_sequence_length=args.length,
+            attention=args.variant,
+            attention_options=options,
+        )
+        tokens = rng.integers(0, args.vocabulary_size, size=(1, args.length + 1))
+        x = {
+            "token_ids": tf.constant(tokens[:, :-1], "int32"),
+            "padding_mask": tf.ones((1, args.length), "int32"),
+        }
+        labels = tf.constant(tokens[:, 1:], "int32")
+        weights = model.trainable_variables
+
+        def loss_and_inputs(inputs):
+            logits = model(inputs, training=True)
+            loss = tf.reduce_mean(
+                tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+            )
+            return loss, []
+
+    else:
+        layer = make_layer(args.variant, args.num_heads, args.head_dim, options)
+        x = tf.constant(rng.normal(size=(1, args.length, hidden)), "float32")
+        layer(x[:, :8])  # build (Linformer is told its sequence_length)
+        weights = layer.trainable_variables
+
+        def loss_and_inputs(inputs):
+            output = layer(inputs, use_causal_mask=args.causal)
+            return tf.reduce_sum(tf.square(output)), [inputs]
 
     @tf.function(jit_compile=True)
     def step(inputs):
         with tf.GradientTape() as tape:
-            tape.watch(inputs)
-            output = layer(inputs, use_causal_mask=args.causal)
-            loss = tf.reduce_sum(tf.square(output))
-        return tape.gradient(loss, [inputs, *weights])
+            if not isinstance(inputs, dict):
+                tape.watch(inputs)
+            loss, sources = loss_and_inputs(inputs)
+        return tape.gradient(loss, [*sources, *weights])
 
     start = time.perf_counter()
     [g.numpy() for g in step(x)]  # compile and warm up
     compile_seconds = time.perf_counter() - start
     gc.collect()
     reset = _reset_peak()
-    baseline, _ = _memory_status()
-    times = []
+    baseline, _ = memory_status()
+    times, cpu_times = [], []
     for _ in range(args.repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         [g.numpy() for g in step(x)]
         times.append(time.perf_counter() - start)
-    _, peak = _memory_status()
+        cpu_times.append(time.process_time() - cpu_start)
+    _, peak = memory_status()
     print(
         json.dumps(
             {
                 "ms": 1000 * statistics.median(times),
                 "ms_best": 1000 * min(times),
+                "cpu_ms": 1000 * statistics.median(cpu_times),
                 "peak_mib": (peak - baseline) / MIB if reset else None,
                 "compile_s": compile_seconds,
             }
@@ -382,6 +428,8 @@ def run_scaling(args):
                     f"--head-dim={args.head_dim}",
                     f"--repeats={args.repeats}",
                     *(["--causal"] if args.causal else []),
+                    f"--model={args.model}",
+                    f"--vocabulary-size={args.vocabulary_size}",
                 ]
                 result, status, peak_rss = run_child(argv, limit, args.timeout)
                 cell.update(result or {})
@@ -431,6 +479,8 @@ def summarize(cells, args):
             if not (cell and full and cell["status"] == "ok" and full["status"] == "ok"):
                 continue
             ratio = {"speedup": full["ms"] / cell["ms"]}
+            if cell.get("cpu_ms") and full.get("cpu_ms"):
+                ratio["cpu_speedup"] = full["cpu_ms"] / cell["cpu_ms"]
             if cell.get("peak_mib") and full.get("peak_mib"):
                 ratio["memory_saving"] = full["peak_mib"] / cell["peak_mib"]
             ratios[length] = ratio
@@ -445,7 +495,8 @@ def print_report(report, args):
     machine = report["machine"]
     print()
     print(
-        f"Attention forward+backward, batch 1, {args.num_heads} heads x {args.head_dim}, "
+        ("One-block GPT training step" if args.model == "gpt" else "Attention forward+backward")
+        + f", batch 1, {args.num_heads} heads x {args.head_dim}, "
         f"{'causal' if args.causal else 'bidirectional'}, XLA on {machine['device']}; load "
         f"(1 min) {machine['load_average_1min_at_start']:.2f} -> "
         f"{machine['load_average_1min_at_end']:.2f}"
@@ -475,7 +526,9 @@ def print_report(report, args):
             if ratio:
                 memory = ratio.get("memory_saving")
                 memory = f"{memory:.1f}x mem" if memory else "? mem"
-                parts.append(f"n={length}: {ratio['speedup']:.1f}x time, {memory}")
+                cpu = ratio.get("cpu_speedup")
+                cpu = f" ({cpu:.1f}x CPU time)" if cpu else ""
+                parts.append(f"n={length}: {ratio['speedup']:.1f}x time{cpu}, {memory}")
         print(
             f"  {variant:<11} longest n {summary['longest_length_within_limit']}; "
             + ("; ".join(parts) or "no comparison")
@@ -534,10 +587,7 @@ def main(argv=None):
     }
     print_report(report, args)
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as file:
-            json.dump(report, file, indent=2)
-        print(f"wrote {args.json}")
+        write_json(report, args.json)
     return report
 
 

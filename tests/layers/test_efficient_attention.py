@@ -267,7 +267,7 @@ def test_unsupported_uses_raise_clear_errors():
         LinformerAttention(HEADS, KEY_DIM, projection_dim=4)(x, use_causal_mask=True)
     performer = PerformerAttention(HEADS, KEY_DIM, num_features=8, seed=0)
     cache = np.zeros((BATCH, 2, SEQUENCE, HEADS, KEY_DIM), "float32")
-    with pytest.raises(ValueError, match="no key/value-cache decoding"):
+    with pytest.raises(ValueError, match="recurrent state, not a key/value cache"):
         performer(x[:, :1], cache=cache, cache_update_index=0, use_causal_mask=True)
     with pytest.raises(ValueError, match="self-attention only"):
         performer(x, value=_random(BATCH, 4, HIDDEN))

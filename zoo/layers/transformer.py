@@ -359,7 +359,10 @@ class TransformerDecoderBlock(_Block):
     given; `compute_cross_attention_cache(encoder_sequence)` computes it up front)
     can be passed back so the encoder output is projected once. All shapes are
     fixed, so the step compiles once with XLA. While caching, `decoder_padding_mask`
-    covers the cache positions, `(batch, max_length)`.
+    covers the cache positions, `(batch, max_length)`. An attention that decodes with
+    its own cache (a Performer's recurrent state, a Longformer's ring) takes that as
+    `self_attention_cache` instead: `init_self_attention_cache(batch_size, max_length)`
+    makes it.
 
     Reference: Vaswani et al., "Attention Is All You Need", 2017,
     https://arxiv.org/abs/1706.03762 (section 3.1); Radford et al., "Language Models
@@ -448,6 +451,17 @@ class TransformerDecoderBlock(_Block):
                 "`encoder_sequence` first."
             )
         return self._cross_attention_layer.compute_cache(encoder_sequence)
+
+    def init_self_attention_cache(self, batch_size, max_length):
+        """The self-attention's own decoding state, or None for a key/value cache.
+
+        An attention with an `init_cache(batch_size, max_length)` method (a Performer's
+        recurrent state, a Longformer's ring) decodes with what it returns; for the
+        others (None) the cache is `(batch, 2, max_length, num_heads, hidden_dim //
+        num_heads)` zeros.
+        """
+        init = getattr(self._self_attention_layer, "init_cache", None)
+        return None if init is None else init(batch_size, max_length)
 
     def _self_attention_sublayer(
         self, x, cache, cache_update_index, return_attention_scores, training, **kwargs

@@ -18,6 +18,7 @@ from zoo.layers.efficient_attention import check_attention_options
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.transformer import TransformerDecoderBlock
 from zoo.models.backbone import (
+    BACKBONE_ARGUMENTS,
     FunctionalModel,
     check_model_arguments,
     float32_logits,
@@ -84,9 +85,11 @@ class GPT(FunctionalModel):
             `"performer"` or `"reformer"` (`"linformer"` is refused, see below).
         attention_options: dict of that attention's own arguments, see
             `zoo.layers.efficient_attention`. Cached generation
-            (`call_with_cache`) works with `"full"`, `"sparse"` and `"longformer"` (the
-            cached step attends to the same keys as the full pass); `"performer"` and
-            `"reformer"` raise a ValueError there (generate with
+            (`call_with_cache`) works with `"full"`, `"sparse"` (key/value caches),
+            `"longformer"` (a ring of the global tokens and the last `attention_window`
+            positions) and `"performer"` (a recurrent state per block, float32 `(batch,
+            heads, num_features, head_dim + 1)`); each cached step equals the full
+            pass. `"reformer"` raises a ValueError there (generate with
             `generate(..., use_cache=False)`), and `"linformer"` has no causal mode: `GPT`
             refuses it with a ValueError that says so and names the alternatives.
         dtype: dtype policy, e.g. `"mixed_bfloat16"`.
@@ -223,8 +226,26 @@ class GPT(FunctionalModel):
 
     # --- Cached decoding (the protocol of zoo.models.generation) ---
 
+    def _attention_states(self, batch_size, max_length):
+        """Each block's own decoding cache (Performer, Longformer), or None for key/value
+        caches."""
+        states = [
+            block.init_self_attention_cache(batch_size, max_length)
+            for block in self.transformer_layers
+        ]
+        return None if any(state is None for state in states) else tuple(states)
+
     def init_cache(self, batch_size, max_length):
-        """Zeros `(batch, num_layers, 2, max_length, num_heads, head_dim)`, compute dtype."""
+        """Zeros `(batch, num_layers, 2, max_length, num_heads, head_dim)`, compute dtype.
+
+        With an attention that has its own cache, the blocks' caches stacked instead:
+        `"performer"`, recurrent states, float32 `(batch, num_layers, num_heads,
+        num_features, head_dim + 1)`; `"longformer"`, rings `(batch, num_layers, 2,
+        num_global_tokens + min(attention_window, max_length), num_heads, head_dim)`.
+        """
+        states = self._attention_states(batch_size, max_length)
+        if states is not None:
+            return ops.stack(states, axis=1)
         shape = (
             batch_size,
             self.num_layers,
@@ -236,7 +257,15 @@ class GPT(FunctionalModel):
         return ops.zeros(shape, dtype=self.embeddings.compute_dtype)
 
     def init_layer_caches(self, batch_size, max_length):
-        """`num_layers` zeros `(batch, 2, max_length, num_heads, head_dim)`, as a tuple."""
+        """`num_layers` zeros `(batch, 2, max_length, num_heads, head_dim)`, as a tuple.
+
+        With `attention="performer"` or `"longformer"`: each block's own cache, a
+        recurrent state or a ring (see `PerformerAttention.init_cache`,
+        `LongformerAttention.init_cache`).
+        """
+        states = self._attention_states(batch_size, max_length)
+        if states is not None:
+            return states
         shape = (batch_size, 2, max_length, self.num_heads, self.hidden_dim // self.num_heads)
         dtype = self.embeddings.compute_dtype
         return tuple(ops.zeros(shape, dtype=dtype) for _ in range(self.num_layers))
@@ -322,29 +351,13 @@ class GPT(FunctionalModel):
         raises a ValueError naming the argument otherwise (pad the vocabulary, e.g.
         GPT-2's 50257 to 50304).
 
-        Args:
-            device_mesh: a `keras.distribution.DeviceMesh` with axes `batch_axis` and
-                `model_axis`, e.g. shape `(2, 4)` and axes `("batch", "model")`.
-            model_axis: name of the mesh axis the weights are split over.
-            batch_axis: name of the data-parallel mesh axis (checked to exist); None
-                for a mesh with `model_axis` only.
+        The arguments are those of `zoo.models.build_layout_map` (less `rules`):
+        `device_mesh`, a `keras.distribution.DeviceMesh` such as `(2, 4)` over
+        `("batch", "model")`, and the names of its `model_axis` and `batch_axis`. The
+        `zoo.models.layout` module doc shows the map under `ModelParallel`; with `mesh`:
 
-        Returns:
-            A `keras.distribution.LayoutMap`; keys are regexes over `variable.path`.
-
-        Example:
-
-        >>> import keras
-        >>> devices = keras.distribution.list_devices()[:1]  # a TPU v2-8: all 8, (2, 4)
-        >>> mesh = keras.distribution.DeviceMesh((1, 1), ("batch", "model"), devices)
-        >>> layout_map = GPT.layout_map(mesh)
-        >>> layout_map["transformer_layer_0/feed_forward/output_dense/kernel"].axes
+        >>> GPT.layout_map(mesh)["transformer_layer_0/feed_forward/output_dense/kernel"].axes
         ('model', None)
-        >>> distribution = keras.distribution.ModelParallel(
-        ...     layout_map=layout_map, batch_dim_name="batch")
-        >>> with distribution.scope():  # under JAX, the variables are made split
-        ...     model = GPT(vocabulary_size=64, num_layers=2, num_heads=4,
-        ...                 hidden_dim=16, intermediate_dim=32, max_sequence_length=8)
         """
         rules = [
             token_embedding_rule("embeddings", model_axis),
@@ -356,20 +369,10 @@ class GPT(FunctionalModel):
         return {"token_ids": getattr(self, "vocabulary_size", None)}
 
     def get_config(self):
-        config = self._base_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "max_sequence_length": self.max_sequence_length,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "attention": self.attention,
-                "attention_options": self.attention_options,
-            }
+        return self._arguments_config(
+            *BACKBONE_ARGUMENTS,
+            "activation",
+            "layer_norm_epsilon",
+            "attention",
+            "attention_options",
         )
-        return config

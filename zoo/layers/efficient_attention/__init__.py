@@ -19,14 +19,14 @@ softmax and the random-feature maps run in float32 under mixed precision.
 
 What each layer cannot do raises a `ValueError` saying so: all of them are
 self-attention only (no `value=`/`key=` sequence, no arbitrary `attention_mask`, no
-`return_attention_scores`); Linformer has no causal mode; key/value-cache decoding
-(`GPT` generation) is supported by the pattern layers, `SparseAttention` and
-`LongformerAttention`, whose cached step attends to the same keys as the full forward
-pass (a dense masked row over the cache, like `MultiHeadAttention`). Performer,
-Linformer and Reformer raise on a cache: generate with them through
-`zoo.models.generation.generate(..., use_cache=False)` (the model reruns on the whole
-padded sequence at each step), or train with `attention="full"` / `"sparse"` /
-`"longformer"` for cached generation.
+`return_attention_scores`); Linformer has no causal mode. Cached decoding (`GPT`
+generation): `SparseAttention` reads a key/value cache (a dense masked row over the cache,
+the same keys as the full forward pass); `LongformerAttention` a ring of its global tokens
+and last `attention_window` positions, and `PerformerAttention` its recurrent state
+`sum phi(k) [v, 1]^T`, `(batch, heads, num_features, key_dim + 1)`: both of a size that
+does not grow with the context (`init_cache`). Linformer and Reformer raise on a cache:
+generate with them through `zoo.models.generation.generate(..., use_cache=False)` (the
+model reruns on the whole padded sequence at each step).
 """
 
 from zoo.layers.efficient_attention.factory import (

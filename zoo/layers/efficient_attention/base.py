@@ -167,7 +167,7 @@ class _EfficientAttention(MultiHeadAttention):
                 "(Bert), or pick 'performer', 'longformer', 'sparse' or 'reformer' for GPT."
             )
         length = query.shape[1]
-        if length is None:
+        if not isinstance(length, int):  # None, or a symbolic dimension (JAX shape inference)
             if in_symbolic_scope():
                 # Shape inference only (a functional model being built): the output shape.
                 return flat_projection(

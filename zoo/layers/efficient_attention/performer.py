@@ -1,18 +1,59 @@
 """Performer attention (FAVOR+, Choromanski et al., 2020): positive random features."""
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
 
 from zoo._checks import check_int
+from zoo.layers.attention import flat_projection
 from zoo.layers.efficient_attention.base import (
     _CALL_DOC,
     _COMMON_ARGS_DOC,
     _check_seed,
     _draw_seed,
     _EfficientAttention,
+    _heads_first,
     _pad_sequence,
 )
+
+
+def _with_ones(values):
+    """`(..., d)` -> `(..., d + 1)`: a column of ones after the values (the normalizer)."""
+    return ops.concatenate([values, ops.ones_like(values[..., :1])], axis=-1)
+
+
+def _normalize(products):
+    """`(b, h, n, d + 1)` products with `[v, 1]` -> the attended values `(b, h, n, d)`."""
+    return products[..., :-1] / ops.maximum(products[..., -1:], 1e-30)
+
+
+def _exclusive_prefix_sum(x):
+    """`out[:, :, i] = sum over j < i of x[:, :, j]` for `x` `(b, h, c, m, e)`.
+
+    Computed as products with a strictly lower-triangular 0/1 matrix (dense products
+    instead of a cumulative sum, which XLA on CPU runs as a slow reduce-window); beyond
+    64 chunks in two levels (groups of ~sqrt(c) chunks, then the groups), so the cost
+    stays O(c^1.5·m·e) instead of O(c²·m·e).
+    """
+    count = x.shape[2]
+
+    def strictly_lower(size):
+        return ops.cast(ops.arange(size)[:, None] > ops.arange(size)[None, :], x.dtype)
+
+    if count <= 64:
+        return ops.einsum("ij,bhjme->bhime", strictly_lower(count), x)
+    group = math.ceil(math.sqrt(count))
+    num_groups = -(-count // group)
+    shape = (-1, x.shape[1], num_groups, group, x.shape[3], x.shape[4])
+    grouped = ops.reshape(_pad_sequence(x, num_groups * group), shape)
+    inside = ops.einsum("st,bhgtme->bhgsme", strictly_lower(group), grouped)
+    totals = ops.sum(grouped, axis=3)  # (b, h, groups, m, e)
+    before = ops.einsum("gk,bhkme->bhgme", strictly_lower(num_groups), totals)
+    prefix = inside + ops.expand_dims(before, 3)
+    prefix = ops.reshape(prefix, (-1, x.shape[1], num_groups * group, x.shape[3], x.shape[4]))
+    return prefix[:, :, :count]
 
 
 def _orthogonal_gaussian(num_rows, dim, seed):
@@ -39,17 +80,27 @@ class PerformerAttention(_EfficientAttention):
     `exp(q·k / sqrt(d))` is estimated by `phi(q)·phi(k)` with `phi(x) = exp(w x - |x|²/2)
     / sqrt(m)` over m positive orthogonal random features w (x scaled by d^-1/4), so the
     attention is `phi(Q) (phi(K)^T V)` normalized by `phi(Q) phi(K)^T 1`: O(n·m·d) time,
-    O(n·m) memory, no n×n matrix. The causal mode uses prefix sums of `phi(k) v^T`,
-    computed on chunks of `chunk_size` positions (exact masked products inside a chunk,
-    a running sum across chunks), so memory stays O(n·m + (n / chunk)·m·d). The error
-    against softmax attention shrinks as `num_features` grows.
+    O(n·m) memory, no n×n matrix. The causal mode uses prefix sums of `phi(k) [v, 1]^T`
+    (the values with a column of ones, whose product is the normalizer), computed on
+    chunks of `chunk_size` positions: exact masked `(c, c)` products inside a chunk, the
+    sum over earlier chunks as a product with a triangular matrix (not a cumulative sum),
+    so memory stays O(n·m + (n / c)·m·d) and the result equals the unchunked form up to
+    float rounding. Time: O(n·c·m) inside chunks plus O(n·m·d) across them; c = 64 suits
+    m = 256, d = 64. The error against softmax attention shrinks as `num_features` grows.
 
     The features are drawn once (from `seed`) and kept as a non-trainable weight, so the
     layer is deterministic and saved features are reloaded; the paper also redraws them
     during training. There are no attention probabilities, so `dropout` is not applied.
     Exponents run in float32; the bidirectional mode subtracts the largest key exponent
     (it cancels in the ratio), the causal mode only each query's own maximum, so no
-    future key changes a past output. No cache decoding.
+    future key changes a past output.
+
+    Cached decoding (`GPT` generation) carries the recurrent state instead of keys and
+    values: `init_cache(batch_size)` gives float32 zeros `(batch, heads, num_features,
+    key_dim + 1)`, and `layer(x, cache=state, cache_update_index=i)` returns `(output,
+    state)` for the tokens of `x` at positions `i, i + 1, ...` (one token or a whole
+    prompt), equal to the causal full pass. The state's size does not depend on the
+    context length.
 
     Reference: Choromanski et al., "Rethinking Attention with Performers", 2020,
     https://arxiv.org/abs/2009.14794 (sections 2.2-2.4 and B.1).
@@ -108,7 +159,6 @@ class PerformerAttention(_EfficientAttention):
         return (ops.exp(exponent) + 1e-6) * (self.num_features**-0.5)
 
     def _attend_efficient(self, q, k, v, padding_mask, causal, training):
-        length = q.shape[2]
         query_features = self._features(q, (-1,))  # each query's own maximum cancels
         key_features = self._features(k, None if causal else (2, 3))
         values = ops.cast(v, "float32")
@@ -120,7 +170,23 @@ class PerformerAttention(_EfficientAttention):
             numerator = ops.einsum("bhnm,bhmd->bhnd", query_features, key_values)
             denominator = ops.einsum("bhnm,bhm->bhn", query_features, ops.sum(key_features, 2))
             return numerator / ops.maximum(denominator, 1e-30)[..., None]
+        products = self._causal_products(query_features, key_features, _with_ones(values))
+        return _normalize(products)
 
+    def _causal_products(self, query_features, key_features, values, state=None):
+        """`sum over j <= i of (phi(q_i)·phi(k_j)) [v_j, 1]`, chunk by chunk.
+
+        Args:
+            query_features, key_features: float32 `(b, h, n, m)`.
+            values: float32 `(b, h, n, e)` (the values with a column of ones, so the last
+                column of the result is the normalizer).
+            state: optional float32 `(b, h, m, e)`: the sum of `phi(k) [v, 1]^T` over the
+                positions before these n (cached decoding).
+
+        Returns:
+            float32 `(b, h, n, e)`.
+        """
+        length = query_features.shape[2]
         chunk = min(self.chunk_size, length)
         num_chunks = -(-length // chunk)
         padded = num_chunks * chunk
@@ -130,21 +196,77 @@ class PerformerAttention(_EfficientAttention):
             return ops.reshape(x, (-1, self.num_heads, num_chunks, chunk, x.shape[-1]))
 
         qf, kf, vc = chunks(query_features), chunks(key_features), chunks(values)
-        # Across chunks: the sums of phi(k) v^T and phi(k) over all earlier chunks.
-        chunk_key_values = ops.einsum("bhcnm,bhcnd->bhcmd", kf, vc)  # (b, h, chunks, m, d)
-        chunk_keys = ops.sum(kf, axis=3)  # (b, h, chunks, m)
-        earlier_key_values = ops.cumsum(chunk_key_values, axis=2) - chunk_key_values
-        earlier_keys = ops.cumsum(chunk_keys, axis=2) - chunk_keys
-        numerator = ops.einsum("bhcnm,bhcmd->bhcnd", qf, earlier_key_values)
-        denominator = ops.einsum("bhcnm,bhcm->bhcn", qf, earlier_keys)
+        # Across chunks: the sum of phi(k) [v, 1]^T over all earlier chunks.
+        chunk_states = ops.einsum("bhcnm,bhcne->bhcme", kf, vc)  # (b, h, chunks, m, e)
+        earlier = _exclusive_prefix_sum(chunk_states)
+        if state is not None:
+            earlier = earlier + ops.expand_dims(state, 2)
+        products = ops.einsum("bhcnm,bhcme->bhcne", qf, earlier)
         # Inside a chunk: the masked (c, c) products.
         within = ops.einsum("bhcim,bhcjm->bhcij", qf, kf)
         lower = ops.arange(chunk)[:, None] >= ops.arange(chunk)[None, :]
         within = ops.where(lower, within, 0.0)
-        numerator = numerator + ops.einsum("bhcij,bhcjd->bhcid", within, vc)
-        denominator = denominator + ops.sum(within, axis=-1)
-        attended = numerator / ops.maximum(denominator, 1e-30)[..., None]
-        return ops.reshape(attended, (-1, self.num_heads, padded, v.shape[-1]))[:, :, :length]
+        products = products + ops.einsum("bhcij,bhcje->bhcie", within, vc)
+        products = ops.reshape(products, (-1, self.num_heads, padded, values.shape[-1]))
+        return products[:, :, :length]
+
+    # --- Cached decoding: a recurrent state instead of keys and values ---
+
+    def init_cache(self, batch_size, max_length=None):
+        """Zeros of the decoding state: float32 `(batch, heads, num_features, key_dim + 1)`.
+
+        The state is `sum over decoded positions j of phi(k_j) [v_j, 1]^T`: its first
+        `key_dim` columns the key/value products, the last the normalizer `sum phi(k_j)`.
+        Its size does not depend on `max_length` (accepted for the cache protocol).
+        """
+        if self._value_dim != self.key_dim:
+            raise ValueError(
+                "PerformerAttention decodes with a state of shape (batch, heads, features, "
+                "key_dim + 1), which needs value_dim == key_dim. Received: "
+                f"key_dim={self.key_dim}, value_dim={self._value_dim}."
+            )
+        shape = (batch_size, self.num_heads, self.num_features, self.key_dim + 1)
+        return ops.zeros(shape, dtype="float32")
+
+    def _call_with_cache(
+        self, query, padding_mask, attention_mask, use_causal_mask, cache, cache_update_index
+    ):
+        expected = (self.num_heads, self.num_features, self.key_dim + 1)
+        if len(cache.shape) != 4 or tuple(cache.shape[1:]) != expected:
+            raise ValueError(
+                "PerformerAttention decodes with its recurrent state, not a key/value cache: "
+                f"`cache` must be shaped (batch, {', '.join(map(str, expected))}), as "
+                f"`init_cache` makes it. Received: cache.shape={tuple(cache.shape)}."
+            )
+        if cache_update_index is None:
+            raise ValueError(
+                "PerformerAttention decodes with a state: pass `cache_update_index` (the "
+                "position of the first query) with `cache`. Received cache_update_index=None."
+            )
+        if attention_mask is not None:
+            raise ValueError(
+                "PerformerAttention does not take an `attention_mask` with its decoding "
+                "state (the state is causal by construction). Received an attention_mask "
+                f"of shape {tuple(attention_mask.shape)}; pass `padding_mask` only."
+            )
+        query_heads, key_heads, value_heads = (_heads_first(x) for x in self._project(query))
+        query_features = self._features(query_heads, (-1,))
+        key_features = self._features(key_heads, None)  # as the causal full pass
+        if padding_mask is not None:
+            # (batch, max_length) over positions: the new tokens' slice of it.
+            length = query.shape[1]
+            keep = ops.slice(
+                ops.cast(padding_mask, "float32"),
+                [0, cache_update_index],
+                [ops.shape(padding_mask)[0], length],
+            )
+            key_features = key_features * keep[:, None, :, None]
+        values = _with_ones(ops.cast(value_heads, "float32"))
+        state = ops.cast(cache, "float32")
+        products = self._causal_products(query_features, key_features, values, state)
+        state = state + ops.einsum("bhnm,bhne->bhme", key_features, values)
+        attended = ops.cast(_heads_first(_normalize(products)), self.compute_dtype)
+        return flat_projection(attended, self._output_dense, 2), state
 
     def get_config(self):
         config = super().get_config()

@@ -35,8 +35,12 @@ its samples on any backend that has stateless random numbers (TensorFlow, JAX).
 The model protocol (implemented by `zoo.models.GPT` and `zoo.models.Transformer`):
 
 - decoder-only: `init_cache(batch_size, max_length)`,
-  `call_with_cache(token_ids, cache, cache_update_index)` -> `(logits, hidden, cache)`,
-  and `model({"token_ids", "padding_mask"})` -> logits (for `use_cache=False`);
+  `call_with_cache(token_ids, cache, cache_update_index, padding_mask=None)` ->
+  `(logits, hidden, cache)`, and `model({"token_ids", "padding_mask"})` -> logits (for
+  `use_cache=False`); the prompt's call gets `padding_mask` `(batch, max_length)`, truthy
+  before the first position the loop feeds again, and the cache must then hold those
+  positions only (a key/value cache is rewritten anyway; a recurrent state, GPT's with
+  Performer attention, or a ring, Longformer's, must skip the rest);
   optionally `init_layer_caches(batch_size, max_length)`, a cache (any structure of
   tensors) that `call_with_cache` also takes; the loop then carries it instead of
   `init_cache`'s (GPT: one tensor per block, updated in place);

@@ -70,7 +70,14 @@ class DecoderOnlyAdapter:
         # block then updates its own cache in place instead of a slice of a stacked one.
         init = getattr(self.model, "init_layer_caches", None) or self.model.init_cache
         cache = init(batch, length)
-        logits, _, cache = self.model.call_with_cache(buffer[:, :prompt_length], cache, 0)
+        # The state holds the first `start` tokens only: the loop feeds the tokens from
+        # `start` on again (a key/value cache rewrites those positions, but a recurrent
+        # state, a Performer's, would count them twice).
+        before_start = ops.arange(length, dtype="int32")[None, :] < start  # (1, length)
+        padding_mask = ops.cast(ops.broadcast_to(before_start, (batch, length)), "int32")
+        logits, _, cache = self.model.call_with_cache(
+            buffer[:, :prompt_length], cache, 0, padding_mask=padding_mask
+        )
         return _last_logits(logits, start - 1), cache
 
     def step(self, buffer, state, index):
