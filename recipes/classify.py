@@ -166,7 +166,7 @@ def tfds_examples(config):
     if config.download:
         builder.download_and_prepare()
     features = builder.info.features
-    label_feature = features.get("label")
+    label_feature = dict(features.items()).get("label")  # a FeaturesDict has no .get
     if not isinstance(label_feature, tfds.features.ClassLabel):
         raise ValueError(f"TFDS dataset {config.data!r} has no 'label' class feature.")
     texts_keys = [

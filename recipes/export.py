@@ -77,11 +77,15 @@ def _export_gpt(config, model, tokenizer, path):
 
 def _export_translation(config, model, tokenizer, path):
     from zoo.export import export_translator
+    from zoo.text import load_tokenizer
 
+    # A run fine-tuned from a Marian checkpoint (--init) keeps its target tokenizer apart.
+    target = os.path.join(os.path.dirname(path), "target_tokenizer")
     return export_translator(
         model,
         tokenizer,
         path,
+        target_tokenizer=load_tokenizer(target) if os.path.isdir(target) else None,
         source_length=config.source_length,
         max_length=config.target_length,
         sampler=config.sampler,

@@ -6,6 +6,16 @@
     python -m recipes translation --data ted_hrlr_translate/ru_to_en --download
     python -m recipes translation --data ../shared/data/tatoeba-rus-eng.tsv --columns en ru \
         --split-rule crc32-ru-mod10 --time-budget 600 --plot-attention "Я изучаю машинное обучение."
+    python -m recipes translation --init runs/translation --steps 300 --out runs/tuned
+    python -m recipes translation --init path/to/opus-mt-ru-en --steps 300   # a Marian model
+
+`--init` fine-tunes a pretrained encoder-decoder instead of training one from scratch: the
+`--out` of an earlier translation run (its `model.keras` and `tokenizer/`, and its lengths
+unless given), or a Marian (opus-mt) Hugging Face directory or "hf://org/name" (its
+weights through `Transformer.from_preset`, its `source.spm` / `target.spm` as two
+tokenizers, its decoding rules: start from and never emit the pad id). No tokenizer is
+trained; the model's vocabulary and sizes replace --tokenizer, --vocabulary-size and the
+size flags, and the lengths must fit its max_sequence_length.
 
 Steps, top to bottom: load pairs -> train one shared bilingual tokenizer on the training
 pairs -> tokenize everything once into fixed-length arrays -> build the Transformer under
@@ -26,10 +36,10 @@ import sacrebleu
 import tensorflow as tf
 
 from recipes.common import (
-    FineTuning,
-    ScaleOut,
+    TextSource,
+    TransformerRun,
+    flag,
     is_chief,
-    max_bad_rows_field,
     model_vocabulary_size,
     parse_config,
     run_facts,
@@ -38,7 +48,7 @@ from recipes.common import (
     start_run,
 )
 from recipes.export import export_run
-from recipes.training import compile_model, save_model, train
+from recipes.training import compile_model, finish_run, save_model, train_run
 from zoo.data import corpus, load_translation_pairs, translation_arrays
 from zoo.data.lengths import covering_lengths, fit_pairs
 from zoo.data.steps import length_buckets
@@ -53,7 +63,7 @@ SPLIT_RULES = ("hash", "crc32-ru-mod10")
 
 
 @dataclasses.dataclass
-class Config(ScaleOut, FineTuning):
+class Config(TransformerRun, TextSource):
     """Train, evaluate and export a Transformer translation model."""
 
     data: str = dataclasses.field(
@@ -74,10 +84,6 @@ class Config(ScaleOut, FineTuning):
             "(test: zlib.crc32(russian UTF-8) %% 10 == 0, train: the rest; the Tatoeba benchmark)",
             "choices": SPLIT_RULES,
         },
-    )
-    max_bad_rows: int = max_bad_rows_field()
-    download: bool = dataclasses.field(
-        default=False, metadata={"help": "let TFDS download a named dataset"}
     )
     tokenizer: str = dataclasses.field(
         default="sentencepiece",
@@ -101,11 +107,6 @@ class Config(ScaleOut, FineTuning):
             "help": "decoder positions, [BOS]/[EOS] included; 0: chosen with --source-length"
         },
     )
-    num_layers: int = 2
-    num_heads: int = 4
-    hidden_dim: int = 128
-    intermediate_dim: int = 512
-    dropout: float = 0.1
     label_smoothing: float = 0.1
     warmup_steps: int = 400
     learning_rate_scale: float = dataclasses.field(
@@ -134,8 +135,7 @@ class Config(ScaleOut, FineTuning):
             "0: off. The average is saved with the optimizer, so --resume stays exact"
         },
     )
-    batch_size: int = dataclasses.field(default=64, metadata={"help": "per replica"})
-    steps: int = 1000
+    batch_size: int = flag(TransformerRun, "batch_size", 64)
     time_budget: float = dataclasses.field(
         default=0.0,
         metadata={"help": "stop training at the first step after this many seconds (0: off)"},
@@ -148,17 +148,8 @@ class Config(ScaleOut, FineTuning):
             "Off on a TPU and with --steps-per-execution > 1, which need one shape"
         },
     )
-    steps_per_execution: int = dataclasses.field(
-        default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
-    )
-    strategy: str = dataclasses.field(
-        default="auto",
-        metadata={"help": "distribution", "choices": ("auto", "tpu", "gpu", "cpu", "multi_worker")},
-    )
     checkpoint_every: int = 300
-    resume: bool = False
     out: str = "runs/translation"
-    seed: int = 0
     sampler: str = dataclasses.field(
         default="greedy", metadata={"help": "decoding", "choices": ("greedy", "beam")}
     )
@@ -178,16 +169,21 @@ class Config(ScaleOut, FineTuning):
             "--source-length tokens otherwise truncates it)"
         },
     )
-    eval_batch_size: int = 256
     eval_limit: int = dataclasses.field(
         default=0, metadata={"help": "translate at most this many held-out pairs (0: all)"}
     )
-    export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
     plot_attention: str = dataclasses.field(
         default="",
         metadata={"help": "after training, plot the attention of this sentence to <out>/attention"},
     )
-    verbose: int = 1
+    init: str = dataclasses.field(
+        default="",
+        metadata={
+            "help": "fine-tune a pretrained model: the --out of a translation run, or a Marian "
+            "(opus-mt) Hugging Face directory or hf://org/name; its tokenizer(s), vocabulary "
+            "and sizes replace --tokenizer, --vocabulary-size and the size flags"
+        },
+    )
 
 
 SAMPLE_SENTENCES = {
@@ -263,7 +259,7 @@ def token_counts(tokenizer, texts):
     return tokenize(tokenizer, texts).row_lengths().numpy()
 
 
-def fit_lengths(config, tokenizer, pairs):
+def fit_lengths(config, tokenizer, pairs, target_tokenizer=None):
     """Choose the lengths the config leaves at 0, and make every training pair fit them.
 
     Every text is tokenized once, here: for the token counts that choose the lengths, for
@@ -272,22 +268,25 @@ def fit_lengths(config, tokenizer, pairs):
     Returns the config with both lengths set, the pairs (over-long ones split at sentence
     boundaries or dropped: `zoo.data.fit_pairs`), their token ids `(source_ids,
     target_ids)` (ragged, for `zoo.data.translation_arrays`) and a report for summary.json.
+    The targets are tokenized with `target_tokenizer` when given (a Marian model's own).
     """
-    token_ids = {}  # text -> its ids
+    tokenizers = {"source": tokenizer, "target": target_tokenizer or tokenizer}
+    token_ids = {"source": {}, "target": {}}  # side -> text -> its ids
 
-    def counts(texts):
-        new = [text for text in dict.fromkeys(texts) if text not in token_ids]
+    def counts(texts, side="source"):
+        known = token_ids[side]
+        new = [text for text in dict.fromkeys(texts) if text not in known]
         if new:
-            token_ids.update(zip(new, tokenize(tokenizer, new).to_list()))
-        return np.array([len(token_ids[text]) for text in texts], np.int64)
+            known.update(zip(new, tokenize(tokenizers[side], new).to_list()))
+        return np.array([len(known[text]) for text in texts], np.int64)
 
-    def ragged(texts):
-        rows = [token_ids[text] for text in texts]
+    def ragged(texts, side):
+        rows = [token_ids[side][text] for text in texts]
         values = np.fromiter((i for row in rows for i in row), np.int32)
         return tf.RaggedTensor.from_row_lengths(values, [len(row) for row in rows])
 
     source_counts = counts([source for source, _ in pairs])
-    target_counts = counts([target for _, target in pairs])
+    target_counts = counts([target for _, target in pairs], "target")
     source_length, target_length, _ = covering_lengths(source_counts, target_counts, COVERAGE)
     config = dataclasses.replace(
         config,
@@ -297,7 +296,9 @@ def fit_lengths(config, tokenizer, pairs):
     fitting = (source_counts <= config.source_length) & (target_counts < config.target_length)
 
     def fits(sources, targets):
-        return (counts(sources) <= config.source_length) & (counts(targets) < config.target_length)
+        return (counts(sources) <= config.source_length) & (
+            counts(targets, "target") < config.target_length
+        )
 
     kept, report = fit_pairs(pairs, fits)
     if not kept:
@@ -305,7 +306,10 @@ def fit_lengths(config, tokenizer, pairs):
             f"No training pair fits --source-length {config.source_length} and "
             f"--target-length {config.target_length}; pass 0 for both to fit the data."
         )
-    ids = (ragged([source for source, _ in kept]), ragged([target for _, target in kept]))
+    ids = (
+        ragged([source for source, _ in kept], "source"),
+        ragged([target for _, target in kept], "target"),
+    )
     report = {
         "source_length": config.source_length,
         "target_length": config.target_length,
@@ -369,19 +373,17 @@ def learning_rate_schedule(config):
     )
 
 
-def build_model(config, vocabulary_size, settings, schedule):
+def build_model(config, vocabulary_size, settings, schedule, model=None, pad_token_id=0):
     """`Transformer`, compiled: the paper's Adam on `schedule` (`learning_rate_schedule`; a
     callback sets the rate itself), label-smoothed cross-entropy; optionally a weight
-    average (`--ema-momentum`)."""
-    model = Transformer(
-        vocabulary_size=vocabulary_size,
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        hidden_dim=config.hidden_dim,
-        intermediate_dim=config.intermediate_dim,
-        dropout=config.dropout,
-        max_sequence_length=max(config.source_length, config.target_length),
-    )
+    average (`--ema-momentum`). `model`: a loaded one (`--init`) instead of a new one;
+    `pad_token_id`: the target padding the loss ignores."""
+    if model is None:
+        model = Transformer(
+            vocabulary_size=vocabulary_size,
+            **config.model_size(),
+            max_sequence_length=max(config.source_length, config.target_length),
+        )
     if not 0.0 <= config.ema_momentum < 1.0:
         raise ValueError(
             f"--ema-momentum must be in [0, 1), received {config.ema_momentum}. Use 0 to turn "
@@ -392,7 +394,7 @@ def build_model(config, vocabulary_size, settings, schedule):
     return compile_model(
         model,
         settings,
-        loss=LabelSmoothedCrossEntropy(config.label_smoothing, pad_token_id=0),
+        loss=LabelSmoothedCrossEntropy(config.label_smoothing, pad_token_id=pad_token_id),
         learning_rate=schedule,
         optimizer_options={
             "beta_1": 0.9,
@@ -405,15 +407,20 @@ def build_model(config, vocabulary_size, settings, schedule):
     )
 
 
-def translate_texts(config, model, tokenizer, texts):
-    """Translate a list of strings; with `config.split_sentences`, sentence by sentence."""
+def translate_texts(config, model, tokenizer, texts, target_tokenizer=None):
+    """Translate a list of strings; with `config.split_sentences`, sentence by sentence.
+
+    `target_tokenizer` (default: `tokenizer`) detokenizes the output; the model's own
+    `generation_config` (a Marian model's start and pad ids) wins over the tokenizer's."""
     if not getattr(config, "split_sentences", False):
-        return _translate_segments(config, model, tokenizer, texts)
+        return _translate_segments(config, model, tokenizer, texts, target_tokenizer)
     pieces = [
         [sentence.decode("utf-8") for sentence in row]
         for row in split_sentences(tf.constant(texts, tf.string)).to_list()
     ]
-    flat = _translate_segments(config, model, tokenizer, [p for text in pieces for p in text])
+    flat = _translate_segments(
+        config, model, tokenizer, [p for text in pieces for p in text], target_tokenizer
+    )
     outputs, start = [], 0
     for text in pieces:
         outputs.append(" ".join(flat[start : start + len(text)]))
@@ -421,7 +428,7 @@ def translate_texts(config, model, tokenizer, texts):
     return outputs
 
 
-def _translate_segments(config, model, tokenizer, texts):
+def _translate_segments(config, model, tokenizer, texts, target_tokenizer=None):
     """Translate a list of strings with cached decoding; fixed batch shape.
 
     As the exported `translate` does with a sentence: a text longer than
@@ -433,6 +440,13 @@ def _translate_segments(config, model, tokenizer, texts):
     pieces = [[row[i : i + length] for i in range(0, len(row), length)] or [[]] for row in rows]
     flat = [piece for text in pieces for piece in text]
     unknown = {tokenizer.pad_token_id, tokenizer.unk_token_id}
+    target_tokenizer = target_tokenizer or tokenizer
+    special = {
+        "bos_token_id": target_tokenizer.bos_token_id,
+        "end_token_id": target_tokenizer.eos_token_id,
+        "pad_token_id": target_tokenizer.pad_token_id,
+        **(getattr(model, "generation_config", None) or {}),
+    }
     translations = []
     batch_size = config.eval_batch_size
     for start in range(0, len(flat), batch_size):
@@ -444,16 +458,14 @@ def _translate_segments(config, model, tokenizer, texts):
             model,
             ids,
             ids != tokenizer.pad_token_id,
-            bos_token_id=tokenizer.bos_token_id,
-            end_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
+            **special,
             max_length=config.target_length,
             sampler=config.sampler,
             num_beams=config.num_beams,
             length_penalty=config.length_penalty,
         )
         # Ids past the tokenizer's vocabulary (one padded for --model-parallel) are dropped.
-        text = np.asarray(tokenizer.detokenize(np.asarray(target)[:, 1:], errors="replace"))
+        text = np.asarray(target_tokenizer.detokenize(np.asarray(target)[:, 1:], errors="replace"))
         # A piece with nothing to translate (blank, or only unknown pieces) translates to
         # "", as the exported `translate` answers it.
         translations.extend(
@@ -465,6 +477,97 @@ def _translate_segments(config, model, tokenizer, texts):
         outputs.append(" ".join(t for t in translations[start : start + len(text)] if t))
         start += len(text)
     return outputs
+
+
+def init_model(config):
+    """`(model, tokenizer, target_tokenizer, config)` of `--init`.
+
+    A run directory (the `--out` of an earlier translation run) gives its `model.keras`
+    Transformer, its `tokenizer/` (and `target_tokenizer/` when it has one), and its
+    `--source-length` / `--target-length` where this run leaves them at 0. Anything else
+    goes to `Transformer.from_preset` (a Marian checkpoint directory or "hf://org/name")
+    and `zoo.text.load_tokenizer(path, side="source" / "target")`; the target tokenizer
+    then gets the model's decoder start id (Marian's pad id) as its BOS, so the decoder
+    inputs start as Marian's do. `target_tokenizer` is None for one shared tokenizer. The
+    size flags of the returned config are the model's.
+
+    Raises:
+        ValueError: a path that is neither, a run directory without `tokenizer/` or
+            without a Transformer, a checkpoint that is not an encoder-decoder Zoo loads.
+    """
+    from zoo.text import load_tokenizer
+
+    path, target = config.init, None
+    if os.path.isfile(os.path.join(path, "model.keras")):
+        if not os.path.isdir(os.path.join(path, "tokenizer")):
+            raise ValueError(f"--init {path}: a run directory needs tokenizer/ too.")
+        model = keras.saving.load_model(os.path.join(path, "model.keras"), compile=False)
+        if not isinstance(model, Transformer):
+            raise ValueError(
+                f"--init {path}: its model.keras holds a {type(model).__name__}, not a "
+                "Transformer; pass the --out of `python -m recipes translation` or a Marian "
+                "checkpoint."
+            )
+        tokenizer = load_tokenizer(os.path.join(path, "tokenizer"))
+        if os.path.isdir(os.path.join(path, "target_tokenizer")):
+            target = load_tokenizer(os.path.join(path, "target_tokenizer"))
+        earlier = {}
+        if os.path.isfile(os.path.join(path, "config.json")):
+            with open(os.path.join(path, "config.json"), encoding="utf-8") as file:
+                earlier = json.load(file)
+        config = dataclasses.replace(
+            config,
+            source_length=config.source_length or int(earlier.get("source_length") or 0),
+            target_length=config.target_length or int(earlier.get("target_length") or 0),
+        )
+    elif path.startswith("hf://") or os.path.isdir(path):
+        model = Transformer.from_preset(path)
+        tokenizer = load_tokenizer(path, side="source")
+        target = load_tokenizer(path, side="target")
+    else:
+        raise ValueError(
+            f"--init {path}: no such directory. Pass the --out of a translation run, a Marian "
+            "(opus-mt) checkpoint directory or hf://org/name."
+        )
+    start = (model.generation_config or {}).get("bos_token_id")
+    if target is not None and target.bos_token_id is None and start is not None:
+        roles = dict(target.special_tokens_map or {})
+        roles["bos"] = target.get_vocabulary()[start]
+        target.special_tokens_map = roles  # decoder rows start with it, as Marian's do
+    shape = {
+        "num_layers": max(model.num_encoder_layers, model.num_decoder_layers),
+        "num_heads": model.num_heads,
+        "hidden_dim": model.hidden_dim,
+        "intermediate_dim": model.intermediate_dim,
+        "dropout": model.dropout,
+    }
+    return model, tokenizer, target, dataclasses.replace(config, **shape)
+
+
+def init_tokenizers(config, tokenizer, target):
+    """Keep `--init`'s tokenizer(s) in `<out>/tokenizer` (and `<out>/target_tokenizer`),
+    where the export reads them; on `--resume`, the kept ones."""
+    from zoo.text import load_tokenizer
+
+    kept = os.path.join(config.out, "tokenizer"), os.path.join(config.out, "target_tokenizer")
+    if config.resume and os.path.isdir(kept[0]):
+        return tuple(load_tokenizer(d) if os.path.isdir(d) else None for d in kept)
+    if is_chief():
+        tokenizer.save(kept[0])
+        if target is not None:
+            target.save(kept[1])
+    return tokenizer, target
+
+
+def check_init_lengths(config, model):
+    """The lengths chosen must fit the loaded model's positions."""
+    longest = max(config.source_length, config.target_length)
+    if longest > model.max_sequence_length:
+        raise ValueError(
+            f"--source-length {config.source_length} / --target-length "
+            f"{config.target_length} exceed --init {config.init}'s max_sequence_length "
+            f"{model.max_sequence_length}; pass lengths of at most that."
+        )
 
 
 def score(hypotheses, references):
@@ -482,13 +585,27 @@ def run(config):
 
     train_pairs = load_pairs(config, "train")
     test_pairs = load_pairs(config, "test")
-    # One tokenizer over both languages (the lecture: two languages double the vocabulary);
-    # case kept, so a WordPiece vocabulary does not lowercase either side.
-    texts = [text for pair in train_pairs for text in pair]
-    tokenizer = run_tokenizer(config, data=texts, lowercase=False)
-    config, train_pairs, train_ids, lengths_report = fit_lengths(config, tokenizer, train_pairs)
+    loaded, target_tokenizer = None, None
+    if config.init:  # a pretrained model with its tokenizer(s); no tokenizer training
+        with strategy.scope():  # the model's variables belong to the run's strategy
+            loaded, tokenizer, target_tokenizer, config = init_model(config)
+        tokenizer, target_tokenizer = init_tokenizers(config, tokenizer, target_tokenizer)
+    else:
+        # One tokenizer over both languages (the lecture: two languages double the
+        # vocabulary); case kept, so a WordPiece vocabulary does not lowercase either side.
+        texts = [text for pair in train_pairs for text in pair]
+        tokenizer = run_tokenizer(config, data=texts, lowercase=False)
+    config, train_pairs, train_ids, lengths_report = fit_lengths(
+        config, tokenizer, train_pairs, target_tokenizer
+    )
+    if loaded is not None:
+        check_init_lengths(config, loaded)
     features, labels = translation_arrays(
-        train_ids, tokenizer, source_length=config.source_length, target_length=config.target_length
+        train_ids,
+        tokenizer,
+        target_tokenizer,
+        source_length=config.source_length,
+        target_length=config.target_length,
     )
     if config.verbose:
         print(
@@ -500,7 +617,8 @@ def run(config):
     schedule = learning_rate_schedule(config)  # a callback for 'cosine_budget'
     with strategy.scope():
         vocabulary_size = model_vocabulary_size(tokenizer, strategy)
-        model = build_model(config, vocabulary_size, settings, schedule)
+        target_pad = (target_tokenizer or tokenizer).pad_token_id or 0
+        model = build_model(config, vocabulary_size, settings, schedule, loaded, target_pad)
 
     lengths, buckets = pair_lengths(features, labels), None
     if config.length_buckets > 1 and strategy.kind != "tpu" and settings.steps_per_execution == 1:
@@ -514,18 +632,11 @@ def run(config):
             )
             print(f"length buckets {buckets} (widths of the training batches{fewer})")
     fit_started = time.time()
-    _, _, final_loss = train(
+    _, _, final_loss = train_run(
         model,
         (features, labels),
-        batch_size=settings.global_batch_size,
-        total_steps=config.steps,
-        out_dir=config.out,
-        config=config,
-        seed=config.seed,
-        resume=config.resume,
-        checkpoint_every=config.checkpoint_every,
-        verbose=config.verbose,
-        time_budget=config.time_budget or None,
+        config,
+        settings.global_batch_size,
         lengths=lengths,
         buckets=buckets,
         callbacks=[schedule] if isinstance(schedule, keras.callbacks.Callback) else [],
@@ -535,7 +646,9 @@ def run(config):
 
     if config.eval_limit:
         test_pairs = test_pairs[: config.eval_limit]
-    hypotheses = translate_texts(config, model, tokenizer, [source for source, _ in test_pairs])
+    hypotheses = translate_texts(
+        config, model, tokenizer, [source for source, _ in test_pairs], target_tokenizer
+    )
     scores = score(hypotheses, [target for _, target in test_pairs])
     chief = is_chief()  # process 0 of a multi-host run writes; the others only train
     if chief:
@@ -548,7 +661,9 @@ def run(config):
                 )
                 file.write("\t".join(cells) + "\n")
     samples = SAMPLE_SENTENCES[config.direction]
-    sample_translations = dict(zip(samples, translate_texts(config, model, tokenizer, samples)))
+    sample_translations = dict(
+        zip(samples, translate_texts(config, model, tokenizer, samples, target_tokenizer))
+    )
     evaluated = time.time()
 
     export_path = None
@@ -557,7 +672,7 @@ def run(config):
         export_path = export_run("translation", config.out, verbose=bool(config.verbose))
 
     attention_plots = []
-    if config.plot_attention and chief:
+    if config.plot_attention and chief and target_tokenizer is None:  # one shared tokenizer
         attention_plots = plot_model_attention(
             model,
             tokenizer,
@@ -570,6 +685,7 @@ def run(config):
     summary = {
         "direction": config.direction,
         "data": config.data,
+        "init": config.init or None,
         "test_pairs": len(test_pairs),
         **scores,
         "samples": sample_translations,
@@ -589,21 +705,12 @@ def run(config):
         "saved_model": export_path,
         "attention_plots": attention_plots,
     }
-    if not chief:
-        return summary
-    with open(os.path.join(config.out, "summary.json"), "w", encoding="utf-8") as file:
-        json.dump(summary, file, indent=2, ensure_ascii=False)
-    if config.verbose:
-        print(f"\nsacreBLEU {scores['bleu']}  chrF {scores['chrf']}  on {len(test_pairs)} pairs")
-        for source, translation in sample_translations.items():
-            print(f"  {source}  ->  {translation}")
-        if export_path:
-            print(
-                f"SavedModel: {export_path} (signature 'translate': text of any length -> "
-                "translation, truncated)"
-            )
-        print(f"summary: {os.path.join(config.out, 'summary.json')}")
-    return summary
+    report = [
+        f"\nsacreBLEU {scores['bleu']}  chrF {scores['chrf']}  on {len(test_pairs)} pairs",
+        *(f"  {source}  ->  {translation}" for source, translation in sample_translations.items()),
+    ]
+    signature = "signature 'translate': text of any length -> translation, truncated"
+    return finish_run(config, summary, report, signature)
 
 
 def main(argv=None):

@@ -669,3 +669,63 @@ def test_marian_matches_transformers(tmp_path):
         ).logits.numpy()
     difference = _max_difference(model(batch), expected, batch["decoder_padding_mask"])
     assert difference < TOLERANCE
+
+
+def _reference_greedy(tensors, config, encoder_ids, encoder_mask, max_length):
+    """Hugging Face's greedy `generate` for Marian, on the NumPy forward pass: start from
+    `decoder_start_token_id`, the pad logit at -inf, stop at `eos_token_id` (pad after)."""
+    start, pad, eos = (
+        config[k] for k in ("decoder_start_token_id", "pad_token_id", "eos_token_id")
+    )
+    output = np.full((len(encoder_ids), 1), start)
+    done = np.zeros(len(encoder_ids), bool)
+    while output.shape[1] < max_length:
+        logits = _marian_reference(tensors, config, encoder_ids, encoder_mask, output)[:, -1]
+        logits[:, pad] = -np.inf
+        token = np.where(done, pad, logits.argmax(-1))
+        done |= token == eos
+        output = np.concatenate([output, token[:, None]], axis=1)
+    return output
+
+
+def test_marian_generation_settings_decode_as_hugging_face(tmp_path):
+    """A loaded Marian starts from its pad id, never emits it and stops at `</s>`:
+    `translate` with the model's `generation_config` gives the reference greedy ids."""
+    from zoo.models.generation import GenerationConfig, translate
+
+    config = {**MARIAN_CONFIG, "bad_words_ids": [[39]]}
+    tensors = _marian_tensors(config, final_logits_bias=True)
+    tensors["final_logits_bias"][0, 39] = 6.0  # pad would win everywhere if not suppressed
+    model = Transformer.from_preset(_write_hugging_face(tmp_path, config, tensors))
+    assert model.generation_config == {
+        "bos_token_id": 39,
+        "end_token_id": 0,
+        "pad_token_id": 39,
+        "suppressed_token_ids": [39],
+    }
+    batch = _marian_batch(40, 40)
+    source, mask = batch["encoder_token_ids"], batch["encoder_padding_mask"]
+    expected = _reference_greedy(tensors, config, source, mask, max_length=8)
+    actual = translate(model, source, mask, max_length=8)
+    np.testing.assert_array_equal(actual, expected)
+    assert not np.any(actual[:, 1:][~np.cumsum(actual[:, 1:] == 0, 1).astype(bool)] == 39)
+    # Without the suppression, the biased pad id is what greedy decoding picks.
+    plain = GenerationConfig(bos_token_id=39, run_eagerly=True)  # one compile is enough
+    plain = translate(model, source, mask, max_length=8, config=plain)
+    assert np.all(plain[:, 1] == 39)
+    # The settings survive the config round trip (a .keras file, a recipe's model.keras).
+    assert Transformer.from_config(model.get_config()).generation_config == model.generation_config
+    with pytest.raises(ValueError, match="generation_config"):
+        Transformer.from_preset("transformer_tiny", generation_config={"bos": 1})
+
+
+def test_suppressed_token_ids_are_checked_and_round_trip():
+    from zoo.models.generation import GenerationConfig
+
+    config = GenerationConfig(suppressed_token_ids=[5, 2, 5])
+    assert config.suppressed_token_ids == (2, 5)
+    assert GenerationConfig(suppressed_token_ids=7).suppressed_token_ids == (7,)
+    assert GenerationConfig.from_config(config.get_config()) == config
+    for bad in (-1, "5", [1.5], None):
+        with pytest.raises(ValueError, match="suppressed_token_ids"):
+            GenerationConfig(suppressed_token_ids=bad)

@@ -217,6 +217,7 @@ def test_each_recipe_exports_with_the_arguments_its_config_gives(monkeypatch):
         "export_translator": (
             ("model", "tokenizer", "path"),
             {
+                "target_tokenizer": None,  # a run with one shared tokenizer (no --init Marian)
                 "source_length": 20,
                 "max_length": 24,
                 "sampler": "beam",

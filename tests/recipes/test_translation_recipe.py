@@ -180,3 +180,28 @@ def test_the_export_decodes_with_the_recipes_beam_search(run_dir):
     assert module._generator.sampler.length_penalty == 1.0
     served = [t.decode("utf-8") for t in module.translate(tf.constant(texts)).numpy()]
     assert served == expected
+
+
+def test_init_from_a_translation_run_directory(run_dir, tmp_path):
+    """`--init` an earlier run: its model, tokenizer and lengths; two steps fine-tune it."""
+    import keras
+
+    from zoo.text import load_tokenizer
+
+    out = tmp_path / "tuned"
+    tune = ["--steps", "2", "--batch-size", "16", "--eval-limit", "8", "--eval-batch-size", "8"]
+    tune += ["--strategy", "cpu", "--verbose", "0", "--length-buckets", "0", "--no-export"]
+    assert main([*tune, "--init", str(run_dir), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["init"] == str(run_dir) and summary["steps"] == 2
+    assert (summary["lengths"]["source_length"], summary["lengths"]["target_length"]) == (16, 16)
+    kept, earlier = (load_tokenizer(str(d / "tokenizer")) for d in (out, run_dir))
+    assert kept.get_vocabulary() == earlier.get_vocabulary()  # no tokenizer trained
+    assert not (out / "target_tokenizer").exists()
+    before = keras.saving.load_model(str(run_dir / "model.keras"), compile=False)
+    after = keras.saving.load_model(str(out / "model.keras"), compile=False)
+    assert after.get_config()["hidden_dim"] == 32  # the model's size, not the flags' default
+    # Two small steps from the earlier weights: close to them, not a fresh initialization.
+    start = {w.path: np.asarray(w) for w in before.weights}
+    distance = max(np.abs(np.asarray(w) - start[w.path]).max() for w in after.weights)
+    assert 0 < distance < 0.05

@@ -95,7 +95,16 @@ class TranslatorModule(tf.Module):
         )
         target_model_size = vocabulary_size(model, "target_vocabulary_size", "vocabulary_size")
         target_size = check_vocabulary("TranslatorModule", target_model_size, target, "target ")
-        if target.bos_token_id is None or target.eos_token_id is None:
+        # The target tokenizer's [BOS]/[EOS]/[PAD], unless the model carries its own
+        # decoding settings (`Transformer.generation_config`: a Marian checkpoint starts
+        # from its pad id, which it never emits, and has no BOS token).
+        settings = {
+            "bos_token_id": target.bos_token_id,
+            "end_token_id": target.eos_token_id,
+            "pad_token_id": target.pad_token_id or 0,
+            **(getattr(model, "generation_config", None) or {}),
+        }
+        if settings["bos_token_id"] is None or settings["end_token_id"] is None:
             raise ValueError(
                 "The target tokenizer has no [BOS]/[EOS] tokens; train it with the default "
                 "reserved tokens (zoo.text.SPECIAL_TOKENS)."
@@ -104,9 +113,7 @@ class TranslatorModule(tf.Module):
             generation_model(model, target_model_size, target_size),
             sampler=sampler,
             max_length=max_length,
-            bos_token_id=target.bos_token_id,
-            end_token_id=target.eos_token_id,
-            pad_token_id=target.pad_token_id or 0,
+            **settings,
             num_beams=num_beams,
             length_penalty=length_penalty,
             run_eagerly=True,  # traced into the signature below, not compiled apart

@@ -21,6 +21,7 @@ from keras import ops
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
 from zoo.models.backbone import (
+    BACKBONE_ARGUMENTS,
     FunctionalModel,
     check_model_arguments,
     check_preset,
@@ -114,6 +115,11 @@ class Transformer(FunctionalModel):
         layer_norm_epsilon: LayerNorm epsilon.
         normalize_first: pre-LN blocks (adds a final LayerNorm to encoder and decoder)
             instead of the paper's post-LN.
+        generation_config: default decoding settings of `zoo.models.generation.translate`
+            and of the exported `translate` signature when none are given: a dict of
+            `GenerationConfig` fields (`bos_token_id`, `end_token_id`, `pad_token_id`,
+            `suppressed_token_ids`); `from_preset` of a Marian checkpoint sets Marian's
+            (start from and never emit the pad id, stop at `</s>`). Default None.
         dtype: dtype policy, e.g. `"mixed_bfloat16"`.
         **kwargs: `name`, `trainable`.
 
@@ -166,6 +172,7 @@ class Transformer(FunctionalModel):
         activation="relu",
         layer_norm_epsilon=1e-5,
         normalize_first=False,
+        generation_config=None,
         dtype=None,
         **kwargs,
     ):
@@ -295,6 +302,20 @@ class Transformer(FunctionalModel):
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
+        if generation_config:
+            from zoo.models.generation.config import GenerationConfig
+
+            try:  # checked now, not at the first translate
+                GenerationConfig(**generation_config)
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"{owner} received generation_config={generation_config!r}, which is not "
+                    f"a dict of GenerationConfig fields: {error}"
+                ) from error
+        # A plain dict, past Keras's attribute tracking (it holds no layers or variables).
+        object.__setattr__(
+            self, "generation_config", dict(generation_config) if generation_config else None
+        )
 
     def _id_limits(self):
         shared = getattr(self, "vocabulary_size", None)
@@ -393,29 +414,14 @@ class Transformer(FunctionalModel):
         size of `model_axis`; building a `Transformer` under a `ModelParallel` with this
         map raises a ValueError naming the argument otherwise (pad the vocabulary).
 
-        Args:
-            device_mesh: a `keras.distribution.DeviceMesh` with axes `batch_axis` and
-                `model_axis`, e.g. shape `(2, 4)` and axes `("batch", "model")`.
-            model_axis: name of the mesh axis the weights are split over.
-            batch_axis: name of the data-parallel mesh axis (checked to exist); None
-                for a mesh with `model_axis` only.
+        The arguments are those of `zoo.models.build_layout_map` (less `rules`):
+        `device_mesh`, a `keras.distribution.DeviceMesh` such as `(2, 4)` over
+        `("batch", "model")`, and the names of its `model_axis` and `batch_axis`. The
+        `zoo.models.layout` module doc shows the map under `ModelParallel`; with `mesh`:
 
-        Returns:
-            A `keras.distribution.LayoutMap`; keys are regexes over `variable.path`.
-
-        Example:
-
-        >>> import keras
-        >>> devices = keras.distribution.list_devices()[:1]  # a TPU v2-8: all 8, (2, 4)
-        >>> mesh = keras.distribution.DeviceMesh((1, 1), ("batch", "model"), devices)
         >>> layout_map = Transformer.layout_map(mesh)
         >>> layout_map["decoder_layer_0/cross_attention/attention_output/kernel"].axes
         ('model', None, None)
-        >>> distribution = keras.distribution.ModelParallel(
-        ...     layout_map=layout_map, batch_dim_name="batch")
-        >>> with distribution.scope():  # under JAX, the variables are made split
-        ...     model = Transformer(vocabulary_size=64, num_layers=2, num_heads=4,
-        ...                         hidden_dim=16, intermediate_dim=32)
         """
         # The model's own `output_dense`, not the blocks' `feed_forward/output_dense`.
         output_dense = rf"{SCOPE_PREFIX}(?<!feed_forward/)output_dense"
@@ -549,25 +555,18 @@ class Transformer(FunctionalModel):
         return cls(**config)
 
     def get_config(self):
-        config = self._base_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "max_sequence_length": self.max_sequence_length,
-                "source_vocabulary_size": self.source_vocabulary_size,
-                "target_vocabulary_size": self.target_vocabulary_size,
-                "num_encoder_layers": self.num_encoder_layers,
-                "num_decoder_layers": self.num_decoder_layers,
-                "tie_embeddings": self.tie_embeddings,
-                "share_embeddings": self.share_embeddings,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "normalize_first": self.normalize_first,
-            }
+        config = self._arguments_config(
+            *BACKBONE_ARGUMENTS,
+            "source_vocabulary_size",
+            "target_vocabulary_size",
+            "num_encoder_layers",
+            "num_decoder_layers",
+            "tie_embeddings",
+            "share_embeddings",
+            "activation",
+            "layer_norm_epsilon",
+            "normalize_first",
         )
+        if self.generation_config:
+            config["generation_config"] = dict(self.generation_config)
         return config

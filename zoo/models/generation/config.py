@@ -23,6 +23,17 @@ def _check_token_id(value, name, optional=False):
     return int(value)
 
 
+def _check_token_ids(values, name="suppressed_token_ids"):
+    """`values` (ids, or one id) as a sorted tuple of distinct non-negative ints."""
+    if is_int(values):
+        values = (values,)
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(
+            f"`{name}` must be a list of non-negative int token ids. Received: {name}={values!r}."
+        )
+    return tuple(sorted({_check_token_id(value, name) for value in values}))
+
+
 @dataclasses.dataclass(frozen=True)
 class GenerationConfig:
     """How to generate: the sampler, the lengths, the special tokens and the compilation.
@@ -53,6 +64,9 @@ class GenerationConfig:
         end_token_id: a row stops when it emits this id (None: never); later
             positions are `pad_token_id`.
         pad_token_id: fills each row past its end.
+        suppressed_token_ids: ids never generated: their logits are set to a large
+            negative number before each pick (Marian never emits its pad id, which is
+            also its decoder start id: Hugging Face's `bad_words_ids`). Default none.
         seed: int seed of the random samplers (None: the sampler's own seed, else a
             new random one per call); the same seed gives the same samples.
         use_cache: `False` re-runs the whole model every step (the slow reference).
@@ -85,6 +99,7 @@ class GenerationConfig:
     bos_token_id: int = 1
     end_token_id: object = None
     pad_token_id: int = 0
+    suppressed_token_ids: tuple = ()
     seed: object = None
     use_cache: bool = True
     jit_compile: bool = True
@@ -110,6 +125,7 @@ class GenerationConfig:
         set_("bos_token_id", _check_token_id(self.bos_token_id, "bos_token_id"))
         set_("end_token_id", _check_token_id(self.end_token_id, "end_token_id", optional=True))
         set_("pad_token_id", _check_token_id(self.pad_token_id, "pad_token_id"))
+        set_("suppressed_token_ids", _check_token_ids(self.suppressed_token_ids))
         if self.seed is not None and not is_int(self.seed):
             raise ValueError(f"`seed` must be an int or None. Received: seed={self.seed!r}.")
         for name in ("use_cache", "jit_compile", "run_eagerly"):
@@ -142,6 +158,7 @@ class GenerationConfig:
     def get_config(self):
         """The fields as a dict; a sampler object is serialized (`keras.saving`)."""
         config = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        config["suppressed_token_ids"] = list(self.suppressed_token_ids)
         if not isinstance(self.sampler, str):
             config["sampler"] = keras.saving.serialize_keras_object(self.sampler)
         return config

@@ -116,12 +116,47 @@ def _seed_tensor(seed):
     return ops.convert_to_tensor(np.array([int(seed) % (2**31 - 1), 0], dtype="int32"))
 
 
+class _SuppressTokens:
+    """An adapter whose logits never pick `token_ids` (`GenerationConfig.suppressed_token_ids`).
+
+    The other methods (`repeat`, `reorder`, ...) are the wrapped adapter's.
+    """
+
+    def __init__(self, adapter, token_ids):
+        self.adapter = adapter
+        self.token_ids = tuple(token_ids)
+
+    def __getattr__(self, name):
+        return getattr(self.adapter, name)
+
+    def _mask(self, logits):
+        vocabulary = logits.shape[-1]
+        hit = np.zeros((vocabulary,), "bool")
+        hit[[i for i in self.token_ids if i < vocabulary]] = True
+        return ops.where(ops.convert_to_tensor(hit), ops.cast(-1e9, logits.dtype), logits)
+
+    def prefill(self, *args):
+        logits, state = self.adapter.prefill(*args)
+        return self._mask(logits), state
+
+    def step(self, *args):
+        logits, state = self.adapter.step(*args)
+        return self._mask(logits), state
+
+
 # ----------------------------------------------------------------------------- generators
 
 
 class _BaseGenerator:
     # The config fields the compiled program depends on, besides the sampler's settings.
-    _program_fields = ("end_token_id", "pad_token_id", "use_cache", "jit_compile", "run_eagerly")
+    _program_fields = (
+        "end_token_id",
+        "pad_token_id",
+        "suppressed_token_ids",
+        "use_cache",
+        "jit_compile",
+        "run_eagerly",
+    )
 
     def __init__(self, model, config=None, **options):
         config = _resolve(config, options, type(self).__name__)
@@ -151,6 +186,8 @@ class _BaseGenerator:
         return _seed_tensor(None)
 
     def _decode(self, adapter, buffer, lengths, prompt_length, max_new_tokens, seed):
+        if self.config.suppressed_token_ids:
+            adapter = _SuppressTokens(adapter, self.config.suppressed_token_ids)
         options = {
             "prompt_length": prompt_length,
             "max_new_tokens": max_new_tokens,
@@ -423,7 +460,8 @@ def translate(
         encoder_padding_mask: `(batch, source_length)`, truthy for real tokens.
         bos_token_id, end_token_id, max_length: as in `GenerationConfig` (default: the
             config's: 1, None, 32).
-        config: a `GenerationConfig` (default: `GenerationConfig()`).
+        config: a `GenerationConfig` (default: the model's `generation_config` dict, set
+            by `Transformer.from_preset` for a Marian checkpoint, else `GenerationConfig()`).
         **options: other `GenerationConfig` fields overriding the config's (`sampler`,
             `num_beams`, `length_penalty`, `pad_token_id`, `seed`, ...).
 
@@ -433,6 +471,8 @@ def translate(
     >>> #                        end_token_id=2, max_length=40, sampler="beam", num_beams=4)
     """
     shortcuts = {"bos_token_id": bos_token_id, "end_token_id": end_token_id}
+    if config is None and getattr(model, "generation_config", None):
+        config = GenerationConfig(**model.generation_config)  # a loaded Marian's start/pad ids
     config = _resolve(config, {**shortcuts, "max_length": max_length, **options}, "translate()")
     generator, sampler = _cached_generator(Seq2SeqGenerator, model, config)
     seed = sampler.seed if config.seed is None else config.seed

@@ -40,8 +40,13 @@ attention projections are split into `(heads, head_dim)` as Hugging Face's
   permuted to Zoo's order and the logits are exactly Marian's. `final_logits_bias`, when
   not zero, becomes the bias of an untied `output_dense` whose kernel is the (permuted)
   output embedding (`tie_embeddings=False`): the outputs are the same, but fine-tuning
-  then trains that projection apart from the embeddings. Marian's generation-time rule
-  that never emits `pad_token_id` is a decoding option, not part of the model.
+  then trains that projection apart from the embeddings. Marian's generation-time rules
+  are decoding options, not part of the model: they go into the model's
+  `generation_config` (`Transformer(generation_config=...)`), which
+  `zoo.models.generation.translate` and the exported `translate` signature use:
+  decoding starts from `decoder_start_token_id` (Marian's pad id), never emits
+  `pad_token_id` nor a one-token `bad_words_ids` entry (Hugging Face sets their logits
+  to -inf), and stops at `eos_token_id`.
 
 Zoo keeps one dropout rate: the checkpoint's main one (`hidden_dropout_prob`,
 `resid_pdrop`, `dropout`); separate attention / activation dropout rates and layer drop
@@ -526,6 +531,26 @@ def zoo_order(dim):
     return order
 
 
+def marian_generation_config(config):
+    """Marian's decoding settings as `GenerationConfig` fields (see the module docstring)."""
+    pad = config.get("pad_token_id", 0)
+    suppressed = {pad}
+    for words in config.get("bad_words_ids") or ():
+        if isinstance(words, (list, tuple)) and len(words) == 1:
+            suppressed.add(words[0])
+    settings = {
+        "bos_token_id": config.get("decoder_start_token_id", pad),
+        "end_token_id": config.get("eos_token_id", 0),
+        "pad_token_id": pad,
+        "suppressed_token_ids": sorted(suppressed),
+    }
+    for name, value in settings.items():
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+            raise config._error(f"its token id setting {name}={value!r} is not a non-negative int.")
+    return settings
+
+
 def _marian(cls, config, weights, kwargs):
     config.expect("scale_embedding", (True,), False, "Zoo multiplies embeddings by sqrt(d_model)")
     for name in ("normalize_before", "normalize_embedding", "add_final_layer_norm"):
@@ -565,6 +590,7 @@ def _marian(cls, config, weights, kwargs):
         "activation": config.activation("activation_function", "gelu"),
         "layer_norm_epsilon": 1e-5,  # torch.nn.LayerNorm's default, which Marian keeps
         "normalize_first": False,
+        "generation_config": marian_generation_config(config),
     }
     if shared:
         arguments["vocabulary_size"] = source_size
