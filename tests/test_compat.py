@@ -435,3 +435,22 @@ def test_drop_variable_untracks_it(missing, moved):
         _compat.drop_variable(layer, "lora_kernel_a")
     assert "lora_kernel_a" not in vars(layer)
     assert [v.name for v in layer.weights] == ["kernel", "bias", "lora_kernel_b"]
+
+
+def test_keras_models_still_have_the_default_save_signature_zoo_overrides():
+    import keras
+
+    from zoo._compat import DEFAULT_SAVE_SIGNATURE, keras_model_class_without_save_signature
+
+    assert DEFAULT_SAVE_SIGNATURE in dir(keras.Model), (
+        f"keras.Model.{DEFAULT_SAVE_SIGNATURE} is gone in this Keras: update zoo/_compat.py "
+        "(efficient-attention exports may fail meanwhile)."
+    )
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    unsigned = keras_model_class_without_save_signature(type(model))
+    assert unsigned is keras_model_class_without_save_signature(type(model))
+    assert issubclass(unsigned, type(model)) and unsigned.__name__ == type(model).__name__
+    assert getattr(model, DEFAULT_SAVE_SIGNATURE) is not None
+    object.__setattr__(model, "__class__", unsigned)
+    assert getattr(model, DEFAULT_SAVE_SIGNATURE) is None

@@ -318,6 +318,73 @@ def test_gpt_keras_file_round_trip(gpt, tmp_path):
     )
 
 
+# Tiny options for GPTs with an efficient attention: each pattern bites at 6 + 8 positions.
+EFFICIENT_GPT = {
+    "performer": {"num_features": 8, "chunk_size": 4, "seed": 0},
+    "longformer": {"attention_window": 3},
+    "sparse": {"block_size": 4},
+}
+
+
+@pytest.mark.parametrize(
+    "attention",
+    [
+        "performer",
+        *(pytest.param(name, marks=pytest.mark.slow) for name in ("longformer", "sparse")),
+    ],
+)
+def test_efficient_attention_gpt_saved_model_generates_like_the_keras_model(
+    gpt, attention, tmp_path
+):
+    # Saving used to trace the Keras model's own default signature on (None, None) ids,
+    # which these static-length attentions refuse; the export now saves without it.
+    tokenizer = gpt[1]
+    model = tiny_model(
+        GPT,
+        tokenizer.vocabulary_size(),
+        seed=0,
+        attention=attention,
+        attention_options=EFFICIENT_GPT[attention],
+    )
+    path = str(tmp_path / attention)
+    module = export_gpt(model, tokenizer, path, prompt_length=6, max_new_tokens=8)
+    assert type(model) is GPT  # the class swapped while saving is restored
+    prompts = ["Я изучаю", "My sister", ""]
+    served = tf.saved_model.load(path).signatures["generate"](
+        prompt=tf.constant(prompts), max_new_tokens=tf.constant(3)
+    )
+    direct = module.generate(tf.constant(prompts), tf.constant(3))
+    for key in ("text", "completion", "truncated"):
+        assert served[key].numpy().tolist() == direct[key].numpy().tolist()
+    text, completion = served["text"].numpy()[1].decode(), served["completion"].numpy()[1].decode()
+    assert completion and (text, completion) == _direct_generate(
+        model, tokenizer, prompts[1], 6, 8, 3
+    )
+
+
+@pytest.mark.slow
+def test_efficient_attention_bert_saved_model_encodes_like_the_module(bert, tmp_path):
+    _, tokenizer = bert
+    backbone = tiny_model(
+        Bert,
+        tokenizer.vocabulary_size(),
+        seed=0,
+        attention="sparse",
+        attention_options={"block_size": 4},
+    )
+    path = str(tmp_path / "bert")
+    module = export_bert(BertPretrainer(backbone), tokenizer, path, sequence_length=16)
+    texts = tf.constant(["Я [MASK] книгу.", "My sister"])
+    loaded = tf.saved_model.load(path)
+    served, direct = loaded.signatures["encode"](text=texts), module.encode(texts)
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(served[key].numpy(), direct[key].numpy(), atol=1e-6)
+    assert (
+        loaded.signatures["fill_mask"](text=texts)["text"].numpy().tolist()
+        == module.fill_mask(texts).numpy().tolist()
+    )
+
+
 # --------------------------------------------------------------- blank input, shapes, ids
 
 BAD_ONLY = b"\xff\xfe\xc3"  # invalid UTF-8 and nothing else

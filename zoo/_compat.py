@@ -36,6 +36,9 @@ checks each is still there):
   `_self_attention_layer_norm`, `_feedforward_intermediate_dense`,
   `_feedforward_output_dense`, `_feedforward_layer_norm` (`zoo.models.interop`); fallback:
   the sublayers found by their layer names.
+- `keras.Model._default_save_signature` (`zoo.export.common.save`); fallback: none needed
+  (a renamed attribute is simply not overridden; an efficient-attention export then fails
+  with the layer's "needs a static sequence length" error, and tests say so).
 """
 
 import functools
@@ -46,6 +49,7 @@ __all__ = [
     "in_symbolic_scope",
     "in_xla_function",
     "keras_hub_block_layers",
+    "keras_model_class_without_save_signature",
     "regex_split",
     "saved_model_cli_main",
     "sentencepiece_tokenizer",
@@ -457,3 +461,29 @@ def keras_hub_block_layers(block):
             )
         found[name] = named[aliases[0]]
     return found
+
+
+# ---------------------------------------------------------------------------------------
+# A Keras model's own save signature (zoo.export.common.save).
+#
+# What: `Model._default_save_signature`, the forward pass Keras' TensorFlow backend has
+# `tf.saved_model.save` trace on the model's declared inputs (`(None, None)` token ids).
+# Why internal: Keras has no public switch to leave it out of a SavedModel. The exports
+# serve their own signatures, and a model with an efficient attention cannot trace this
+# one (its sequence length must be static).
+# Fallback: none: if Keras renames it, the override does nothing, and the export of an
+# efficient-attention model fails again with the layer's own error.
+
+DEFAULT_SAVE_SIGNATURE = "_default_save_signature"
+
+
+@functools.cache
+def keras_model_class_without_save_signature(cls):
+    """`cls` (a `keras.Model` subclass) with no default save signature, one subclass per
+    class, with the same name and module (what Keras answers for a plain layer)."""
+    attributes = {
+        DEFAULT_SAVE_SIGNATURE: None,
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+    }
+    return type(cls.__name__, (cls,), attributes)

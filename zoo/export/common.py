@@ -2,7 +2,12 @@
 check, LoRA merging, and saving a module so TF1-session loaders (TensorFlow Serving)
 restore it."""
 
+import contextlib
+
+import keras
 import tensorflow as tf
+
+from zoo._compat import keras_model_class_without_save_signature
 
 # What a string may hold and still say nothing: whitespace (RE2's `\s` is ASCII only),
 # control and format characters, and U+FFFD (what invalid UTF-8 was repaired to).
@@ -130,17 +135,50 @@ def generation_model(model, model_size, tokenizer_size):
 
 
 def save(module, path, signatures):
-    """`tf.saved_model.save`, loadable by TF1-style loaders too.
+    """`tf.saved_model.save` of the module's `signatures`, loadable by TF1-style loaders too.
 
     TensorFlow Serving and `saved_model_cli run` load a SavedModel into a TF1 session,
     which restores only the variables the module tracks directly. Keras 3 variables wrap
     a `tf.Variable` that the object graph reaches through the Keras layer, not as a
     variable, so without this list those loaders fail with "Could not find variable".
+
+    The Keras models the module holds are saved without their own default signature
+    (see `without_keras_signatures`): the export serves `signatures`, not the model.
     """
     module._serving_variables = [
         getattr(variable, "value", variable) for variable in keras_variables(module)
     ]
-    tf.saved_model.save(module, path, signatures=signatures)
+    with without_keras_signatures(module):
+        tf.saved_model.save(module, path, signatures=signatures)
+
+
+@contextlib.contextmanager
+def without_keras_signatures(module):
+    """Within the block, every Keras model reachable from `module` has no default signature.
+
+    `tf.saved_model.save` traces every `tf.function` attribute of every object it
+    saves, and a Keras 3 model's `_default_save_signature` is one: a forward pass traced
+    on the model's declared inputs, `(None, None)` token ids for our models. A model with
+    an efficient attention (`attention="sparse"`, `"longformer"`, `"performer"`, ...)
+    needs a static sequence length, so that trace raises and the whole export fails;
+    for other models it only adds an unused function to the SavedModel. Each model's
+    class is swapped, for the block only, for a subclass whose `_default_save_signature`
+    is `None` (what Keras itself answers for a layer that is not a model), and restored
+    afterwards; the models' variables and layers are saved as before.
+    """
+    models = [
+        node
+        for node in tf.train.TrackableView(module).descendants()
+        if isinstance(node, keras.Model)
+    ]
+    classes = [type(model) for model in models]
+    for model, cls in zip(models, classes):
+        object.__setattr__(model, "__class__", keras_model_class_without_save_signature(cls))
+    try:
+        yield
+    finally:
+        for model, cls in zip(models, classes):
+            object.__setattr__(model, "__class__", cls)
 
 
 def keras_variables(module):

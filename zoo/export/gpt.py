@@ -43,7 +43,9 @@ class GPTModule(tf.Module):
     rank 2 or more is an `InvalidArgumentError` naming the shape.
 
     Args:
-        model: a `zoo.models.GPT` (or any model with the cache protocol).
+        model: a `zoo.models.GPT` (or any model with the cache protocol), with full or
+            efficient attention (`attention="sparse"`, `"longformer"`, `"performer"`:
+            the decoding loop's shapes are static, as they need).
         tokenizer: the zoo tokenizer it was trained with (`[EOS]` needed).
         prompt_length: prompt tokens kept, the start token included.
         max_new_tokens: the cap of new tokens (the decoding loop's fixed length);
@@ -54,7 +56,9 @@ class GPTModule(tf.Module):
         start_token_id: the id put before each prompt (default `[EOS]`).
         preprocessor: optional string -> string layer applied first.
         serving_batch_size: prompts decoded together in one fixed-shape chunk.
-        **sampler_kwargs: `temperature`, `k`, `p`.
+        **sampler_kwargs: `temperature`, `k`, `p`; and `use_cache=False` for an
+            attention without cached decoding (`attention="reformer"`), which re-runs the
+            model on the whole fixed-length buffer every step.
 
     Example:
 
@@ -191,7 +195,9 @@ def export_gpt(model, tokenizer, path, prompt_length, max_new_tokens, **kwargs):
     max_new_tokens: int32 scalar -> text, completion: string (batch,), truncated: bool
     (batch,)`; the loaded
     object's `generate` method also takes one prompt (see `GPTModule` for empty
-    prompts and shapes). Keyword arguments go to `GPTModule`.
+    prompts and shapes). Keyword arguments go to `GPTModule`. A GPT with an efficient
+    attention exports too: the SavedModel holds these signatures, not the Keras model's
+    own dynamic-length forward pass (see `zoo.export.common.save`).
     """
     module = GPTModule(model, tokenizer, prompt_length, max_new_tokens, **kwargs)
     generate = tf.function(
