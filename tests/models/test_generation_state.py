@@ -3,8 +3,8 @@ Longformer GPT's ring of the last `attention_window` keys/values, against full r
 
 import numpy as np
 import pytest
-from keras import ops
 
+from tests.models.test_generation import _eager_greedy_gpt
 from tests.test_case import assert_all_close, tiny_model, to_numpy
 from zoo.models.generation import generate
 from zoo.models.gpt import GPT
@@ -87,22 +87,13 @@ def test_state_decoding_equals_the_full_pass(constant_cache_gpt, per_layer):
     assert_all_close(np.concatenate(steps, axis=1), expected, atol=1e-5, rtol=1e-5)
 
 
-def _textbook_greedy(model, prompt, new_tokens):
-    tokens = list(prompt)
-    for _ in range(new_tokens):
-        ids = np.array([tokens], "int32")
-        logits = model({"token_ids": ids, "padding_mask": np.ones_like(ids)})
-        tokens.append(int(np.argmax(ops.convert_to_numpy(logits)[0, -1])))
-    return tokens
-
-
 def test_greedy_with_the_state_equals_full_recompute(constant_cache_gpt):
     performer_gpt = constant_cache_gpt
     options = {"prompt_padding_mask": PROMPT_MASK, "jit_compile": False}
     with_state = generate(performer_gpt, PROMPTS, NEW_TOKENS, **options)
     recomputed = generate(performer_gpt, PROMPTS, NEW_TOKENS, use_cache=False, **options)
     np.testing.assert_array_equal(with_state, recomputed)
-    expected = _textbook_greedy(performer_gpt, PROMPTS[1, :2], NEW_TOKENS)  # the short prompt
+    expected = _eager_greedy_gpt(performer_gpt, PROMPTS[1, :2], NEW_TOKENS)  # the short prompt
     np.testing.assert_array_equal(with_state[1, : 2 + NEW_TOKENS], expected)
     # Not a degenerate model: rows continue with several distinct tokens.
     assert len(np.unique(with_state[:, PROMPTS.shape[1] :])) > 3
