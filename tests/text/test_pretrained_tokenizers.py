@@ -427,8 +427,17 @@ def test_marian_matches_sentencepiece_through_vocab_json(checkpoints, side):
         [vocab.get(piece, vocab["<unk>"]) for piece in processor.encode(text, out_type=str)]
         for text in texts
     ]
-    assert ids_of(tokenizer, texts) == expected
+    # MarianTokenizer ends every source text with </s>; target ids get no eos.
+    end = [vocab["</s>"]] if side == "source" else []
+    assert tokenizer.add_eos is (side == "source")
+    assert ids_of(tokenizer, texts) == [row + end for row in expected]
     assert any(vocab["<unk>"] in row for row in expected)  # the fallback is exercised
+    # detokenize drops the </s>: the text is that of the ids without it.
+    ids = tokenizer(tf.constant(texts[:20]))
+    without = tf.ragged.constant(expected[:20], dtype=tf.int32)
+    back = tokenizer.detokenize(ids).numpy().tolist()
+    assert back == tokenizer.detokenize(without).numpy().tolist()
+    assert any(len(text) > 0 for text in back)
 
 
 def test_marian_needs_a_side_and_refuses_language_codes(checkpoints, tmp_path):
@@ -464,7 +473,7 @@ def test_matches_transformers(checkpoints, name):
         assert ids_of(from_preset(directory), texts) == expected
         return
     reference = transformers.MarianTokenizer.from_pretrained(directory)
-    source = reference(texts, add_special_tokens=False)["input_ids"]
+    source = reference(texts)["input_ids"]  # with the </s> MarianTokenizer appends
     target = reference(text_target=texts, add_special_tokens=False)["input_ids"]
     assert ids_of(from_preset(directory, side="source"), texts) == source
     assert ids_of(from_preset(directory, side="target"), texts) == target
@@ -587,10 +596,13 @@ def test_loaded_tokenizers_serve_from_a_saved_model(checkpoints, tmp_path):
 
 
 def test_loaded_tokenizers_save_and_load_with_equal_ids(checkpoints, tmp_path):
-    for name, side in (("bert_cased", None), ("roberta", None), ("marian", "target")):
+    cases = [("bert_cased", None), ("roberta", None), ("marian", "target"), ("marian", "source")]
+    for name, side in cases:
         tokenizer = from_preset(checkpoints[name][0], side=side, sequence_length=16)
-        tokenizer.save(str(tmp_path / name))
-        restored = load_tokenizer(str(tmp_path / name))
+        tokenizer.save(str(tmp_path / f"{name}_{side}"))
+        restored = load_tokenizer(str(tmp_path / f"{name}_{side}"))
+        if name == "marian":  # the source's add_eos is saved and restored
+            assert restored.add_eos is tokenizer.add_eos is (side == "source")
         assert type(restored) is type(tokenizer)
         assert restored.get_config() == tokenizer.get_config()
         assert restored.pad_token_id == tokenizer.pad_token_id
@@ -710,3 +722,39 @@ def test_unicode_tables_match_hugging_face(end):
     for a, b in tables.BERT_NFD_KEPT:
         for c in range(a, min(b, end - 1) + 1):
             assert nfd.normalize_str(chr(c)) == chr(c)
+
+
+def test_marian_source_eos_is_in_a_saved_model(checkpoints, tmp_path):
+    # The </s> is appended in the traced graph, so an exported tokenizer (as in
+    # zoo/export/translator.py, which embeds the source tokenizer) carries it.
+    directory, (vocab, _) = checkpoints["marian"]
+    tokenizer = from_preset(directory, side="source")
+    tf.saved_model.save(TokenizerModule(tokenizer), str(tmp_path / "source"))
+    module = tf.saved_model.load(str(tmp_path / "source"))
+    texts = MIXED[:4]
+    out = module.tokenize(tf.constant(texts))
+    served = tf.RaggedTensor.from_row_splits(out["values"], out["row_splits"]).to_list()
+    assert served == ids_of(tokenizer, texts)
+    assert all(row[-1] == vocab["</s>"] for row in served)
+
+
+def test_marian_source_rows_keep_their_eos_when_cut(checkpoints):
+    # zoo.data's translation rows: a short source ends with </s> then padding; a longer
+    # one is cut before its </s>, which stays last (Hugging Face's truncation).
+    from zoo.data import translation_arrays
+
+    directory, (vocab, _) = checkpoints["marian"]
+    source = from_preset(directory, side="source")
+    target = from_preset(directory, side="target", sequence_length=None)
+    target = SentencePieceTokenizer.from_config(
+        {**target.get_config(), "special_tokens_map": {**target.special_tokens_map, "bos": "<pad>"}}
+    )
+    short, long = "Я изучаю.", "Я изучаю машинное обучение и читаю книгу о нейронных сетях."
+    ids = ids_of(source, [short, long])
+    length = len(ids[0]) + 2
+    assert len(ids[1]) > length
+    features, _ = translation_arrays([(short, "I"), (long, "I")], source, target, length, 4)
+    rows = features["encoder_token_ids"].tolist()
+    assert rows[0] == ids[0] + [vocab["<pad>"]] * 2
+    assert rows[1] == ids[1][: length - 1] + [vocab["</s>"]]
+    assert features["encoder_padding_mask"].tolist()[1] == [True] * length

@@ -540,3 +540,38 @@ def test_train_checks_the_vocabulary_size_before_reading_data(cls, unit, minimum
         cls.train(["a b c"], minimum, reserved_tokens="[PAD]", verbose=False)
     with pytest.raises(ValueError, match="normalization_form"):
         cls.train(["a b c"], minimum, normalization_form="NFX", verbose=False)
+
+
+def test_sentencepiece_add_eos_appends_the_eos_id_and_round_trips(tmp_path):
+    tokenizer = trained("sentencepiece")
+    # Off by default: no eos, and the config (hence saved files) has no add_eos key.
+    assert tokenizer.add_eos is False and "add_eos" not in tokenizer.get_config()
+    data = tf.constant(["Я изучаю обучение.", "I study learning!", ""])
+    plain = tokenizer(data).to_list()
+    assert all(tokenizer.eos_token_id not in row for row in plain)
+    config = {**tokenizer.get_config(), "add_eos": True}
+    config.pop("name")
+    with_eos = SentencePieceTokenizer.from_config(config)
+    assert with_eos(data).to_list() == [row + [tokenizer.eos_token_id] for row in plain]
+    # A scalar input and a batch give the same ids; detokenize drops the eos.
+    assert with_eos(data[0]).numpy().tolist() == plain[0] + [tokenizer.eos_token_id]
+    back = with_eos.detokenize(with_eos(data)).numpy()
+    np.testing.assert_array_equal(back, tokenizer.detokenize(tokenizer(data)).numpy())
+    # get_config / from_config and save / load keep the option.
+    assert with_eos.get_config()["add_eos"] is True
+    with_eos.save(str(tmp_path / "tok"))
+    restored = load_tokenizer(str(tmp_path / "tok"))
+    assert restored.add_eos is True
+    assert restored(data).to_list() == with_eos(data).to_list()
+    # Dense output: padded after the eos; a longer text is cut at the end (eos lost).
+    dense = with_eos.tokenize(data, sequence_length=len(plain[0]) + 3).numpy()
+    assert dense[0].tolist() == plain[0] + [tokenizer.eos_token_id] + [0, 0]
+    assert dense[2].tolist()[:2] == [tokenizer.eos_token_id, tokenizer.pad_token_id]
+
+
+def test_sentencepiece_add_eos_needs_an_eos_token():
+    tokenizer = trained("sentencepiece")
+    with pytest.raises(ValueError, match="add_eos=True.*'eos' role"):
+        SentencePieceTokenizer(tokenizer.proto, add_eos=True, special_tokens_map={"unk": "[UNK]"})
+    with pytest.raises(ValueError, match="add_eos='yes'"):
+        SentencePieceTokenizer(tokenizer.proto, add_eos="yes")

@@ -246,6 +246,7 @@ def translation_dataset(
             source_length,
             target_length,
             (source_pad, target_pad, bos_token_id, eos_token_id),
+            source_end=_source_end(source_tokenizer),
         )
         features = {
             key: _static(value, batch_size, target_length if "decoder" in key else source_length)
@@ -315,7 +316,12 @@ def translation_arrays(
         source_ids = _tokenize(source_tokenizer, _clean(sources, source_preprocessor))
         target_ids = _tokenize(target_tokenizer, _clean(targets, target_preprocessor))
     features, labels = _pack_translation(
-        source_ids, target_ids, source_length, target_length, special
+        source_ids,
+        target_ids,
+        source_length,
+        target_length,
+        special,
+        source_end=_source_end(source_tokenizer),
     )
     return {key: value.numpy() for key, value in features.items()}, labels.numpy()
 
@@ -501,14 +507,35 @@ def _all_pairs(pairs):
     )
 
 
-def _pack_translation(source_ids, target_ids, source_length, target_length, special):
+def _source_end(tokenizer):
+    """The eos id a source tokenizer ends every text with (`add_eos`, e.g. Marian's), or None."""
+    if not getattr(tokenizer, "add_eos", False):
+        return None
+    return _special_token_id(tokenizer, "eos_token_id", required=False)
+
+
+def _pack_translation(
+    source_ids, target_ids, source_length, target_length, special, source_end=None
+):
     """Encoder rows, decoder rows `[BOS] t` and labels `t [EOS]` from ragged ids.
 
     `special` is `(source_pad, target_pad, bos_token_id, eos_token_id)`; `t` is the
-    target cut to `target_length - 1` ids. Returns `(features, labels)` tensors.
+    target cut to `target_length - 1` ids. With `source_end` (the eos id an `add_eos`
+    source tokenizer ends each row with), a source longer than `source_length` is cut
+    before that eos and keeps it last, as Hugging Face's truncation does. Returns
+    `(features, labels)` tensors.
     """
     source_pad, target_pad, bos_token_id, eos_token_id = special
-    encoder_ids, encoder_mask = pack_token_ids(source_ids, source_length, source_pad)
+    if source_end is not None:  # drop each row's final eos; pack_token_ids puts it back
+        lengths = source_ids.row_lengths()
+        last = tf.ragged.range(lengths).flat_values == tf.repeat(lengths - 1, lengths)
+        ends = tf.logical_and(last, tf.equal(source_ids.flat_values, source_end))
+        source_ids = tf.ragged.boolean_mask(
+            source_ids, source_ids.with_flat_values(tf.logical_not(ends))
+        )
+    encoder_ids, encoder_mask = pack_token_ids(
+        source_ids, source_length, source_pad, end_token_id=source_end
+    )
     target_ids = target_ids[:, : target_length - 1]
     decoder_ids, decoder_mask = pack_token_ids(
         target_ids, target_length, target_pad, start_token_id=bos_token_id

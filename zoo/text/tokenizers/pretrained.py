@@ -14,7 +14,9 @@ SavedModel (keras-hub cannot export its tokenizers; keras-hub issues #2015, #162
   "bert" (`vocab.txt` or `tokenizer.json`) -> `WordPieceTokenizer(rules="bert")`;
   "gpt2" / "roberta" (`vocab.json` + `merges.txt`, or `tokenizer.json`) ->
   `BytePairTokenizer(rules="gpt2")`; "marian" (`source.spm` / `target.spm` + `vocab.json`)
-  -> `SentencePieceTokenizer` with the `vocab.json` ids (`side="source"` or "target").
+  -> `SentencePieceTokenizer` with the `vocab.json` ids (`side="source"` or "target");
+  the source side has `add_eos=True`: like `MarianTokenizer`, it ends every text with
+  `</s>`.
 
 Special tokens keep their ids and get their roles (`pad_token_id`, `bos_token_id`, ...)
 through `special_tokens_map`. Names and "hf://" ids are downloaded (by keras-hub,
@@ -555,6 +557,9 @@ def _hugging_face_marian(path, model_type, side=None, sequence_length=None):
         reserved_tokens=_unique([*roles.values(), *(t for t in extra if t in present)]),
         sequence_length=sequence_length,
         special_tokens_map=roles,
+        # MarianTokenizer ends every source text with </s> (its eos); the target ids
+        # get theirs from the data pipeline's labels.
+        add_eos=side == "source" and "eos" in roles,
     )
 
 

@@ -55,6 +55,13 @@ class SentencePieceTokenizer(Tokenizer):
         special_tokens_map: roles of reserved tokens (see `Tokenizer`); with a
             `vocabulary`, the "unk" role's token is the unknown token ("[UNK]" by
             default).
+        add_eos: append the "eos" role's id to every text's ids, as Hugging Face's
+            `MarianTokenizer` does to a source text (`load_tokenizer(marian_dir,
+            side="source")` sets it). Off by default. `detokenize` drops it (it is a
+            reserved token). With a dense `sequence_length`, a text of more ids than
+            that is cut at the end, so it loses its eos; `zoo.data`'s translation rows
+            (`translation_dataset`, `translation_arrays`) instead cut a longer source
+            before its eos and keep the eos last, as Hugging Face's truncation does.
 
     Example:
 
@@ -75,6 +82,7 @@ class SentencePieceTokenizer(Tokenizer):
         sequence_length=None,
         vocabulary=None,
         reserved_tokens=None,
+        add_eos=False,
         **kwargs,
     ):
         super().__init__(sequence_length=sequence_length, **kwargs)
@@ -135,6 +143,16 @@ class SentencePieceTokenizer(Tokenizer):
             self.vocabulary = vocabulary
             self._vocabulary = vocabulary
         self._check_special_tokens()
+        if not isinstance(add_eos, bool):
+            raise ValueError(
+                f"SentencePieceTokenizer received add_eos={add_eos!r}. Expected True or False."
+            )
+        if add_eos and self.eos_token_id is None:
+            raise ValueError(
+                "SentencePieceTokenizer received add_eos=True but has no token with the "
+                "'eos' role. Map it in special_tokens_map, e.g. {'eos': '</s>'}."
+            )
+        self.add_eos = add_eos
         # Repair invalid UTF-8 before the op: SentencePiece's own repair emits U+FFFD after
         # its normalization (as three byte pieces), while "nmt_nfkc" maps a U+FFFD in the
         # text to a space, so raw bytes gave other ids than the repaired text (and than
@@ -176,9 +194,15 @@ class SentencePieceTokenizer(Tokenizer):
     def _tokenize_batch(self, text):
         text = self._normalize(text)
         if self.vocabulary is None:
-            return self._sentencepiece.tokenize(text)
-        pieces = self._piece_strings.tokenize(text)  # (batch, pieces) strings
-        return pieces.with_flat_values(self._piece_table.lookup(pieces.flat_values))
+            ids = self._sentencepiece.tokenize(text)
+        else:
+            pieces = self._piece_strings.tokenize(text)  # (batch, pieces) strings
+            ids = pieces.with_flat_values(self._piece_table.lookup(pieces.flat_values))
+        if self.add_eos:
+            ids = ids.with_row_splits_dtype(tf.int64)
+            eos = tf.fill([ids.nrows(), 1], tf.constant(self.eos_token_id, ids.dtype))
+            ids = tf.concat([ids, tf.RaggedTensor.from_tensor(eos)], axis=1)
+        return ids
 
     def _detokenize_batch(self, ids):
         if self.vocabulary is not None:
@@ -189,6 +213,8 @@ class SentencePieceTokenizer(Tokenizer):
     def get_config(self):
         config = super().get_config()
         config.update({"proto": _b64(self.proto), "lowercase": self.lowercase})
+        if self.add_eos:  # only when set: configs of other tokenizers stay as they were
+            config["add_eos"] = True
         if self.vocabulary is not None:
             config.update(
                 {
