@@ -117,7 +117,7 @@ def test_split_sentences_translates_sentence_by_sentence_in_order(monkeypatch):
 
     calls = []
 
-    def fake_segments(config, model, tokenizer, texts):
+    def fake_segments(config, model, tokenizer, texts, target_tokenizer=None):
         calls.append(list(texts))
         return [f"<{text}>" for text in texts]
 
