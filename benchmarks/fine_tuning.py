@@ -92,7 +92,7 @@ import keras
 import keras_hub
 import numpy as np
 
-from benchmarks.training import _versions, requested_backend
+from benchmarks.training import _versions, add_model_size_arguments, requested_backend
 from zoo.models.bert import Bert, BertClassifier
 
 SETTINGS = ("full", "lora")
@@ -101,13 +101,7 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--num-layers", type=int, default=4)
-    parser.add_argument("--hidden-dim", type=int, default=256)
-    parser.add_argument("--num-heads", type=int, default=4)
-    parser.add_argument("--intermediate-dim", type=int, default=1024)
-    parser.add_argument("--vocabulary-size", type=int, default=8192)
-    parser.add_argument("--sequence-length", type=int, default=128)
-    parser.add_argument("--batch-size", type=int, default=32)
+    add_model_size_arguments(parser)
     parser.add_argument("--num-classes", type=int, default=2)
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--lora-rank", type=int, default=8)

@@ -183,8 +183,8 @@ from zoo.models.bert import Bert
 from zoo.models.gpt import GPT
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_model_size_arguments(parser):
+    """The model and batch sizes both training benchmarks take (BERT-small-like defaults)."""
     parser.add_argument("--num-layers", type=int, default=4)
     parser.add_argument("--hidden-dim", type=int, default=256)
     parser.add_argument("--num-heads", type=int, default=4)
@@ -192,6 +192,11 @@ def parse_args(argv=None):
     parser.add_argument("--vocabulary-size", type=int, default=8192)
     parser.add_argument("--sequence-length", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_model_size_arguments(parser)
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument(
         "--mlm-positions",
