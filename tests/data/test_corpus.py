@@ -108,15 +108,18 @@ def test_direction_swaps_the_tuple():
     assert en_ru == [(en, ru) for ru, en in ru_en]
 
 
-def test_unknown_arguments_raise_and_list_the_valid_values():
-    with pytest.raises(ValueError, match="train.*validation.*test"):
-        load_pairs("dev")
-    with pytest.raises(ValueError, match="ru-en.*en-ru"):
-        load_pairs("train", direction="ru-de")
-    with pytest.raises(ValueError, match="'ru'.*'en'"):
-        load_text("de")
-    with pytest.raises(ValueError, match="train.*validation.*test"):
-        load_text("ru", "dev")
+@pytest.mark.parametrize(
+    ("load", "arguments", "valid_values"),
+    [
+        (load_pairs, ("dev",), "train.*validation.*test"),
+        (load_pairs, ("train", "ru-de"), "ru-en.*en-ru"),
+        (load_text, ("de",), "'ru'.*'en'"),
+        (load_text, ("ru", "dev"), "train.*validation.*test"),
+    ],
+)
+def test_unknown_arguments_raise_and_list_the_valid_values(load, arguments, valid_values):
+    with pytest.raises(ValueError, match=valid_values):
+        load(*arguments)
 
 
 def test_load_text_gives_distinct_sentences_of_one_side():

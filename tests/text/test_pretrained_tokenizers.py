@@ -10,14 +10,13 @@ with SentencePiece models trained with `sentencepiece`, keras-hub presets from
 import io
 import json
 import os
-import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.text.serving import RaggedTokenizerModule, serve
 from zoo.data.corpus import load_text
 from zoo.text import load_tokenizer
 from zoo.text.tokenizers import (
@@ -530,34 +529,6 @@ def test_keras_hub_gpt2_preset_matches_keras_hub_and_hugging_face(checkpoints, t
 
 
 # ------------------------------------------------------------------------- SavedModel
-SERVE = textwrap.dedent(
-    """
-    import json, sys
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (registers the ops)
-    paths, texts = json.loads(sys.stdin.read())
-    out = {}
-    for name, path in paths.items():
-        module = tf.saved_model.load(path)
-        ids = module.tokenize(tf.constant([t.encode("utf-8") for t in texts]))
-        out[name] = tf.RaggedTensor.from_row_splits(ids["values"], ids["row_splits"]).to_list()
-    assert "zoo" not in sys.modules
-    print(json.dumps(out))
-    """
-)
-
-
-class TokenizerModule(tf.Module):
-    def __init__(self, tokenizer):
-        super().__init__()
-        self.tokenizer = tokenizer
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def tokenize(self, text):
-        ids = self.tokenizer.tokenize(text)
-        return {"values": ids.flat_values, "row_splits": ids.row_splits}
-
-
 def test_loaded_tokenizers_serve_from_a_saved_model(checkpoints, tmp_path):
     keras_hub = pytest.importorskip("keras_hub")
     _, bert_vocabulary_ = checkpoints["bert_uncased"]
@@ -573,26 +544,11 @@ def test_loaded_tokenizers_serve_from_a_saved_model(checkpoints, tmp_path):
         "keras_hub_bert": from_preset(str(tmp_path / "keras_hub_bert")),
     }
     texts = MIXED + BYTE_LEVEL_PROBES
-    paths, expected = {}, {}
+    modules = {name: RaggedTokenizerModule(t) for name, t in tokenizers.items()}
+    served = serve(modules, texts, tmp_path)
     for name, tokenizer in tokenizers.items():
-        expected[name] = ids_of(tokenizer, texts)
-        paths[name] = str(tmp_path / "saved" / name)
-        tf.saved_model.save(TokenizerModule(tokenizer), paths[name])
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update({"CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"})
-    result = subprocess.run(
-        [sys.executable, "-c", SERVE],
-        input=json.dumps([paths, texts]),
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    served = json.loads(result.stdout.strip().splitlines()[-1])
-    for name in tokenizers:
-        assert served[name] == expected[name], name
+        ragged = served[name]["values"], served[name]["row_splits"]
+        assert tf.RaggedTensor.from_row_splits(*ragged).to_list() == ids_of(tokenizer, texts), name
 
 
 def test_loaded_tokenizers_save_and_load_with_equal_ids(checkpoints, tmp_path):
@@ -729,10 +685,10 @@ def test_marian_source_eos_is_in_a_saved_model(checkpoints, tmp_path):
     # zoo/export/translator.py, which embeds the source tokenizer) carries it.
     directory, (vocab, _) = checkpoints["marian"]
     tokenizer = from_preset(directory, side="source")
-    tf.saved_model.save(TokenizerModule(tokenizer), str(tmp_path / "source"))
+    tf.saved_model.save(RaggedTokenizerModule(tokenizer), str(tmp_path / "source"))
     module = tf.saved_model.load(str(tmp_path / "source"))
     texts = MIXED[:4]
-    out = module.tokenize(tf.constant(texts))
+    out = module.tokenize_ragged(tf.constant(texts))
     served = tf.RaggedTensor.from_row_splits(out["values"], out["row_splits"]).to_list()
     assert served == ids_of(tokenizer, texts)
     assert all(row[-1] == vocab["</s>"] for row in served)

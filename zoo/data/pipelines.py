@@ -31,6 +31,8 @@ features, labels = next(iter(dataset))  # features["decoder_token_ids"]: (64, 32
 ```
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -170,8 +172,7 @@ def tokenize_and_batch(
         rest = tuple(_static_batch(element, batch_size) for element in elements[1:])
         return (encode(elements[0]), *rest)
 
-    dataset = dataset.map(map_fn, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return _finish(dataset, prefetch)
+    return _finish(dataset, map_fn, prefetch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,39 +224,26 @@ def translation_dataset(
     """
     pairs = _as_dataset(pairs, "pairs")
     _check_pair_spec(pairs.element_spec)
-    _check_sizes(source_length=source_length, target_length=target_length, batch_size=batch_size)
-    if target_length < 2:
-        raise ValueError(
-            f"Received target_length={target_length}; it must leave room for BOS/EOS (>= 2)."
-        )
-    target_tokenizer = source_tokenizer if target_tokenizer is None else target_tokenizer
-    source_pad = _special_token_id(source_tokenizer, "pad_token_id", default=0)
-    target_pad = _special_token_id(target_tokenizer, "pad_token_id", default=0)
-    bos_token_id = _special_token_id(target_tokenizer, "bos_token_id")
-    eos_token_id = _special_token_id(target_tokenizer, "eos_token_id")
+    _check_sizes(batch_size=batch_size)
+    tokenize, pack = _translation_encoder(
+        (source_tokenizer, target_tokenizer),
+        (source_preprocessor, target_preprocessor),
+        source_length,
+        target_length,
+    )
     pairs = _shuffle_and_batch(
         pairs, batch_size, shuffle, shuffle_buffer_size, seed, reshuffle_each_iteration
     )
 
     def encode(sources, targets):
-        source_ids = _tokenize(source_tokenizer, _clean(sources, source_preprocessor))
-        target_ids = _tokenize(target_tokenizer, _clean(targets, target_preprocessor))
-        features, labels = _pack_translation(
-            source_ids,
-            target_ids,
-            source_length,
-            target_length,
-            (source_pad, target_pad, bos_token_id, eos_token_id),
-            source_end=_source_end(source_tokenizer),
-        )
+        features, labels = pack(*tokenize(sources, targets))
         features = {
             key: _static(value, batch_size, target_length if "decoder" in key else source_length)
             for key, value in features.items()
         }
         return _with_weights(features, _static(labels, batch_size, target_length), sample_weights)
 
-    dataset = pairs.map(encode, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return _finish(dataset, prefetch)
+    return _finish(pairs, encode, prefetch)
 
 
 def translation_arrays(
@@ -297,32 +285,17 @@ def translation_arrays(
     >>> features["decoder_token_ids"].shape, labels.shape
     ((1, 16), (1, 16))
     """
-    _check_sizes(source_length=source_length, target_length=target_length)
-    if target_length < 2:
-        raise ValueError(
-            f"Received target_length={target_length}; it must leave room for BOS/EOS (>= 2)."
-        )
-    target_tokenizer = source_tokenizer if target_tokenizer is None else target_tokenizer
-    special = (
-        _special_token_id(source_tokenizer, "pad_token_id", default=0),
-        _special_token_id(target_tokenizer, "pad_token_id", default=0),
-        _special_token_id(target_tokenizer, "bos_token_id"),
-        _special_token_id(target_tokenizer, "eos_token_id"),
-    )
-    if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[0], tf.RaggedTensor):
-        source_ids, target_ids = (tf.cast(ids, tf.int32) for ids in pairs)
-    else:
-        sources, targets = _all_pairs(pairs)
-        source_ids = _tokenize(source_tokenizer, _clean(sources, source_preprocessor))
-        target_ids = _tokenize(target_tokenizer, _clean(targets, target_preprocessor))
-    features, labels = _pack_translation(
-        source_ids,
-        target_ids,
+    tokenize, pack = _translation_encoder(
+        (source_tokenizer, target_tokenizer),
+        (source_preprocessor, target_preprocessor),
         source_length,
         target_length,
-        special,
-        source_end=_source_end(source_tokenizer),
     )
+    if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[0], tf.RaggedTensor):
+        ids = tuple(tf.cast(side, tf.int32) for side in pairs)
+    else:
+        ids = tokenize(*_all_pairs(pairs))
+    features, labels = pack(*ids)
     return {key: value.numpy() for key, value in features.items()}, labels.numpy()
 
 
@@ -514,6 +487,43 @@ def _source_end(tokenizer):
     return _special_token_id(tokenizer, "eos_token_id", required=False)
 
 
+def _translation_encoder(tokenizers, preprocessors, source_length, target_length):
+    """The two steps `translation_dataset` and `translation_arrays` share, after their
+    checks: `tokenize(sources, targets)` -> ragged `(source_ids, target_ids)`, and
+    `pack(source_ids, target_ids)` -> `(features, labels)` (see `_pack_translation`).
+
+    `tokenizers` and `preprocessors` are `(source, target)` pairs; a `None` target
+    tokenizer is the source one (a shared vocabulary).
+    """
+    _check_sizes(source_length=source_length, target_length=target_length)
+    if target_length < 2:
+        raise ValueError(
+            f"Received target_length={target_length}; it must leave room for BOS/EOS (>= 2)."
+        )
+    source_tokenizer, target_tokenizer = tokenizers
+    target_tokenizer = source_tokenizer if target_tokenizer is None else target_tokenizer
+    source_preprocessor, target_preprocessor = preprocessors
+    special = (
+        _special_token_id(source_tokenizer, "pad_token_id", default=0),
+        _special_token_id(target_tokenizer, "pad_token_id", default=0),
+        _special_token_id(target_tokenizer, "bos_token_id"),
+        _special_token_id(target_tokenizer, "eos_token_id"),
+    )
+
+    def tokenize(sources, targets):
+        source_ids = _tokenize(source_tokenizer, _clean(sources, source_preprocessor))
+        return source_ids, _tokenize(target_tokenizer, _clean(targets, target_preprocessor))
+
+    pack = functools.partial(
+        _pack_translation,
+        source_length=source_length,
+        target_length=target_length,
+        special=special,
+        source_end=_source_end(source_tokenizer),
+    )
+    return tokenize, pack
+
+
 def _pack_translation(
     source_ids, target_ids, source_length, target_length, special, source_end=None
 ):
@@ -639,7 +649,9 @@ def _label_mask(features, labels):
     return features["padding_mask"]
 
 
-def _finish(dataset, prefetch):
+def _finish(batches, encode, prefetch):
+    """`encode` mapped over the batches (in parallel, in order), then prefetched."""
+    dataset = batches.map(encode, num_parallel_calls=AUTOTUNE, deterministic=True)
     options = tf.data.Options()
     options.deterministic = True
     dataset = dataset.with_options(options)

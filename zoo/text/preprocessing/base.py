@@ -96,6 +96,20 @@ def spelling_languages():
     return sorted(SpellChecker.languages())
 
 
+def _set_flags(layer, flags):
+    """Keep each `(argument, value)` of `flags` as the bool attribute of that name, after
+    checking every value is True or False."""
+    flags = list(flags)
+    for argument, value in flags:
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(
+                f"{type(layer).__name__} received {argument}={value!r}; expected True or "
+                f"False. Pass {argument}=True to turn the step on or False to turn it off."
+            )
+    for argument, value in flags:
+        setattr(layer, argument, bool(value))
+
+
 def _check_language(language, supported, owner, argument="language"):
     if not isinstance(language, str) or language not in supported:
         raise ValueError(
@@ -252,7 +266,13 @@ def _progress(iterable, total, description, verbose):
 
 
 class _StringLayer(keras.layers.Layer):
-    """Base of the string -> string layers: input conversion, shapes, no weights."""
+    """Base of the string -> string layers: input conversion, shapes, no weights.
+
+    `get_config` adds the constructor arguments named in `_CONFIG_ATTRIBUTES`, read from
+    the attributes of the same name; a subclass adds what it keeps otherwise.
+    """
+
+    _CONFIG_ATTRIBUTES = ()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -278,3 +298,9 @@ class _StringLayer(keras.layers.Layer):
         return keras.KerasTensor(
             inputs.shape, dtype="string", ragged=getattr(inputs, "ragged", False)
         )
+
+    def get_config(self):
+        config = super().get_config()
+        for name in self._CONFIG_ATTRIBUTES:
+            config[name] = getattr(self, name)
+        return config

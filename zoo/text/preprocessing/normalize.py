@@ -1,7 +1,6 @@
 """`TextNormalizer`: NFKC, lowercase, digits, punctuation, symbols, whitespace."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
@@ -10,6 +9,7 @@ from zoo.text.preprocessing.base import (
     _SYMBOL_PATTERN,
     _lowercase,
     _sanitize,
+    _set_flags,
     _StringLayer,
 )
 
@@ -52,6 +52,16 @@ class TextNormalizer(_StringLayer):
     'я изучаю машинное обучение'
     """
 
+    # Every argument is the flag of one step, and a config entry.
+    _CONFIG_ATTRIBUTES = (
+        "nfkc",
+        "lowercase",
+        "remove_digits",
+        "remove_punctuation",
+        "remove_symbols",
+        "collapse_whitespace",
+    )
+
     def __init__(
         self,
         nfkc=True,
@@ -63,25 +73,15 @@ class TextNormalizer(_StringLayer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for argument, value in (
-            ("nfkc", nfkc),
-            ("lowercase", lowercase),
-            ("remove_digits", remove_digits),
-            ("remove_punctuation", remove_punctuation),
-            ("remove_symbols", remove_symbols),
-            ("collapse_whitespace", collapse_whitespace),
-        ):
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(
-                    f"TextNormalizer received {argument}={value!r}; expected True or False. "
-                    f"Pass {argument}=True to turn the step on or False to turn it off."
-                )
-        self.nfkc = bool(nfkc)
-        self.lowercase = bool(lowercase)
-        self.remove_digits = bool(remove_digits)
-        self.remove_punctuation = bool(remove_punctuation)
-        self.remove_symbols = bool(remove_symbols)
-        self.collapse_whitespace = bool(collapse_whitespace)
+        flags = (
+            nfkc,
+            lowercase,
+            remove_digits,
+            remove_punctuation,
+            remove_symbols,
+            collapse_whitespace,
+        )
+        _set_flags(self, zip(self._CONFIG_ATTRIBUTES, flags))
 
     def _transform(self, texts):
         texts = _sanitize(texts)
@@ -99,17 +99,3 @@ class TextNormalizer(_StringLayer):
             texts = tf.strings.regex_replace(texts, _SPACE_PATTERN, " ")
             texts = tf.strings.regex_replace(texts, r"^ | $", "")
         return texts
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "nfkc": self.nfkc,
-                "lowercase": self.lowercase,
-                "remove_digits": self.remove_digits,
-                "remove_punctuation": self.remove_punctuation,
-                "remove_symbols": self.remove_symbols,
-                "collapse_whitespace": self.collapse_whitespace,
-            }
-        )
-        return config

@@ -1,12 +1,12 @@
 """`Preprocessor`: the chosen steps for one language in one layer and one config."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from zoo.text.preprocessing.base import (
     _check_language,
     _iter_text_batches,
+    _set_flags,
     _StringLayer,
     lemmatizer_languages,
     spelling_languages,
@@ -70,6 +70,20 @@ class Preprocessor(_StringLayer):
     """
 
     _ADAPTED_STEPS = ("spell_corrector", "lemmatizer", "stemmer")
+    # The config holds these attributes (the arguments of the same names), then
+    # `vocabularies`, the tables of the adapted steps.
+    _CONFIG_ATTRIBUTES = (
+        "language",
+        "normalize",
+        "lowercase",
+        "remove_digits",
+        "remove_punctuation",
+        "remove_stop_words",
+        "stem",
+        "lemmatize",
+        "correct_spelling",
+        "lemmatizer_backend",
+    )
 
     def __init__(
         self,
@@ -97,11 +111,7 @@ class Preprocessor(_StringLayer):
             "lemmatize": lemmatize,
             "correct_spelling": correct_spelling,
         }
-        for argument, value in flags.items():
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(
-                    f"Preprocessor received {argument}={value!r}; expected True or False."
-                )
+        _set_flags(self, flags.items())
         if stem and lemmatize:
             raise ValueError(
                 "Preprocessor received stem=True and lemmatize=True; expected at most one: "
@@ -138,14 +148,6 @@ class Preprocessor(_StringLayer):
                 f"{list(self._ADAPTED_STEPS)}, each a list of [word, replacement] pairs."
             )
         self.language = language
-        self.normalize = bool(normalize)
-        self.lowercase = bool(lowercase)
-        self.remove_digits = bool(remove_digits)
-        self.remove_punctuation = bool(remove_punctuation)
-        self.remove_stop_words = bool(remove_stop_words)
-        self.stem = bool(stem)
-        self.lemmatize = bool(lemmatize)
-        self.correct_spelling = bool(correct_spelling)
         self.lemmatizer_backend = lemmatizer_backend
 
         # Layers, in the order they run.
@@ -163,32 +165,24 @@ class Preprocessor(_StringLayer):
         self.stop_word_filter = None
         self.lemmatizer = None
         self.stemmer = None
-        if self.correct_spelling:
-            self.spell_corrector = SpellCorrector(
-                language,
-                vocabulary=vocabularies.get("spell_corrector"),
-                dtype=self.dtype_policy,
-                name="spell_corrector",
+
+        def table_step(layer_class, name, **options):
+            # A step that adapts a table: the saved one (if any) comes from `vocabularies`.
+            vocabulary = vocabularies.get(name)
+            return layer_class(
+                language, vocabulary=vocabulary, dtype=self.dtype_policy, name=name, **options
             )
+
+        if self.correct_spelling:
+            self.spell_corrector = table_step(SpellCorrector, "spell_corrector")
         if self.remove_stop_words:
             self.stop_word_filter = StopWordFilter(
                 language, dtype=self.dtype_policy, name="stop_word_filter"
             )
         if self.lemmatize:
-            self.lemmatizer = Lemmatizer(
-                language,
-                backend=lemmatizer_backend,
-                vocabulary=vocabularies.get("lemmatizer"),
-                dtype=self.dtype_policy,
-                name="lemmatizer",
-            )
+            self.lemmatizer = table_step(Lemmatizer, "lemmatizer", backend=lemmatizer_backend)
         if self.stem:
-            self.stemmer = Stemmer(
-                language,
-                vocabulary=vocabularies.get("stemmer"),
-                dtype=self.dtype_policy,
-                name="stemmer",
-            )
+            self.stemmer = table_step(Stemmer, "stemmer")
 
     def _steps(self):
         steps = [self.normalizer, self.spell_corrector, self.stop_word_filter]
@@ -225,19 +219,5 @@ class Preprocessor(_StringLayer):
             step = getattr(self, name)
             if step is not None and step.is_adapted:
                 vocabularies[name] = step.get_config()["vocabulary"]
-        config.update(
-            {
-                "language": self.language,
-                "normalize": self.normalize,
-                "lowercase": self.lowercase,
-                "remove_digits": self.remove_digits,
-                "remove_punctuation": self.remove_punctuation,
-                "remove_stop_words": self.remove_stop_words,
-                "stem": self.stem,
-                "lemmatize": self.lemmatize,
-                "correct_spelling": self.correct_spelling,
-                "lemmatizer_backend": self.lemmatizer_backend,
-                "vocabularies": vocabularies or None,
-            }
-        )
+        config["vocabularies"] = vocabularies or None
         return config

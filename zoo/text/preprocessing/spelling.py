@@ -1,15 +1,15 @@
 """`SpellCorrector`: pyspellchecker corrections kept as a lookup table."""
 
 import keras
-import numpy as np
 
+from zoo._checks import check_int
 from zoo.text.preprocessing.base import (
     _check_language,
     _progress,
     lemmatizer_languages,
     spelling_languages,
 )
-from zoo.text.preprocessing.words import _WordMapper
+from zoo.text.preprocessing.words import _table_layer_doc, _WordMapper
 
 # pyspellchecker's distance-2 search grows with the square of the word length.
 _MAX_SPELL_WORD_LENGTH = 30
@@ -17,7 +17,8 @@ _MAX_SPELL_WORD_LENGTH = 30
 
 @keras.saving.register_keras_serializable(package="zoo")
 class SpellCorrector(_WordMapper):
-    """Typo correction ("машинноее" -> "машинное", "speling" -> "spelling") as a table.
+    __doc__ = (
+        """Typo correction ("машинноее" -> "машинное", "speling" -> "spelling") as a table.
 
     `adapt(texts)` checks the distinct words of a corpus with pyspellchecker (Norvig's
     method: the most frequent dictionary word within `max_distance` edits) and keeps a
@@ -47,21 +48,16 @@ class SpellCorrector(_WordMapper):
         max_distance: 1 or 2, the largest edit distance of a correction.
         max_words: int or None. Check at most this many distinct words per `adapt()` call,
             the most frequent first; None checks all.
-        vocabulary: optional prebuilt table, a dict {typo: correction} or a list of
-            [typo, correction] pairs; `adapt()` extends it. Without it, call `adapt()`
-            before calling the layer (a call before raises a ValueError).
-        **kwargs: `keras.layers.Layer` arguments.
-
-    Call arguments:
-        inputs: tf.string tensor (scalar, dense batch or ragged), or Python strings.
-
-    Example:
-
-    >>> corrector = SpellCorrector("en")
+"""
+        + _table_layer_doc("typo", "correction")
+        + """    >>> corrector = SpellCorrector("en")
     >>> corrector.adapt(["a speling mistake"], verbose=False)
     >>> corrector(["A speling mistake."]).numpy()[0].decode()
     'A spelling mistake.'
     """
+    )
+
+    _CONFIG_ATTRIBUTES = ("language", "max_distance", "max_words")
 
     def __init__(self, language="ru", max_distance=2, max_words=None, vocabulary=None, **kwargs):
         _check_language(language, spelling_languages(), "SpellCorrector")
@@ -70,15 +66,9 @@ class SpellCorrector(_WordMapper):
                 f"SpellCorrector received max_distance={max_distance!r}; expected 1 or 2 "
                 "(larger distances are too slow and too loose). Pass max_distance=2."
             )
-        if max_words is not None and (
-            isinstance(max_words, bool)
-            or not isinstance(max_words, (int, np.integer))
-            or max_words < 1
-        ):
-            raise ValueError(
-                f"SpellCorrector received max_words={max_words!r}; expected a positive int "
-                "or None (check every distinct word). Pass e.g. max_words=50000."
-            )
+        if max_words is not None:
+            hint = "Pass e.g. max_words=50000, or None to check every distinct word."
+            check_int(max_words, "max_words", "SpellCorrector", hint=hint)
         self.language = language
         self.max_distance = int(max_distance)
         self.max_words = None if max_words is None else int(max_words)
@@ -111,17 +101,6 @@ class SpellCorrector(_WordMapper):
             if best != word:
                 mapping[word] = best
         return mapping
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "language": self.language,
-                "max_distance": self.max_distance,
-                "max_words": self.max_words,
-            }
-        )
-        return config
 
 
 def _simplemma_lexicon(language):

@@ -59,23 +59,20 @@ class StopWordFilter(_StringLayer):
     'изучаем машинное обучение'
     """
 
+    _CONFIG_ATTRIBUTES = ("language", "extra_words")
+
     def __init__(self, language="ru", extra_words=None, **kwargs):
         super().__init__(**kwargs)
-        if language is None:
-            languages = []
-        elif isinstance(language, str):
-            languages = [language]
-        elif isinstance(language, (list, tuple)):
-            languages = list(language)
-        else:
+        if language is not None and not isinstance(language, (str, list, tuple)):
             raise ValueError(
                 f"StopWordFilter received language={language!r}; expected a language code "
                 "such as 'ru', a list of codes such as ['ru', 'en'], or None. Pass your own "
                 "words with extra_words=[...]."
             )
+        languages = _string_list(language, "StopWordFilter", "language")
         supported = stop_word_languages()
         for code in languages:
-            if not isinstance(code, str) or code not in supported:
+            if code not in supported:
                 raise ValueError(
                     f"StopWordFilter received language {code!r}, which has no stopwordsiso "
                     f"list. Supported language codes: {supported}. To remove your own words, "
@@ -118,8 +115,3 @@ class StopWordFilter(_StringLayer):
             tf.boolean_mask(tokens.flat_values, keep), row_lengths, validate=False
         )
         return tf.strings.reduce_join(kept, axis=-1, separator=" ")
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"language": self.language, "extra_words": self.extra_words})
-        return config

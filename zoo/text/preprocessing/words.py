@@ -145,6 +145,23 @@ class _WordMapper(_StringLayer):
         return config
 
 
+def _table_layer_doc(key, value):
+    """The docstring text Stemmer, Lemmatizer and SpellCorrector share: the end of "Args:"
+    (`vocabulary`, `**kwargs`), the call arguments and the "Example:" heading. `key` and
+    `value` name a table entry's two sides ("word", "stem")."""
+    return f"""        vocabulary: optional prebuilt table, a dict {{{key}: {value}}} or a list of
+            [{key}, {value}] pairs; `adapt()` extends it. Without it, call `adapt()`
+            before calling the layer (a call before raises a ValueError).
+        **kwargs: `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: tf.string tensor (scalar, dense batch or ragged), or Python strings.
+
+    Example:
+
+"""
+
+
 def _replace_words(texts, table):
     """Replace each word of `texts` (1-D) found in `table` (keyed by lowercase word).
 
@@ -184,7 +201,8 @@ def _replace_words(texts, table):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class Stemmer(_WordMapper):
-    """Snowball stemming ("изучаю" -> "изуча", "running" -> "run") as a lookup table.
+    __doc__ = (
+        """Snowball stemming ("изучаю" -> "изуча", "running" -> "run") as a lookup table.
 
     `adapt(texts)` runs PyStemmer's Snowball stemmer for `language` once over the distinct words
     of a corpus and keeps a `tf.lookup.StaticHashTable` of the words whose stem differs;
@@ -198,21 +216,16 @@ class Stemmer(_WordMapper):
 
     Args:
         language: ISO 639-1 code with a Snowball stemmer ("ru", "en", "de", ...).
-        vocabulary: optional prebuilt table, a dict {word: stem} or a list of
-            [word, stem] pairs; `adapt()` extends it. Without it, call `adapt()` before
-            calling the layer (a call before raises a ValueError).
-        **kwargs: `keras.layers.Layer` arguments.
-
-    Call arguments:
-        inputs: tf.string tensor (scalar, dense batch or ragged), or Python strings.
-
-    Example:
-
-    >>> stemmer = Stemmer("en")
+"""
+        + _table_layer_doc("word", "stem")
+        + """    >>> stemmer = Stemmer("en")
     >>> stemmer.adapt(["running dogs"], verbose=False)
     >>> stemmer(["Running dogs, fast!"]).numpy()[0].decode()
     'Run dog, fast!'
     """
+    )
+
+    _CONFIG_ATTRIBUTES = ("language",)
 
     def __init__(self, language="ru", vocabulary=None, **kwargs):
         _check_language(language, stemmer_languages(), "Stemmer")
@@ -234,15 +247,11 @@ class Stemmer(_WordMapper):
                 bar.update(len(chunk))
         return mapping
 
-    def get_config(self):
-        config = super().get_config()
-        config["language"] = self.language
-        return config
-
 
 @keras.saving.register_keras_serializable(package="zoo")
 class Lemmatizer(_WordMapper):
-    """Lemmatization ("изучаю" -> "изучать", "studies" -> "study") as a lookup table.
+    __doc__ = (
+        """Lemmatization ("изучаю" -> "изучать", "studies" -> "study") as a lookup table.
 
     `adapt(texts)` runs the lemmatizer once over the distinct words of a corpus and keeps a
     `tf.lookup.StaticHashTable` of the words whose lemma differs; calling the layer is pure
@@ -260,23 +269,17 @@ class Lemmatizer(_WordMapper):
     Args:
         language: ISO 639-1 code ("ru", "en", ...) the backend supports.
         backend: "simplemma" or "pymorphy3" (Russian only).
-        vocabulary: optional prebuilt table, a dict {word: lemma} or a list of
-            [word, lemma] pairs; `adapt()` extends it. Without it, call `adapt()` before
-            calling the layer (a call before raises a ValueError).
-        **kwargs: `keras.layers.Layer` arguments.
-
-    Call arguments:
-        inputs: tf.string tensor (scalar, dense batch or ragged), or Python strings.
-
-    Example:
-
-    >>> lemmatizer = Lemmatizer("ru")
+"""
+        + _table_layer_doc("word", "lemma")
+        + """    >>> lemmatizer = Lemmatizer("ru")
     >>> lemmatizer.adapt(["я изучаю машинное обучение"], verbose=False)
     >>> lemmatizer(["Я изучаю машинное обучение!"]).numpy()[0].decode()
     'Я изучать машинный обучение!'
     """
+    )
 
     _BACKENDS = ("simplemma", "pymorphy3")
+    _CONFIG_ATTRIBUTES = ("language", "backend")
 
     def __init__(self, language="ru", backend="simplemma", vocabulary=None, **kwargs):
         if backend not in self._BACKENDS:
@@ -319,8 +322,3 @@ class Lemmatizer(_WordMapper):
         ]
         lemmas = _lowercase_words(lemmas)  # simplemma capitalizes some ("Москва")
         return {word: lemma for word, lemma in zip(words, lemmas) if lemma != word}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"language": self.language, "backend": self.backend})
-        return config

@@ -13,6 +13,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from zoo._checks import check_int
+
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]")
 # The roles of special tokens, in the order of `SPECIAL_TOKENS` (role "pad" is "[PAD]" by
 # default); `special_tokens_map` gives them other tokens ("<pad>", "<|endoftext|>", ...).
@@ -164,15 +166,9 @@ def _check_special_tokens_map(cls, special_tokens_map):
 
 
 def _check_sequence_length(cls, sequence_length):
-    if sequence_length is not None and (
-        isinstance(sequence_length, bool)
-        or not isinstance(sequence_length, (int, np.integer))
-        or sequence_length < 1
-    ):
-        raise ValueError(
-            f"{cls.__name__} received sequence_length={sequence_length!r}. Expected None "
-            "(ragged output) or a positive integer (dense output padded to that length)."
-        )
+    if sequence_length is not None:
+        hint = "Pass None for ragged output, or the length to pad dense output to."
+        check_int(sequence_length, "sequence_length", cls.__name__, hint=hint)
 
 
 def _check_training(cls, vocabulary_size, reserved_tokens, options, unit, add_unknown=False):
@@ -225,7 +221,8 @@ class Tokenizer(keras.layers.Layer):
     """Base class of the zoo tokenizers: `tf.string` in, int32 ids out, as TF ops.
 
     Subclasses implement `_tokenize_batch` (a 1-D batch of strings -> ragged ids),
-    `_detokenize_batch` (ragged ids -> a 1-D batch of strings), `get_vocabulary` and
+    `_detokenize_batch` (ragged ids -> a 1-D batch of strings), `get_vocabulary` (unless
+    they keep their tokens with `_set_vocabulary`) and
     `train`. The base class handles input ranks, padding to `sequence_length`,
     special tokens, config and directory saving.
 
@@ -274,7 +271,9 @@ class Tokenizer(keras.layers.Layer):
 
     def get_vocabulary(self):
         """The tokens, index = id."""
-        raise NotImplementedError
+        if not hasattr(self, "vocabulary"):  # kept by `_set_vocabulary`
+            raise NotImplementedError
+        return list(self.vocabulary)
 
     @property
     def reserved_tokens(self):
@@ -513,6 +512,22 @@ class Tokenizer(keras.layers.Layer):
         self.lowercase = lowercase
         self.normalization_form = normalization_form
         return vocabulary
+
+    @classmethod
+    def _trained(cls, vocabulary, reserved_tokens, options, *args, **kwargs):
+        """The tokenizer a subclass's `train` returns, from what it learned and the
+        `options` it checked, `(lowercase, normalization_form, sequence_length)`; `args`
+        and `kwargs` are the subclass's own constructor arguments."""
+        lowercase, normalization_form, sequence_length = options
+        return cls(
+            vocabulary,
+            *args,
+            lowercase=lowercase,
+            normalization_form=normalization_form,
+            reserved_tokens=reserved_tokens,
+            sequence_length=sequence_length,
+            **kwargs,
+        )
 
     # ----------------------------------------------------------------------- config
     # The constructor arguments `get_config` reads from the attributes of the same name

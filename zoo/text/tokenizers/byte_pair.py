@@ -290,9 +290,6 @@ class BytePairTokenizer(Tokenizer):
             self._sentencepiece = sentencepiece_tokenizer(model)
             self._decode_table = tf.constant(decoded, tf.string)
 
-    def get_vocabulary(self):
-        return list(self.vocabulary)
-
     def _tokenize_batch(self, text):
         text = self._normalize(text)
         if self.add_prefix_space:
@@ -393,11 +390,4 @@ class BytePairTokenizer(Tokenizer):
         vocab = model["vocab"]
         vocabulary = sorted(vocab, key=vocab.get)
         merges = [" ".join(m) if isinstance(m, list) else m for m in model["merges"]]
-        return cls(
-            vocabulary,
-            merges,
-            lowercase=lowercase,
-            normalization_form=normalization_form,
-            reserved_tokens=reserved_tokens,
-            sequence_length=sequence_length,
-        )
+        return cls._trained(vocabulary, reserved_tokens, options, merges)

@@ -107,9 +107,6 @@ class CharacterTokenizer(Tokenizer):
             )
             self._decode_table = tf.constant(decoded, tf.string)
 
-    def get_vocabulary(self):
-        return list(self.vocabulary)
-
     def _tokenize_batch(self, text):
         text = self._normalize(text)
         code_points = tf.strings.unicode_decode(
@@ -172,14 +169,7 @@ class CharacterTokenizer(Tokenizer):
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         chars = [c for c, _ in ranked if c not in taken]
         vocabulary = fixed + chars[: vocabulary_size - len(fixed)]
-        return cls(
-            vocabulary,
-            byte_fallback=byte_fallback,
-            lowercase=lowercase,
-            normalization_form=normalization_form,
-            reserved_tokens=reserved_tokens,
-            sequence_length=sequence_length,
-        )
+        return cls._trained(vocabulary, reserved_tokens, options, byte_fallback=byte_fallback)
 
 
 # =========================================================================== words

@@ -85,9 +85,6 @@ class WordTokenizer(Tokenizer):
             )
             self._decode_table = tf.constant(vocabulary, tf.string)
 
-    def get_vocabulary(self):
-        return list(self.vocabulary)
-
     def _tokenize_batch(self, text):
         words = _split_words(self._normalize(text))
         return words.with_flat_values(tf.cast(self._word_table.lookup(words.flat_values), tf.int32))
@@ -133,10 +130,4 @@ class WordTokenizer(Tokenizer):
         words = [w.decode("utf-8") for w, _ in ranked]
         words = [w for w in words if w not in taken]
         vocabulary = list(reserved_tokens) + words[: vocabulary_size - len(reserved_tokens)]
-        return cls(
-            vocabulary,
-            lowercase=lowercase,
-            normalization_form=normalization_form,
-            reserved_tokens=reserved_tokens,
-            sequence_length=sequence_length,
-        )
+        return cls._trained(vocabulary, reserved_tokens, options)

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from zoo._checks import check_int
 from zoo.text._corpus import read_corpus
 from zoo.text.tokenizers import _unicode_tables as tables
 from zoo.text.tokenizers.base import (
@@ -87,15 +88,9 @@ def _check_rules(
                 f"WordPieceTokenizer received {name}={value!r}. Expected None (the default of "
                 "the rules) or a bool."
             )
-    if max_word_length is not None and (
-        isinstance(max_word_length, bool)
-        or not isinstance(max_word_length, (int, np.integer))
-        or max_word_length < 1
-    ):
-        raise ValueError(
-            f"WordPieceTokenizer received max_word_length={max_word_length!r}. Expected None "
-            f"({_DEFAULT_MAX_WORD_LENGTH}) or a positive int."
-        )
+    if max_word_length is not None:
+        hint = f"Pass None ({_DEFAULT_MAX_WORD_LENGTH}) or e.g. max_word_length=50."
+        check_int(max_word_length, "max_word_length", "WordPieceTokenizer", hint=hint)
     if rules == "zoo":
         if strip_accents or split_on_cjk is not None:
             raise ValueError(
@@ -245,9 +240,6 @@ class WordPieceTokenizer(Tokenizer):
                 no_pretokenization=rules != "zoo",
                 support_detokenization=True,
             )
-
-    def get_vocabulary(self):
-        return list(self.vocabulary)
 
     def _normalize(self, text):
         # FastWordpieceTokenizer maps invalid UTF-8 to "[UNK]" by itself, so the
@@ -400,10 +392,4 @@ class WordPieceTokenizer(Tokenizer):
                 f"starts and '##' suffixes). Pass vocabulary_size > {len(vocabulary)}, or "
                 "train on text with fewer distinct characters."
             )
-        return cls(
-            vocabulary,
-            lowercase=lowercase,
-            normalization_form=normalization_form,
-            reserved_tokens=reserved_tokens,
-            sequence_length=sequence_length,
-        )
+        return cls._trained(vocabulary, reserved_tokens, options)
