@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: TensorFlow's environment defaults and the JSON report.
+"""What the benchmark scripts share: TensorFlow's environment defaults, the JSON report and
+the pieces of the printed table.
 
 Each script first puts the repository root on `sys.path` in place of its own folder (run as
 a script, `benchmarks/` is `sys.path[0]`, and `benchmarks/tokenizers.py` would shadow the HF
@@ -16,7 +17,15 @@ import json
 import os
 import platform
 
-__all__ = ["machine_facts", "memory_status", "report_run", "set_environment", "write_json"]
+__all__ = [
+    "load_line",
+    "machine_facts",
+    "memory_status",
+    "print_header",
+    "report_run",
+    "set_environment",
+    "write_json",
+]
 
 
 def machine_facts(load_at_start, **extra):
@@ -31,6 +40,22 @@ def machine_facts(load_at_start, **extra):
         "load_average_1min_at_end": os.getloadavg()[0],
         **extra,
     }
+
+
+def load_line(machine):
+    """`load (1 min) A -> B on N CPUs`: the load averages and CPU count of a report's
+    "machine" entry (`machine_facts`)."""
+    return (
+        f"load (1 min) {machine['load_average_1min_at_start']:.2f} -> "
+        f"{machine['load_average_1min_at_end']:.2f} on {machine['cpu_count']} CPUs"
+    )
+
+
+def print_header(*parts):
+    """Print a table's header line (the `parts` joined) and a rule as long under it."""
+    header = "".join(parts)
+    print(header)
+    print("-" * len(header))
 
 
 def set_environment(backend="tensorflow", cpu_only=True, **extra):

@@ -83,7 +83,7 @@ if __name__ == "__main__":
         )
     os.environ["KERAS_BACKEND"] = _flag or _variable or "tensorflow"
 
-from benchmarks._common import machine_facts, set_environment, write_json
+from benchmarks._common import load_line, machine_facts, report_run, set_environment
 
 # The BFC allocator keeps each step's buffers (see benchmarks/training.py, "Backends").
 set_environment(TF_CPU_ALLOCATOR_USE_BFC="true")
@@ -92,7 +92,14 @@ import keras
 import keras_hub
 import numpy as np
 
-from benchmarks.training import _versions, add_model_size_arguments, requested_backend
+from benchmarks.training import (
+    _versions,
+    add_model_size_arguments,
+    add_ratios,
+    backbone_kwargs,
+    parse_with_backend,
+    print_sides,
+)
 from zoo.models.bert import Bert, BertClassifier
 
 SETTINGS = ("full", "lora")
@@ -121,11 +128,7 @@ def parse_args(argv=None):
         help="Keras backend of both sides (default: KERAS_BACKEND, else tensorflow)",
     )
     parser.add_argument("--json", default=None, help="write the results here")
-    args = parser.parse_args(argv)
-    try:
-        args.backend = requested_backend(args.backend, os.environ)
-    except ValueError as error:
-        parser.error(str(error))
+    args = parse_with_backend(parser, argv)
     for name in ("steps", "rounds", "batch_size", "sequence_length", "lora_rank"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -140,15 +143,7 @@ def parse_args(argv=None):
 def write_preset(args, directory):
     """A random keras-hub `BertBackbone` and `BertTokenizer`, saved with `save_to_preset`."""
     keras.utils.set_random_seed(0)
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=args.vocabulary_size,
-        num_layers=args.num_layers,
-        num_heads=args.num_heads,
-        hidden_dim=args.hidden_dim,
-        intermediate_dim=args.intermediate_dim,
-        dropout=args.dropout,
-        max_sequence_length=args.sequence_length,
-    )
+    backbone = keras_hub.models.BertBackbone(**backbone_kwargs(args))
     words = [f"w{index}" for index in range(args.vocabulary_size - len(SPECIAL_TOKENS))]
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=SPECIAL_TOKENS + words)
     backbone.save_to_preset(directory)
@@ -276,12 +271,7 @@ def run(args):
                     "total_parameters": int(model.count_params()),
                     "first_fit_s": compile_s[side],
                 }
-            zoo, hub = row["zoo"], row["keras_hub"]
-            row["ratio"] = zoo["tokens_per_second"] / hub["tokens_per_second"]
-            row["best_ratio"] = zoo["best_tokens_per_second"] / hub["best_tokens_per_second"]
-            paired = [h / z for z, h in zip(times["zoo"], times["keras_hub"])]
-            row["paired_ratios"] = paired
-            row["median_paired_ratio"] = statistics.median(paired)
+            add_ratios(row, times)
             rows.append(row)
             del models
     return {
@@ -295,36 +285,29 @@ def run(args):
     }
 
 
-def _ratio(row, key, shown):
-    return f"{row[key]:.2f}x" if shown else ""
-
-
 def print_table(report):
     machine = report["machine"]
     config = report["config"]
     print(
         f"Keras backend: {report['keras_backend']}; XLA on; BERT {config['num_layers']} layers,"
         f" hidden {config['hidden_dim']}, sequence {config['sequence_length']}, batch"
-        f" {config['batch_size']}; load (1 min) {machine['load_average_1min_at_start']:.2f} ->"
-        f" {machine['load_average_1min_at_end']:.2f} on {machine['cpu_count']} CPUs"
+        f" {config['batch_size']}; {load_line(machine)}"
     )
-    header = (
+
+    def cells(row, side):
+        entry = row[side]
+        return (
+            f"{row['setting']:<8} {side:<10} {entry['tokens_per_second']:>10.0f}"
+            f" {entry['best_tokens_per_second']:>11.0f} {entry['trainable_parameters']:>11,}"
+            f" {entry['total_parameters']:>11,} "
+        )
+
+    print_sides(
+        report["results"],
         f"{'setting':<8} {'side':<10} {'tokens/s':>10} {'best tok/s':>11} {'trainable':>11}"
-        f" {'total':>11} {'zoo/hub':>8} {'best':>6} {'paired':>7}"
+        f" {'total':>11} ",
+        cells,
     )
-    print(header)
-    print("-" * len(header))
-    for row in report["results"]:
-        for side in ("zoo", "keras_hub"):
-            entry = row[side]
-            mine = side == "zoo"
-            print(
-                f"{row['setting']:<8} {side:<10} {entry['tokens_per_second']:>10.0f}"
-                f" {entry['best_tokens_per_second']:>11.0f} {entry['trainable_parameters']:>11,}"
-                f" {entry['total_parameters']:>11,}"
-                f" {_ratio(row, 'ratio', mine):>8} {_ratio(row, 'best_ratio', mine):>6}"
-                f" {_ratio(row, 'median_paired_ratio', mine):>7}"
-            )
     print(
         "tokens/s: median of the timed runs (batch x sequence per step, padding included);"
         " best: the fastest runs; paired: median over rounds of keras-hub's time / zoo's."
@@ -340,10 +323,7 @@ def main(argv=None):
         environ = {**os.environ, "KERAS_BACKEND": args.backend}
         subprocess.run([sys.executable, os.path.abspath(__file__), *argv], env=environ, check=True)
         return
-    report = run(args)
-    print_table(report)
-    if args.json:
-        write_json(report, args.json)
+    report_run(run, print_table, args)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,18 @@ CONTEXT_OPTIONS = {
 }
 
 
+def gpt_size(args, max_sequence_length):
+    """Both sides' GPT size: `--vocabulary-size`, `--num-layers`, `--num-heads`,
+    `--hidden-dim`, a feed-forward of 4 x hidden_dim, no dropout."""
+    names = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim")
+    return {
+        **{name: getattr(args, name) for name in names},
+        "intermediate_dim": 4 * args.hidden_dim,
+        "dropout": 0.0,
+        "max_sequence_length": max_sequence_length,
+    }
+
+
 def context_worker(args):
     """One attention: prefill `--context` tokens, time greedy decoding; prints one JSON line."""
     import json
@@ -93,13 +105,7 @@ def context_worker(args):
     batch, context, new_tokens = args.context_batch_size, args.context, args.new_tokens
     keras.utils.set_random_seed(0)
     gpt = GPT(
-        vocabulary_size=args.vocabulary_size,
-        num_layers=args.num_layers,
-        num_heads=args.num_heads,
-        hidden_dim=args.hidden_dim,
-        intermediate_dim=4 * args.hidden_dim,
-        dropout=0.0,
-        max_sequence_length=context + new_tokens,
+        **gpt_size(args, context + new_tokens),
         attention=args.worker,
         attention_options=CONTEXT_OPTIONS[args.worker],
     )
@@ -285,15 +291,7 @@ def main():
         return long_context(args)
 
     keras.utils.set_random_seed(0)
-    backbone = keras_hub.models.GPT2Backbone(
-        vocabulary_size=args.vocabulary_size,
-        num_layers=args.num_layers,
-        num_heads=args.num_heads,
-        hidden_dim=args.hidden_dim,
-        intermediate_dim=4 * args.hidden_dim,
-        dropout=0.0,
-        max_sequence_length=args.max_sequence_length,
-    )
+    backbone = keras_hub.models.GPT2Backbone(**gpt_size(args, args.max_sequence_length))
     causal_lm = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
     causal_lm.compile(sampler="greedy")  # jit_compile defaults to True
     gpt = GPT.from_keras_hub(backbone)

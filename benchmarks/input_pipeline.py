@@ -35,7 +35,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [os.path.dirname(HERE), *(p for p in sys.path if os.path.abspath(p or ".") != HERE)]
 
-from benchmarks._common import machine_facts, report_run, set_environment
+from benchmarks._common import load_line, machine_facts, print_header, report_run, set_environment
 
 set_environment()
 
@@ -179,16 +179,11 @@ def run(args):
 
 def print_table(report):
     machine = report["machine"]
-    print(
-        f"load (1 min) {machine['load_average_1min_at_start']:.2f} -> "
-        f"{machine['load_average_1min_at_end']:.2f} on {machine['cpu_count']} CPUs"
+    print(load_line(machine))
+    print_header(
+        f"{'recipe':<12} {'batch':>5} {'examples':>9} {'prepare s':>9} {'input ex/s':>11} ",
+        f"{'step ex/s':>10} {'best step':>10} {'input/step':>10} {'>=3x':>5}",
     )
-    header = (
-        f"{'recipe':<12} {'batch':>5} {'examples':>9} {'prepare s':>9} {'input ex/s':>11} "
-        f"{'step ex/s':>10} {'best step':>10} {'input/step':>10} {'>=3x':>5}"
-    )
-    print(header)
-    print("-" * len(header))
     for row in report["results"]:
         print(
             f"{row['recipe']:<12} {row['batch_size']:>5} {row['examples']:>9} "

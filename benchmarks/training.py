@@ -119,6 +119,17 @@ def requested_backend(flag, environ):
     return backend
 
 
+def parse_with_backend(parser, argv=None):
+    """`parser.parse_args(argv)` with `args.backend` resolved by `requested_backend` from
+    the `--backend` flag and `KERAS_BACKEND`; a disagreement is a usage error."""
+    args = parser.parse_args(argv)
+    try:
+        args.backend = requested_backend(args.backend, os.environ)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
+
+
 # mallopt(3) parameters of glibc (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 GLIBC_MALLOC_SETTINGS = {"M_ARENA_MAX": 1, "M_MMAP_MAX": 0, "M_TRIM_THRESHOLD": 2**31 - 1}
@@ -170,7 +181,7 @@ if __name__ == "__main__":
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [os.path.dirname(HERE), *(p for p in sys.path if os.path.abspath(p or ".") != HERE)]
 
-from benchmarks._common import machine_facts, report_run, set_environment
+from benchmarks._common import load_line, machine_facts, print_header, report_run, set_environment
 
 # The BFC allocator keeps each step's buffers (see "Backends" above); read when TF starts.
 set_environment(TF_CPU_ALLOCATOR_USE_BFC="true")
@@ -230,11 +241,7 @@ def parse_args(argv=None):
         " (fewer page faults per step, see Backends); default: glibc's own settings",
     )
     parser.add_argument("--json", default=None, help="write the results here")
-    args = parser.parse_args(argv)
-    try:
-        args.backend = requested_backend(args.backend, os.environ)
-    except ValueError as error:
-        parser.error(str(error))
+    args = parse_with_backend(parser, argv)
     if args.mlm_positions is None:
         args.mlm_positions = math.ceil(0.15 * args.sequence_length)
     if not 0 <= args.mlm_positions <= args.sequence_length:
@@ -495,14 +502,7 @@ def run(args):
                     "jax_stages_s": stages,
                 },
             }
-        zoo, hub = result["zoo"], result["keras_hub"]
-        result["ratio"] = zoo["tokens_per_second"] / hub["tokens_per_second"]
-        result["best_ratio"] = zoo["best_tokens_per_second"] / hub["best_tokens_per_second"]
-        # Each round's keras-hub run over the zoo run beside it: a disturbance that lasts
-        # longer than a round slows both, so the pairs vary less than the runs.
-        paired = [h / z for z, h in zip(times["zoo"], times["keras_hub"])]
-        result["paired_ratios"] = paired
-        result["median_paired_ratio"] = statistics.median(paired)
+        add_ratios(result, times)
         rows.append(result)
         del sides
     return {
@@ -515,6 +515,33 @@ def run(args):
         "versions": _versions(),
         "results": rows,
     }
+
+
+def add_ratios(result, times):
+    """Add zoo's speed over keras-hub's to `result`, whose "zoo" and "keras_hub" entries
+    hold `tokens_per_second` (the median run) and `best_tokens_per_second`: `ratio`,
+    `best_ratio`, and `paired_ratios`, each round's keras-hub time over the zoo time of
+    the same round (`times`: each side's seconds per round), with their median. A
+    disturbance that lasts longer than a round slows both sides, so the pairs vary less
+    than the runs."""
+    zoo, hub = result["zoo"], result["keras_hub"]
+    result["ratio"] = zoo["tokens_per_second"] / hub["tokens_per_second"]
+    result["best_ratio"] = zoo["best_tokens_per_second"] / hub["best_tokens_per_second"]
+    paired = [h / z for z, h in zip(times["zoo"], times["keras_hub"])]
+    result["paired_ratios"] = paired
+    result["median_paired_ratio"] = statistics.median(paired)
+
+
+def print_sides(results, header, cells):
+    """Print a zoo / keras-hub table (this benchmark's and the fine-tuning one's): `header`,
+    the columns before the ratios, ruled; then each result's zoo line and keras-hub line,
+    `cells(result, side)` followed by the `add_ratios` figures (on the zoo line only)."""
+    print_header(header, f"{'zoo/hub':>8} {'best':>6} {'paired':>7}")
+    keys = ("ratio", "best_ratio", "median_paired_ratio")
+    for result in results:
+        for side in ("zoo", "keras_hub"):
+            ratio, best, paired = (f"{result[key]:.2f}x" if side == "zoo" else "" for key in keys)
+            print(f"{cells(result, side)}{ratio:>8} {best:>6} {paired:>7}")
 
 
 COMPILE_TIME_MEASURE = (
@@ -543,28 +570,23 @@ def print_table(report):
         + ", ".join(
             f"{row['family']} {row['flops_per_token'] / 1e6:.2f} M" for row in report["results"]
         )
-        + "; load (1 min) "
-        f"{machine['load_average_1min_at_start']:.2f} -> {machine['load_average_1min_at_end']:.2f}"
-        f" on {machine['cpu_count']} CPUs"
+        + f"; {load_line(machine)}"
     )
-    header = (
+
+    def cells(row, side):
+        entry = row[side]
+        return (
+            f"{row['family']:<6} {side:<10} {entry['tokens_per_second']:>10.0f} "
+            f"{entry['mfu']:>6.1%} {entry['best_tokens_per_second']:>11.0f} "
+            f"{entry['parameters']:>11,} {entry['compile']['compile_s']:>9.1f} "
+        )
+
+    print_sides(
+        report["results"],
         f"{'model':<6} {'side':<10} {'tokens/s':>10} {'MFU':>7} {'best tok/s':>11} "
-        f"{'params':>11} {'compile s':>9} {'zoo/hub':>8} {'best':>6} {'paired':>7}"
+        f"{'params':>11} {'compile s':>9} ",
+        cells,
     )
-    print(header)
-    print("-" * len(header))
-    for row in report["results"]:
-        for side in ("zoo", "keras_hub"):
-            entry = row[side]
-            ratio = f"{row['ratio']:.2f}x" if side == "zoo" else ""
-            best = f"{row['best_ratio']:.2f}x" if side == "zoo" else ""
-            paired = f"{row['median_paired_ratio']:.2f}x" if side == "zoo" else ""
-            print(
-                f"{row['family']:<6} {side:<10} {entry['tokens_per_second']:>10.0f} "
-                f"{entry['mfu']:>6.1%} {entry['best_tokens_per_second']:>11.0f} "
-                f"{entry['parameters']:>11,} {entry['compile']['compile_s']:>9.1f} "
-                f"{ratio:>8} {best:>6} {paired:>7}"
-            )
     print(
         "tokens/s and MFU: median of the timed runs; best: the fastest runs (least disturbed);"
         " paired: median over rounds of keras-hub's time / zoo's time in the same round."

@@ -35,16 +35,15 @@ from recipes.common import (
     TransformerRun,
     WarmupCosine,
     flag,
-    is_chief,
     model_vocabulary_size,
+    option,
     parse_config,
     read_lines,
     run_facts,
     run_tokenizer,
     start_run,
 )
-from recipes.export import export_run
-from recipes.training import compile_model, finish_run, save_model, train_run
+from recipes.training import compile_model, finish_run, save_and_export, save_model, train_run
 from zoo.data import classification_arrays, corpus, load_text_dataset
 from zoo.data import pretraining_arrays as zoo_pretraining_arrays
 from zoo.export import BertModule
@@ -56,29 +55,20 @@ from zoo.optimizers import warmup_cosine_decay
 class Config(TransformerRun, WarmupCosine, TextSource):
     """Pretrain BERT (MLM + NSP), fine-tune a classifier, evaluate and export."""
 
-    data: str = dataclasses.field(
-        default="bundled",
-        metadata={
-            "help": "'bundled', a text file (one sentence a line, empty lines between "
-            "documents), or a TFDS text dataset name"
-        },
+    data: str = option(
+        "bundled",
+        "'bundled', a text file (one sentence a line, empty lines between documents), or a "
+        "TFDS text dataset name",
     )
-    tokenizer: str = dataclasses.field(
-        default="wordpiece",
-        metadata={"help": "tokenizer kind", "choices": ("wordpiece", "sentencepiece", "bpe")},
+    tokenizer: str = option(
+        "wordpiece", "tokenizer kind", choices=("wordpiece", "sentencepiece", "bpe")
     )
     vocabulary_size: int = 3000
-    sequence_length: int = dataclasses.field(
-        default=40, metadata={"help": "tokens of a packed pair, special tokens included"}
-    )
-    dupe_factor: int = dataclasses.field(
-        default=4, metadata={"help": "copies of the data, each with its own pairs and masks"}
-    )
+    sequence_length: int = option(40, "tokens of a packed pair, special tokens included")
+    dupe_factor: int = option(4, "copies of the data, each with its own pairs and masks")
     batch_size: int = flag(TransformerRun, "batch_size", 64)
-    steps: int = dataclasses.field(default=800, metadata={"help": "pretraining steps"})
-    finetune_steps: int = dataclasses.field(
-        default=200, metadata={"help": "classifier fine-tuning steps (0: skip)"}
-    )
+    steps: int = option(800, "pretraining steps")
+    finetune_steps: int = option(200, "classifier fine-tuning steps (0: skip)")
     finetune_learning_rate: float = 5e-4
     out: str = "runs/bert"
 
@@ -317,11 +307,7 @@ def run(config):
         save_model(classifier, os.path.join(config.out, "classifier.keras"))
     finetuned = time.time()
 
-    chief = is_chief()  # process 0 of a multi-host run writes; the others only train
-    export_path = None
-    save_model(pretrainer, os.path.join(config.out, "model.keras"))  # every process
-    if chief and config.export:
-        export_path = export_run("bert", config.out, verbose=bool(config.verbose))
+    export_path = save_and_export(pretrainer, config, "bert")
     fill_mask = None
     if keras.backend.backend() == "tensorflow":
         module = BertModule(pretrainer, tokenizer, config.sequence_length)
@@ -342,7 +328,6 @@ def run(config):
         "nsp_chance": 0.5,
         "classification": classification,
         "fill_mask": fill_mask,
-        "strategy": strategy.reason,
         **run_facts(strategy, final_loss),
         "pretrain_seconds": round(pretrained - started, 1),
         "finetune_seconds": round(finetuned - pretrained, 1),

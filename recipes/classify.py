@@ -37,14 +37,14 @@ from recipes.common import (
     init_bert,
     is_chief,
     model_vocabulary_size,
+    option,
     parse_config,
     run_facts,
     run_tokenizer,
     say_bad_rows,
     start_run,
 )
-from recipes.export import export_run
-from recipes.training import compile_model, finish_run, save_model, train_run
+from recipes.training import compile_model, finish_run, save_and_export, train_run
 from zoo.data import classification_arrays, corpus, hash_split, load_translation_pairs
 from zoo.models import Bert, BertClassifier
 from zoo.optimizers import warmup_cosine_decay
@@ -54,35 +54,23 @@ from zoo.optimizers import warmup_cosine_decay
 class Config(TransformerRun, WarmupCosine, TextSource):
     """Fine-tune a BERT text classifier (TSV, TFDS or bundled data), evaluate and export."""
 
-    data: str = dataclasses.field(
-        default="bundled",
-        metadata={
-            "help": "'bundled' (sentence types of the generated corpus), a text<TAB>label "
-            "file, or a TFDS name with a 'label' feature (imdb_reviews, glue/sst2)"
-        },
+    data: str = option(
+        "bundled",
+        "'bundled' (sentence types of the generated corpus), a text<TAB>label file, or a "
+        "TFDS name with a 'label' feature (imdb_reviews, glue/sst2)",
     )
-    test_fraction: float = dataclasses.field(
-        default=0.1, metadata={"help": "a --data file: the share held out (by text hash)"}
+    test_fraction: float = option(0.1, "a --data file: the share held out (by text hash)")
+    init: str = option(
+        "",
+        "start from: a Zoo run directory (model.keras + tokenizer/, e.g. runs/bert), or a "
+        "preset Bert.from_preset reads (keras-hub or Hugging Face directory, hf://org/name); "
+        "empty: train a tokenizer and a Bert from scratch",
     )
-    init: str = dataclasses.field(
-        default="",
-        metadata={
-            "help": "start from: a Zoo run directory (model.keras + tokenizer/, e.g. "
-            "runs/bert), or a preset Bert.from_preset reads (keras-hub or Hugging Face "
-            "directory, hf://org/name); empty: train a tokenizer and a Bert from scratch"
-        },
-    )
-    tokenizer: str = dataclasses.field(
-        default="wordpiece",
-        metadata={
-            "help": "tokenizer kind (from scratch)",
-            "choices": ("wordpiece", "sentencepiece", "bpe"),
-        },
+    tokenizer: str = option(
+        "wordpiece", "tokenizer kind (from scratch)", choices=("wordpiece", "sentencepiece", "bpe")
     )
     vocabulary_size: int = 3000
-    sequence_length: int = dataclasses.field(
-        default=40, metadata={"help": "tokens of a window, [CLS] and [SEP] included"}
-    )
+    sequence_length: int = option(40, "tokens of a window, [CLS] and [SEP] included")
     learning_rate: float = flag(WarmupCosine, "learning_rate", 5e-4)
     warmup_steps: int = 30
     steps: int = 300
@@ -309,11 +297,7 @@ def run(config):
     majority = round(float(np.mean(test_labels == np.argmax(counts))), 4)
     examples = {t: names[int(p)] for t, p in zip(test_texts[:6], predictions[:6])}
 
-    chief = is_chief()
-    save_model(classifier, os.path.join(config.out, "model.keras"))  # every process
-    export_path = None
-    if chief and config.export:
-        export_path = export_run("classify", config.out, verbose=bool(config.verbose))
+    export_path = save_and_export(classifier, config, "classify")
 
     summary = {
         "data": config.data,
@@ -325,7 +309,6 @@ def run(config):
         **result,
         "majority_class_accuracy": majority,
         "examples": examples,
-        "strategy": strategy.reason,
         **run_facts(strategy, final_loss),
         "train_seconds": round(trained - started, 1),
         "total_seconds": round(time.time() - started, 1),

@@ -33,6 +33,7 @@ __all__ = [
     "load_config",
     "max_bad_rows_field",
     "model_vocabulary_size",
+    "option",
     "parse_config",
     "quiet_tensorflow",
     "read_lines",
@@ -178,14 +179,23 @@ MINIMUM = {
 FRACTIONS = ("dropout", "label_smoothing", "ema_momentum")
 
 
+def option(default, help, choices=None):
+    """A config field: its `default`, the flag's `help` text and, where given, its
+    `choices` (the field's metadata that `parse_config` reads).
+
+    `steps: int = option(800, "pretraining steps")` is
+    `dataclasses.field(default=800, metadata={"help": "pretraining steps"})`.
+    """
+    metadata = {"help": help} if choices is None else {"help": help, "choices": choices}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
 def max_bad_rows_field(what="a local --data file"):
     """The `max_bad_rows` config field of a recipe that reads files (`zoo.data` loaders)."""
-    return dataclasses.field(
-        default=0,
-        metadata={
-            "help": f"bad rows (invalid UTF-8, control characters, wrong column count, empty "
-            f"field) {what} may have; they are skipped and counted, more are an error"
-        },
+    return option(
+        0,
+        f"bad rows (invalid UTF-8, control characters, wrong column count, empty field) "
+        f"{what} may have; they are skipped and counted, more are an error",
     )
 
 
@@ -308,26 +318,17 @@ def load_config(config_cls, path):
 class ScaleOut:
     """The flags of every recipe that spread a run over devices and hosts (JAX backend)."""
 
-    model_parallel: int = dataclasses.field(
-        default=1,
-        metadata={
-            "help": "devices per model replica (JAX): a ('batch', 'model') mesh of shape "
-            "(devices / N, N), the model family's Megatron-style layout map"
-        },
+    model_parallel: int = option(
+        1,
+        "devices per model replica (JAX): a ('batch', 'model') mesh of shape "
+        "(devices / N, N), the model family's Megatron-style layout map",
     )
-    coordinator_address: str = dataclasses.field(
-        default="",
-        metadata={"help": "HOST:PORT of process 0 for a multi-host JAX run (none on a TPU pod)"},
+    coordinator_address: str = option(
+        "", "HOST:PORT of process 0 for a multi-host JAX run (none on a TPU pod)"
     )
-    num_processes: int = dataclasses.field(
-        default=1, metadata={"help": "processes (hosts) in a multi-host JAX run"}
-    )
-    process_id: int = dataclasses.field(
-        default=0, metadata={"help": "this process, 0 .. num-processes - 1"}
-    )
-    coordinator_timeout: int = dataclasses.field(
-        default=300, metadata={"help": "seconds to wait for the coordinator and every process"}
-    )
+    num_processes: int = option(1, "processes (hosts) in a multi-host JAX run")
+    process_id: int = option(0, "this process, 0 .. num-processes - 1")
+    coordinator_timeout: int = option(300, "seconds to wait for the coordinator and every process")
 
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -337,28 +338,22 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 class FineTuning:
     """The flags of every recipe that trains a Transformer: how its steps fit in memory."""
 
-    lora_rank: int = dataclasses.field(
-        default=0,
-        metadata={
-            "help": "train rank-N LoRA adapters on the attention and feed-forward kernels with "
-            "the rest of the backbone frozen (0: train everything); the export merges them"
-        },
+    lora_rank: int = option(
+        0,
+        "train rank-N LoRA adapters on the attention and feed-forward kernels with the rest "
+        "of the backbone frozen (0: train everything); the export merges them",
     )
-    accumulation_steps: int = dataclasses.field(
-        default=1,
-        metadata={
-            "help": "average the gradients of this many batches before each update (the "
-            "optimizer's gradient_accumulation_steps): an N-times larger batch in the memory "
-            "of one; --steps still counts batches"
-        },
+    accumulation_steps: int = option(
+        1,
+        "average the gradients of this many batches before each update (the optimizer's "
+        "gradient_accumulation_steps): an N-times larger batch in the memory of one; "
+        "--steps still counts batches",
     )
-    precision: str = dataclasses.field(
-        default="float32",
-        metadata={
-            "help": "Keras dtype policy of the model; mixed_float16 trains with dynamic loss "
-            "scaling, mixed_bfloat16 (TPU) needs none",
-            "choices": PRECISIONS,
-        },
+    precision: str = option(
+        "float32",
+        "Keras dtype policy of the model; mixed_float16 trains with dynamic loss scaling, "
+        "mixed_bfloat16 (TPU) needs none",
+        choices=PRECISIONS,
     )
 
 
@@ -393,9 +388,7 @@ class TransformerShape:
 class WarmupCosine:
     """The optimizer flags of the recipes trained with AdamW and `warmup_cosine_decay`."""
 
-    learning_rate: float = dataclasses.field(
-        default=1e-3, metadata={"help": "peak learning rate (linear warmup, cosine decay)"}
-    )
+    learning_rate: float = option(1e-3, "peak learning rate (linear warmup, cosine decay)")
     warmup_steps: int = 100
     weight_decay: float = 0.01
 
@@ -405,21 +398,18 @@ class RunLoop:
     """The flags of every Transformer recipe's loop: batches, steps, strategy, the run
     directory, evaluation and export."""
 
-    batch_size: int = dataclasses.field(default=32, metadata={"help": "per replica"})
+    batch_size: int = option(32, "per replica")
     steps: int = 1000
-    steps_per_execution: int = dataclasses.field(
-        default=0, metadata={"help": "0: the strategy's default (32 on TPU, else 1)"}
-    )
-    strategy: str = dataclasses.field(
-        default="auto",
-        metadata={"help": "distribution", "choices": ("auto", "tpu", "gpu", "cpu", "multi_worker")},
+    steps_per_execution: int = option(0, "0: the strategy's default (32 on TPU, else 1)")
+    strategy: str = option(
+        "auto", "distribution", choices=("auto", "tpu", "gpu", "cpu", "multi_worker")
     )
     checkpoint_every: int = 500
     resume: bool = False
     out: str = "runs/run"
     seed: int = 0
     eval_batch_size: int = 256
-    export: bool = dataclasses.field(default=True, metadata={"help": "write a SavedModel"})
+    export: bool = option(True, "write a SavedModel")
     verbose: int = 1
 
 
@@ -434,9 +424,7 @@ class TextSource:
     """The flags of a recipe whose `--data` is a local file or a TFDS name."""
 
     max_bad_rows: int = max_bad_rows_field()
-    download: bool = dataclasses.field(
-        default=False, metadata={"help": "let TFDS download a named dataset"}
-    )
+    download: bool = option(False, "let TFDS download a named dataset")
 
 
 def check_out(out):
@@ -545,9 +533,11 @@ def is_chief():
 
 
 def run_facts(strategy, final_loss):
-    """What `summary.json` says of every run's devices: `final_loss` (the training loss of
-    the last step, None when no step ran), `devices`, `mesh` (axis sizes), `processes`."""
+    """What `summary.json` says of every run's devices: `strategy` (the strategy's reason),
+    `final_loss` (the training loss of the last step, None when no step ran), `devices`,
+    `mesh` (axis sizes), `processes`."""
     return {
+        "strategy": strategy.reason,
         "final_loss": None if final_loss is None else float(final_loss),
         "devices": strategy.num_devices,
         "mesh": dict(strategy.mesh),

@@ -17,7 +17,6 @@ a `generate(prompt, max_new_tokens)` signature -> a JSON summary.
 
 import dataclasses
 import math
-import os
 import random
 import time
 
@@ -30,16 +29,15 @@ from recipes.common import (
     TransformerRun,
     WarmupCosine,
     flag,
-    is_chief,
     model_vocabulary_size,
+    option,
     parse_config,
     run_facts,
     run_tokenizer,
     say_bad_rows,
     start_run,
 )
-from recipes.export import export_run
-from recipes.training import compile_model, finish_run, save_model, train_run
+from recipes.training import compile_model, finish_run, save_and_export, train_run
 from zoo.data import language_model_windows, load_text_dataset
 from zoo.data.corpus import load_text
 from zoo.models import GPT
@@ -51,33 +49,23 @@ from zoo.optimizers import warmup_cosine_decay
 class Config(TransformerRun, WarmupCosine, TextSource):
     """Pretrain a GPT language model, evaluate perplexity, sample and export."""
 
-    data: str = dataclasses.field(
-        default="bundled",
-        metadata={"help": "'bundled', a text file (one document a line), or a TFDS text name"},
+    data: str = option(
+        "bundled", "'bundled', a text file (one document a line), or a TFDS text name"
     )
-    tokenizer: str = dataclasses.field(
-        default="sentencepiece",
-        metadata={"help": "tokenizer kind", "choices": ("sentencepiece", "bpe", "wordpiece")},
+    tokenizer: str = option(
+        "sentencepiece", "tokenizer kind", choices=("sentencepiece", "bpe", "wordpiece")
     )
     vocabulary_size: int = 3000
-    sequence_length: int = dataclasses.field(
-        default=64, metadata={"help": "context length (training windows, prompt + new tokens)"}
-    )
+    sequence_length: int = option(64, "context length (training windows, prompt + new tokens)")
     learning_rate: float = flag(WarmupCosine, "learning_rate", 2e-3)
     out: str = "runs/gpt"
-    prompts: tuple[str, ...] = dataclasses.field(
-        default=("Я изучаю", "Моя сестра", "Вчера мы", "I study", "My sister", "Yesterday we"),
-        metadata={"help": "prompts to sample from"},
+    prompts: tuple[str, ...] = option(
+        ("Я изучаю", "Моя сестра", "Вчера мы", "I study", "My sister", "Yesterday we"),
+        "prompts to sample from",
     )
-    prompt_length: int = dataclasses.field(
-        default=16, metadata={"help": "prompt tokens kept (start token included)"}
-    )
-    max_new_tokens: int = dataclasses.field(
-        default=32, metadata={"help": "new tokens per sample (the SavedModel's cap)"}
-    )
-    sampler: str = dataclasses.field(
-        default="top_p", metadata={"help": "sampling", "choices": ("greedy", "top_k", "top_p")}
-    )
+    prompt_length: int = option(16, "prompt tokens kept (start token included)")
+    max_new_tokens: int = option(32, "new tokens per sample (the SavedModel's cap)")
+    sampler: str = option("top_p", "sampling", choices=("greedy", "top_k", "top_p"))
     top_p: float = 0.9
     temperature: float = 0.8
     eval_batch_size: int = 128
@@ -220,11 +208,7 @@ def run(config):
     samples = sample(config, model, tokenizer, config.prompts, seed=config.seed)
     evaluated = time.time()
 
-    chief = is_chief()  # process 0 of a multi-host run writes; the others only train
-    export_path = None
-    save_model(model, os.path.join(config.out, "model.keras"))  # every process calls it
-    if chief and config.export:
-        export_path = export_run("gpt", config.out, verbose=bool(config.verbose))
+    export_path = save_and_export(model, config, "gpt")
 
     summary = {
         "data": config.data,
@@ -235,7 +219,6 @@ def run(config):
         "unigram_perplexity": round(reference, 3),
         "samples": samples,
         "sampler": {"name": config.sampler, "temperature": config.temperature, "p": config.top_p},
-        "strategy": strategy.reason,
         **run_facts(strategy, final_loss),
         "train_seconds": round(trained - started, 1),
         "eval_seconds": round(evaluated - trained, 1),

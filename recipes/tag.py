@@ -36,13 +36,13 @@ from recipes.common import (
     is_chief,
     max_bad_rows_field,
     model_vocabulary_size,
+    option,
     parse_config,
     run_facts,
     run_tokenizer,
     start_run,
 )
-from recipes.export import export_run
-from recipes.training import compile_model, finish_run, save_model, train_run
+from recipes.training import compile_model, finish_run, save_and_export, train_run
 from zoo.data import corpus, entity_f1, hash_split, read_conll, split_words, tagging_arrays
 from zoo.models import Bert, BertTokenClassifier
 from zoo.optimizers import warmup_cosine_decay
@@ -52,34 +52,22 @@ from zoo.optimizers import warmup_cosine_decay
 class Config(TransformerRun, WarmupCosine):
     """Fine-tune BERT to tag words (names, places, CoNLL entities); entity F1; export."""
 
-    data: str = dataclasses.field(
-        default="bundled",
-        metadata={
-            "help": "'bundled' (names and places tagged in the bundled corpus), a CoNLL-style "
-            "file (token ... tag a line, blank lines between sentences) or a directory "
-            "holding a *train* and a *test* file"
-        },
+    data: str = option(
+        "bundled",
+        "'bundled' (names and places tagged in the bundled corpus), a CoNLL-style file "
+        "(token ... tag a line, blank lines between sentences) or a directory holding a "
+        "*train* and a *test* file",
     )
-    test_data: str = dataclasses.field(
-        default="",
-        metadata={"help": "held-out CoNLL file (default: a hash split of --data)"},
-    )
+    test_data: str = option("", "held-out CoNLL file (default: a hash split of --data)")
     max_bad_rows: int = max_bad_rows_field("the CoNLL files")
-    init: str = dataclasses.field(
-        default="",
-        metadata={
-            "help": "start from a Zoo run directory (runs/bert) or a preset Bert.from_preset "
-            "takes; empty: a WordPiece tokenizer and a small Bert from scratch"
-        },
+    init: str = option(
+        "",
+        "start from a Zoo run directory (runs/bert) or a preset Bert.from_preset takes; "
+        "empty: a WordPiece tokenizer and a small Bert from scratch",
     )
-    tokenizer: str = dataclasses.field(
-        default="wordpiece",
-        metadata={"help": "tokenizer kind (from scratch)", "choices": ("wordpiece",)},
-    )
+    tokenizer: str = option("wordpiece", "tokenizer kind (from scratch)", choices=("wordpiece",))
     vocabulary_size: int = 3000
-    sequence_length: int = dataclasses.field(
-        default=40, metadata={"help": "pieces of a sentence, [CLS] and [SEP] included"}
-    )
+    sequence_length: int = option(40, "pieces of a sentence, [CLS] and [SEP] included")
     learning_rate: float = flag(WarmupCosine, "learning_rate", 5e-4)
     warmup_steps: int = 30
     batch_size: int = flag(TransformerRun, "batch_size", 64)
@@ -279,14 +267,10 @@ def run(config):
     words = sum(len(tags) for tags in test_tags)
     hits = sum(t == p for truth, guess in zip(test_tags, predicted) for t, p in zip(truth, guess))
 
-    chief = is_chief()
-    export_path = None
-    save_model(tagger, os.path.join(config.out, "model.keras"))  # every process
-    if chief:
+    if is_chief():  # the export reads tags.json
         with open(os.path.join(config.out, "tags.json"), "w", encoding="utf-8") as file:
             json.dump(names, file, indent=2, ensure_ascii=False)
-        if config.export:
-            export_path = export_run("tag", config.out, verbose=bool(config.verbose))
+    export_path = save_and_export(tagger, config, "tag")
     summary = {
         "data": config.data,
         "init": config.init or None,
@@ -295,7 +279,6 @@ def run(config):
         "test_sentences": len(test_sentences),
         **scores,
         "word_accuracy": round(hits / max(words, 1), 4),
-        "strategy": strategy.reason,
         **run_facts(strategy, final_loss),
         "train_seconds": round(trained - started, 1),
         "total_seconds": round(time.time() - started, 1),

@@ -28,6 +28,7 @@ import numpy as np
 
 import tpu
 from recipes.common import is_chief, resume_history, save_config
+from recipes.export import export_run
 from zoo.data.steps import bucketed_step_dataset, length_buckets, step_dataset
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "bucketed_step_dataset",
     "compile_model",
     "length_buckets",
+    "save_and_export",
     "save_model",
     "step_dataset",
     "train",
@@ -170,6 +172,18 @@ def save_model(model, path):
         copy.save(path)
     finally:
         keras.distribution.set_distribution(distribution)
+
+
+def save_and_export(model, config, recipe):
+    """Save the run's `<out>/model.keras` (every process calls it, as `save_model` needs)
+    and, on process 0 with `--export`, write its SavedModel with `export_run(recipe, ...)`.
+
+    Returns the SavedModel's path, or None where this process wrote none.
+    """
+    save_model(model, os.path.join(config.out, "model.keras"))
+    if is_chief() and config.export:
+        return export_run(recipe, config.out, verbose=bool(config.verbose))
+    return None
 
 
 def _host_value(variable):

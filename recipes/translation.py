@@ -41,14 +41,14 @@ from recipes.common import (
     flag,
     is_chief,
     model_vocabulary_size,
+    option,
     parse_config,
     run_facts,
     run_tokenizer,
     say_bad_rows,
     start_run,
 )
-from recipes.export import export_run
-from recipes.training import compile_model, finish_run, save_model, train_run
+from recipes.training import compile_model, finish_run, save_and_export, train_run
 from zoo.data import corpus, load_translation_pairs, translation_arrays
 from zoo.data.lengths import covering_lengths, fit_pairs
 from zoo.data.steps import length_buckets
@@ -66,123 +66,88 @@ SPLIT_RULES = ("hash", "crc32-ru-mod10")
 class Config(TransformerRun, TextSource):
     """Train, evaluate and export a Transformer translation model."""
 
-    data: str = dataclasses.field(
-        default="bundled",
-        metadata={"help": "'bundled', a TSV path, or a TFDS name (ted_hrlr_translate/ru_to_en)"},
+    data: str = option(
+        "bundled", "'bundled', a TSV path, or a TFDS name (ted_hrlr_translate/ru_to_en)"
     )
-    columns: tuple[str, ...] = dataclasses.field(
-        default=("en", "ru"),
-        metadata={"help": "languages of a TSV file's columns, in order (the shared files: en ru)"},
+    columns: tuple[str, ...] = option(
+        ("en", "ru"), "languages of a TSV file's columns, in order (the shared files: en ru)"
     )
-    direction: str = dataclasses.field(
-        default="ru-en", metadata={"help": "source-target", "choices": ("ru-en", "en-ru")}
+    direction: str = option("ru-en", "source-target", choices=("ru-en", "en-ru"))
+    split_rule: str = option(
+        "hash",
+        "local files: 'hash' (80/10/10 by a hash of the source) or 'crc32-ru-mod10' (test: "
+        "zlib.crc32(russian UTF-8) %% 10 == 0, train: the rest; the Tatoeba benchmark)",
+        choices=SPLIT_RULES,
     )
-    split_rule: str = dataclasses.field(
-        default="hash",
-        metadata={
-            "help": "local files: 'hash' (80/10/10 by a hash of the source) or 'crc32-ru-mod10' "
-            "(test: zlib.crc32(russian UTF-8) %% 10 == 0, train: the rest; the Tatoeba benchmark)",
-            "choices": SPLIT_RULES,
-        },
-    )
-    tokenizer: str = dataclasses.field(
-        default="sentencepiece",
-        metadata={
-            "help": "shared bilingual tokenizer",
-            "choices": ("sentencepiece", "bpe", "wordpiece"),
-        },
+    tokenizer: str = option(
+        "sentencepiece", "shared bilingual tokenizer", choices=("sentencepiece", "bpe", "wordpiece")
     )
     vocabulary_size: int = 4000
-    source_length: int = dataclasses.field(
-        default=0,
-        metadata={
-            "help": "source tokens the model reads; 0: the shortest length that, with "
-            "--target-length, fits 99%% of the training pairs whole (printed). Longer pairs "
-            "are split at sentence boundaries or dropped, never cut"
-        },
+    source_length: int = option(
+        0,
+        "source tokens the model reads; 0: the shortest length that, with --target-length, "
+        "fits 99%% of the training pairs whole (printed). Longer pairs are split at sentence "
+        "boundaries or dropped, never cut",
     )
-    target_length: int = dataclasses.field(
-        default=0,
-        metadata={
-            "help": "decoder positions, [BOS]/[EOS] included; 0: chosen with --source-length"
-        },
+    target_length: int = option(
+        0, "decoder positions, [BOS]/[EOS] included; 0: chosen with --source-length"
     )
     label_smoothing: float = 0.1
     warmup_steps: int = 400
-    learning_rate_scale: float = dataclasses.field(
-        default=1.0,
-        metadata={
-            "help": "multiplier on the learning rate; peak = scale * hidden_dim^-0.5 * "
-            "warmup_steps^-0.5 for both schedules"
-        },
+    learning_rate_scale: float = option(
+        1.0,
+        "multiplier on the learning rate; peak = scale * hidden_dim^-0.5 * warmup_steps^-0.5 "
+        "for both schedules",
     )
-    schedule: str = dataclasses.field(
-        default="inverse_sqrt",
-        metadata={
-            "help": "'inverse_sqrt': the paper's warm-up then 1/sqrt(step) decay; 'cosine': the "
-            "same warm-up and peak, then cosine decay to a tenth of the peak at --steps (for a "
-            "run whose length is known: it ends on a low learning rate); 'cosine_budget': the "
-            "same, ended early when --time-budget runs out before --steps (the rate then "
-            "depends on the machine's speed)",
-            "choices": ("inverse_sqrt", "cosine", "cosine_budget"),
-        },
+    schedule: str = option(
+        "inverse_sqrt",
+        "'inverse_sqrt': the paper's warm-up then 1/sqrt(step) decay; 'cosine': the same "
+        "warm-up and peak, then cosine decay to a tenth of the peak at --steps (for a run "
+        "whose length is known: it ends on a low learning rate); 'cosine_budget': the same, "
+        "ended early when --time-budget runs out before --steps (the rate then depends on "
+        "the machine's speed)",
+        choices=("inverse_sqrt", "cosine", "cosine_budget"),
     )
-    ema_momentum: float = dataclasses.field(
-        default=0.0,
-        metadata={
-            "help": "keep an exponential moving average of the weights with this momentum "
-            "(e.g. 0.995: about the last 200 steps) and evaluate and export the average; "
-            "0: off. The average is saved with the optimizer, so --resume stays exact"
-        },
+    ema_momentum: float = option(
+        0.0,
+        "keep an exponential moving average of the weights with this momentum (e.g. 0.995: "
+        "about the last 200 steps) and evaluate and export the average; 0: off. The average "
+        "is saved with the optimizer, so --resume stays exact",
     )
     batch_size: int = flag(TransformerRun, "batch_size", 64)
-    time_budget: float = dataclasses.field(
-        default=0.0,
-        metadata={"help": "stop training at the first step after this many seconds (0: off)"},
+    time_budget: float = option(
+        0.0, "stop training at the first step after this many seconds (0: off)"
     )
-    length_buckets: int = dataclasses.field(
-        default=4,
-        metadata={
-            "help": "train on batches of similar length cropped to one of this many widths "
-            "(quantiles of the pair lengths); 0 or 1: every batch at the full length. "
-            "Off on a TPU and with --steps-per-execution > 1, which need one shape"
-        },
+    length_buckets: int = option(
+        4,
+        "train on batches of similar length cropped to one of this many widths (quantiles "
+        "of the pair lengths); 0 or 1: every batch at the full length. Off on a TPU and "
+        "with --steps-per-execution > 1, which need one shape",
     )
     checkpoint_every: int = 300
     out: str = "runs/translation"
-    sampler: str = dataclasses.field(
-        default="greedy", metadata={"help": "decoding", "choices": ("greedy", "beam")}
-    )
+    sampler: str = option("greedy", "decoding", choices=("greedy", "beam"))
     num_beams: int = 4
-    length_penalty: float = dataclasses.field(
-        default=1.0,
-        metadata={
-            "help": "beam search ranks finished beams by sum log p / length^this (0: the plain "
-            "sum, which favours short translations)"
-        },
+    length_penalty: float = option(
+        1.0,
+        "beam search ranks finished beams by sum log p / length^this (0: the plain sum, "
+        "which favours short translations)",
     )
-    split_sentences: bool = dataclasses.field(
-        default=False,
-        metadata={
-            "help": "when evaluating, translate a text of several sentences sentence by "
-            "sentence and join the translations (a model trained on single sentences of "
-            "--source-length tokens otherwise truncates it)"
-        },
+    split_sentences: bool = option(
+        False,
+        "when evaluating, translate a text of several sentences sentence by sentence and "
+        "join the translations (a model trained on single sentences of --source-length "
+        "tokens otherwise truncates it)",
     )
-    eval_limit: int = dataclasses.field(
-        default=0, metadata={"help": "translate at most this many held-out pairs (0: all)"}
+    eval_limit: int = option(0, "translate at most this many held-out pairs (0: all)")
+    plot_attention: str = option(
+        "", "after training, plot the attention of this sentence to <out>/attention"
     )
-    plot_attention: str = dataclasses.field(
-        default="",
-        metadata={"help": "after training, plot the attention of this sentence to <out>/attention"},
-    )
-    init: str = dataclasses.field(
-        default="",
-        metadata={
-            "help": "fine-tune a pretrained model: the --out of a translation run, or a Marian "
-            "(opus-mt) Hugging Face directory or hf://org/name; its tokenizer(s), vocabulary "
-            "and sizes replace --tokenizer, --vocabulary-size and the size flags"
-        },
+    init: str = option(
+        "",
+        "fine-tune a pretrained model: the --out of a translation run, or a Marian (opus-mt) "
+        "Hugging Face directory or hf://org/name; its tokenizer(s), vocabulary and sizes "
+        "replace --tokenizer, --vocabulary-size and the size flags",
     )
 
 
@@ -666,10 +631,7 @@ def run(config):
     )
     evaluated = time.time()
 
-    export_path = None
-    save_model(model, os.path.join(config.out, "model.keras"))  # every process calls it
-    if chief and config.export:
-        export_path = export_run("translation", config.out, verbose=bool(config.verbose))
+    export_path = save_and_export(model, config, "translation")
 
     attention_plots = []
     if config.plot_attention and chief and target_tokenizer is None:  # one shared tokenizer
@@ -695,7 +657,6 @@ def run(config):
         ],
         "lengths": lengths_report,
         "steps": steps_reached,
-        "strategy": strategy.reason,
         **run_facts(strategy, final_loss),
         "train_seconds": round(trained - started, 1),  # with the tokenizer and encoding
         "fit_seconds": round(trained - fit_started, 1),  # training steps and checkpoints only

@@ -35,3 +35,10 @@ def test_report_run_prints_and_writes_the_report(tmp_path, capsys):
     assert f"wrote {path}" in capsys.readouterr().out
     _common.write_json({"name": "ф"}, str(path), ensure_ascii=False, lead="\n")
     assert '"ф"' in path.read_text(encoding="utf-8")
+
+
+def test_the_table_helpers_print_the_load_and_a_ruled_header(capsys):
+    machine = {"load_average_1min_at_start": 0.5, "load_average_1min_at_end": 1.25, "cpu_count": 2}
+    assert _common.load_line(machine) == "load (1 min) 0.50 -> 1.25 on 2 CPUs"
+    _common.print_header("a  ", "bc")
+    assert capsys.readouterr().out == "a  bc\n-----\n"

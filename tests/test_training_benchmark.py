@@ -72,6 +72,23 @@ def test_report_pairs_the_rounds(training_benchmark, monkeypatch):
     assert row["flops_per_token"] == training_benchmark.flops_per_token(args, "bert")
 
 
+def test_the_sides_are_compared_per_round_and_printed_with_their_ratios(training_benchmark, capsys):
+    row = {
+        "zoo": {"tokens_per_second": 300.0, "best_tokens_per_second": 400.0},
+        "keras_hub": {"tokens_per_second": 200.0, "best_tokens_per_second": 100.0},
+    }
+    training_benchmark.add_ratios(row, {"zoo": [1.0, 2.0, 4.0], "keras_hub": [3.0, 2.0, 2.0]})
+    assert row["ratio"] == 1.5 and row["best_ratio"] == 4.0
+    assert row["paired_ratios"] == [3.0, 1.0, 0.5] and row["median_paired_ratio"] == 1.0
+    training_benchmark.print_sides([row], "side ", lambda result, side: f"{side[:4]:<5}")
+    assert capsys.readouterr().out.splitlines() == [
+        "side  zoo/hub   best  paired",
+        "-" * 28,
+        "zoo     1.50x  4.00x   1.00x",
+        "kera " + " " * 23,  # no ratios on keras-hub's line
+    ]
+
+
 def test_report_has_the_compile_time_per_input_shape(training_benchmark, monkeypatch, capsys):
     monkeypatch.setattr(training_benchmark, "measure_peak_flops", lambda: 1e11)
     args = training_benchmark.parse_args(TINY + ["--models", "gpt"])

@@ -6,20 +6,10 @@ import pytest
 
 from recipes.bert import Config, load_documents, main, pretraining_arrays, question_data
 from recipes.common import parse_config
+from tests.recipes._recipe_runs import check_resume, checkpoint_step, run_dir_fixture, tiny_flags
 
-TINY = [
-    "--steps", "4", "--finetune-steps", "4", "--batch-size", "16", "--vocabulary-size", "400",
-    "--num-layers", "1", "--num-heads", "2", "--hidden-dim", "16", "--intermediate-dim", "32",
-    "--sequence-length", "24", "--dupe-factor", "1", "--checkpoint-every", "2",
-    "--strategy", "cpu", "--verbose", "0",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bert")
-    assert main([*TINY, "--out", str(out)]) == 0
-    return out
+TINY = tiny_flags("--finetune-steps", "4", "--dupe-factor", "1")
+run_dir = run_dir_fixture(main, TINY, "bert")
 
 
 def test_the_recipe_pretrains_fine_tunes_evaluates_and_writes_its_files(run_dir):
@@ -33,18 +23,11 @@ def test_the_recipe_pretrains_fine_tunes_evaluates_and_writes_its_files(run_dir)
     for name in ("config.json", "model.keras", "classifier.keras", "tokenizer", "logs"):
         assert (run_dir / name).exists(), name
     assert (run_dir / "saved_model" / "saved_model.pb").exists()
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 4
-    assert (
-        json.loads((run_dir / "finetune" / "checkpoints" / "latest.json").read_text())["step"] == 4
-    )
+    assert checkpoint_step(run_dir) == checkpoint_step(run_dir / "finetune") == 4
 
 
 def test_resume_continues_to_more_steps(run_dir):
-    argv = [*TINY, "--out", str(run_dir), "--resume", "--steps", "6", "--no-export"]
-    assert main([*argv, "--finetune-steps", "0"]) == 0
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 6
-    with pytest.raises(ValueError, match="--resume"):
-        main([*TINY, "--out", str(run_dir)])
+    check_resume(main, TINY, run_dir, extra=["--finetune-steps", "0"])
 
 
 def test_pretraining_arrays_are_a_function_of_the_seed():

@@ -1,23 +1,19 @@
 import json
-import subprocess
-import sys
 
 import pytest
 
 from recipes.classify import bundled_examples, main, scores, sentence_type
+from tests.recipes._recipe_runs import (
+    TINY_MODEL,
+    check_resume,
+    checkpoint_step,
+    run_dir_fixture,
+    run_python,
+    tiny_flags,
+)
 
-TINY = [
-    "--steps", "4", "--batch-size", "16", "--vocabulary-size", "400", "--num-layers", "1",
-    "--num-heads", "2", "--hidden-dim", "16", "--intermediate-dim", "32",
-    "--sequence-length", "24", "--checkpoint-every", "2", "--strategy", "cpu", "--verbose", "0",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("classify")
-    assert main([*TINY, "--out", str(out)]) == 0
-    return out
+TINY = tiny_flags()
+run_dir = run_dir_fixture(main, TINY, "classify")
 
 
 def test_the_recipe_trains_evaluates_and_writes_its_files(run_dir):
@@ -29,7 +25,7 @@ def test_the_recipe_trains_evaluates_and_writes_its_files(run_dir):
         assert (run_dir / name).exists(), name
     assert json.loads((run_dir / "labels.json").read_text()) == summary["labels"]
     assert (run_dir / "saved_model" / "saved_model.pb").exists()
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 4
+    assert checkpoint_step(run_dir) == 4
 
 
 def test_the_saved_model_classifies_text_without_zoo(run_dir):
@@ -43,24 +39,15 @@ def test_the_saved_model_classifies_text_without_zoo(run_dir):
         "print('zoo' in sys.modules)\n"
     )
     inputs = ["Is this umbrella beautiful", "We like cheese", "we like cheese " * 100]
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(run_dir / "saved_model"), json.dumps(inputs)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    labels, sums, has_zoo = result.stdout.strip().splitlines()[-3:]
+    saved_model = str(run_dir / "saved_model")
+    labels, sums, has_zoo = run_python(code, saved_model, json.dumps(inputs))[-3:]
     assert set(json.loads(labels)) <= {"affirmative", "negative", "question"}
     assert json.loads(sums) == pytest.approx([1.0] * 3, abs=1e-4)
     assert has_zoo == "False"
 
 
 def test_resume_continues_to_more_steps(run_dir):
-    assert main([*TINY, "--out", str(run_dir), "--resume", "--steps", "6", "--no-export"]) == 0
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 6
-    with pytest.raises(ValueError, match="--resume"):
-        main([*TINY, "--out", str(run_dir)])
+    check_resume(main, TINY, run_dir)
 
 
 @pytest.mark.slow
@@ -69,10 +56,9 @@ def test_init_from_a_bert_run_directory(tmp_path):
 
     bert_dir = tmp_path / "bert"
     bert_argv = [
-        "--steps", "2", "--finetune-steps", "0", "--batch-size", "16",
-        "--vocabulary-size", "400", "--num-layers", "1", "--num-heads", "2",
-        "--hidden-dim", "16", "--intermediate-dim", "32", "--sequence-length", "24",
-        "--dupe-factor", "1", "--strategy", "cpu", "--verbose", "0", "--no-export",
+        "--steps", "2", "--finetune-steps", "0", "--batch-size", "16", "--vocabulary-size",
+        "400", *TINY_MODEL, "--sequence-length", "24", "--dupe-factor", "1",
+        "--strategy", "cpu", "--verbose", "0", "--no-export",
     ]  # fmt: skip
     assert bert_main([*bert_argv, "--out", str(bert_dir)]) == 0
     out = tmp_path / "classify"

@@ -1,13 +1,12 @@
 import dataclasses
 import os
-import subprocess
-import sys
 
 import pytest
 
 from recipes import available_recipes, load_recipe
 from recipes.__main__ import main
 from recipes.common import (
+    TransformerRun,
     check_out,
     load_config,
     parse_config,
@@ -16,6 +15,7 @@ from recipes.common import (
     save_config,
     train_tokenizer,
 )
+from tests.recipes._recipe_runs import run_python
 from tests.test_case import REPO_ROOT
 
 
@@ -74,16 +74,7 @@ def test_dispatcher_turns_on_the_bfc_cpu_allocator_unless_set(preset, expected):
     script += "try:\n    runpy.run_module('recipes', run_name='__main__')\n"
     script += "except SystemExit:\n    pass\n"
     script += "print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])"
-    completed = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    assert completed.stdout.strip().splitlines()[-1] == expected
+    assert run_python(script, env=env, cwd=REPO_ROOT, timeout=120)[-1] == expected
 
 
 def test_counts_below_their_least_value_are_refused_before_any_work():
@@ -102,39 +93,28 @@ def test_the_dispatcher_says_a_user_error_in_one_line(argv, capsys):
     assert len(error) == 1 and error[0].startswith("error: --"), error
 
 
-@dataclasses.dataclass
-class _RunConfig:
-    """A config with fields a resume may and may not change."""
-
-    steps: int = 10
-    seed: int = 0
-    dropout: float = 0.1
-    batch_size: int = 8
-    eval_batch_size: int = 32
-    resume: bool = False
-
-
 def test_resume_refuses_what_changes_a_step_and_records_the_rest(tmp_path):
     path = str(tmp_path / "config.json")
     first = [{"started": "t0", "step": 0, "global_batch_size": 64, "changed": {}}]
-    save_config(_RunConfig(), path, first)
-    assert load_config(_RunConfig, path) == _RunConfig()  # the history is not a field
+    save_config(TransformerRun(), path, first)
+    assert load_config(TransformerRun, path) == TransformerRun()  # the history is not a field
 
     with pytest.raises(ValueError) as error:
-        resume_history(_RunConfig(seed=1, dropout=0.2, resume=True), path, 64, 5)
+        resume_history(TransformerRun(seed=1, dropout=0.2, resume=True), path, 64, 5)
     message = str(error.value)
     assert "--seed 0 -> 1" in message and "--dropout 0.1 -> 0.2" in message
     assert "\n" not in message
     with pytest.raises(ValueError, match="global batch 64 -> 32"):
-        resume_history(_RunConfig(resume=True), path, 32, 5)
+        resume_history(TransformerRun(resume=True), path, 32, 5)
 
     # More steps and another per-replica batch with the same global batch (a new mesh).
-    config = _RunConfig(steps=20, batch_size=2, eval_batch_size=7, resume=True)
+    config = TransformerRun(steps=2000, batch_size=2, eval_batch_size=7, resume=True)
     history = resume_history(config, path, 64, 5)
     assert history[0] == first[0]
     assert history[1]["step"] == 5 and history[1]["global_batch_size"] == 64
     assert history[1]["changed"] == {
-        "steps": [10, 20], "batch_size": [8, 2], "eval_batch_size": [32, 7], "resume": [False, True]
+        "steps": [1000, 2000], "batch_size": [32, 2], "eval_batch_size": [256, 7],
+        "resume": [False, True],
     }  # fmt: skip
 
 

@@ -7,20 +7,12 @@ import pytest
 
 from recipes.common import parse_config
 from recipes.gpt import Config, language_model_arrays, main, unigram_perplexity
+from tests.recipes._recipe_runs import check_resume, checkpoint_step, run_dir_fixture, tiny_flags
 
-TINY = [
-    "--steps", "4", "--batch-size", "8", "--vocabulary-size", "500", "--num-layers", "1",
-    "--num-heads", "2", "--hidden-dim", "16", "--intermediate-dim", "32",
-    "--sequence-length", "24", "--prompt-length", "8", "--max-new-tokens", "8",
-    "--checkpoint-every", "2", "--strategy", "cpu", "--verbose", "0",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gpt")
-    assert main([*TINY, "--out", str(out)]) == 0
-    return out
+TINY = tiny_flags(
+    "--prompt-length", "8", "--max-new-tokens", "8", batch_size=8, vocabulary_size=500
+)
+run_dir = run_dir_fixture(main, TINY, "gpt")
 
 
 def test_the_recipe_trains_evaluates_samples_and_writes_its_files(run_dir):
@@ -31,15 +23,11 @@ def test_the_recipe_trains_evaluates_samples_and_writes_its_files(run_dir):
     for name in ("config.json", "model.keras", "tokenizer", "logs"):
         assert (run_dir / name).exists(), name
     assert (run_dir / "saved_model" / "saved_model.pb").exists()
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 4
+    assert checkpoint_step(run_dir) == 4
 
 
 def test_resume_continues_to_more_steps(run_dir):
-    argv = [*TINY, "--out", str(run_dir), "--resume", "--steps", "6", "--no-export"]
-    assert main(argv) == 0
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 6
-    with pytest.raises(ValueError, match="--resume"):
-        main([*TINY, "--out", str(run_dir)])
+    check_resume(main, TINY, run_dir)
 
 
 def test_windows_cover_the_stream_once_with_next_token_labels():

@@ -3,19 +3,10 @@ import json
 import pytest
 
 from recipes.tag import bundled_tags, main
+from tests.recipes._recipe_runs import check_resume, checkpoint_step, run_dir_fixture, tiny_flags
 
-TINY = [
-    "--steps", "4", "--batch-size", "16", "--vocabulary-size", "400", "--num-layers", "1",
-    "--num-heads", "2", "--hidden-dim", "16", "--intermediate-dim", "32",
-    "--sequence-length", "24", "--checkpoint-every", "2", "--strategy", "cpu", "--verbose", "0",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tag")
-    assert main([*TINY, "--out", str(out)]) == 0
-    return out
+TINY = tiny_flags()
+run_dir = run_dir_fixture(main, TINY, "tag")
 
 
 def test_bundled_tags_come_from_the_lexicon():
@@ -34,7 +25,7 @@ def test_a_tiny_bundled_run_writes_its_files(run_dir):
     assert json.loads((run_dir / "tags.json").read_text()) == summary["tags"]
     for name in ("config.json", "model.keras", "tokenizer", "logs"):
         assert (run_dir / name).exists(), name
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 4
+    assert checkpoint_step(run_dir) == 4
 
 
 def test_the_saved_model_serves_tag_on_raw_text(run_dir):
@@ -56,9 +47,7 @@ def summary_tags(run_dir):
 
 
 def test_resume_continues_to_more_steps(run_dir):
-    argv = [*TINY, "--out", str(run_dir), "--resume", "--steps", "6", "--no-export"]
-    assert main(argv) == 0
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 6
+    check_resume(main, TINY, run_dir, refused=False)
 
 
 def _conll(path, bad=False):

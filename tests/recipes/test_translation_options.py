@@ -1,6 +1,5 @@
 """The translation recipe's benchmark options: a wall-clock budget, the crc32 split, plots."""
 
-import json
 import time
 import zlib
 
@@ -10,6 +9,7 @@ import pytest
 
 from recipes import training
 from recipes.translation import Config, load_pairs
+from tests.recipes._recipe_runs import checkpoint_step
 from zoo.optimizers import BudgetCosineDecay
 
 
@@ -41,8 +41,7 @@ def test_time_budget_stops_at_a_step_and_checkpoints_it(tmp_path):
     )
     steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
     assert 1 <= steps < 1000  # stopped by the clock, far before total_steps
-    latest = json.loads((tmp_path / "checkpoints" / "latest.json").read_text())
-    assert latest["step"] == steps  # the step reached is saved, not total_steps
+    assert checkpoint_step(tmp_path) == steps  # the step reached is saved, not total_steps
 
 
 def test_time_budget_rejects_negative_seconds():

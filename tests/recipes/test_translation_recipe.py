@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from recipes.translation import Config, main
+from tests.recipes._recipe_runs import check_resume, checkpoint_step, run_python
 
 TINY = [
     "--steps", "24", "--batch-size", "32", "--vocabulary-size", "400",
@@ -46,7 +47,7 @@ def test_the_recipe_trains_evaluates_and_writes_its_files(run_dir):
     assert "Я изучаю машинное обучение." in summary["samples"]
     for name in ("config.json", "model.keras", "tokenizer", "saved_model", "logs"):
         assert (run_dir / name).exists(), name
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"] == 24
+    assert checkpoint_step(run_dir) == 24
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     assert config["steps"] == 24 and config["direction"] == "ru-en"
     # every scored translation, one (source, reference, hypothesis) row per held-out pair
@@ -73,14 +74,7 @@ def test_the_saved_model_serves_text_without_zoo(run_dir):
         "\udcff".encode("utf-8", "surrogatepass").decode("latin-1"),
         "слово " * 500,
     ]
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(run_dir / "saved_model"), json.dumps(inputs)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()
+    lines = run_python(code, str(run_dir / "saved_model"), json.dumps(inputs))
     served = json.loads(lines[0])
     assert lines[1] == "False"
     assert len(served) == len(inputs) + 1  # and the invalid UTF-8 string
@@ -88,9 +82,7 @@ def test_the_saved_model_serves_text_without_zoo(run_dir):
 
 
 def test_resume_continues_to_more_steps(run_dir):
-    assert main([*TINY, "--out", str(run_dir), "--resume", "--steps", "30", "--no-export"]) == 0
-    latest = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
-    assert latest["step"] == 30
+    check_resume(main, TINY, run_dir, steps=30, refused=False)
 
 
 def test_the_weight_average_is_what_the_run_evaluates_and_saves(run_dir):
