@@ -9,8 +9,9 @@ dropped); zoo trains on the ids, gensim on the same tokens as strings.
 Timed: zoo `Word2Vec.train()` (counting, tf.data pipeline, XLA compile, Keras `fit`:
 SGD steps of `--batch-size` centers, `--steps-per-execution` of them per host call) and
 gensim `build_vocab()` + `train()`. Runs alternate (zoo, gensim, zoo, gensim); the first
-zoo run compiles the step ("cold"), the second reuses XLA's cache ("warm"); gensim's best
-run is the reference. words/s = corpus tokens x epochs / seconds, for both.
+zoo run also pays TensorFlow's start-up in the process ("cold"), the second is a new model
+in a warm process ("warm": it still traces and compiles its own training step); gensim's
+best run is the reference. words/s = corpus tokens x epochs / seconds, for both.
 
 Similarity: Spearman correlation between zoo's and gensim's cosine similarities over
 all pairs of the 200 most frequent words that are not stop words (stopwordsiso en + ru)
@@ -45,7 +46,6 @@ DEFAULT_PATHS = [
     os.path.join(DATA, "ru-literature-dostoevsky-besy.txt"),
 ]
 
-from zoo.data.word2vec import tokenize_corpus, word2vec_dataset
 from zoo.models.word2vec import Word2Vec
 from zoo.text.tokenizers import WordTokenizer
 
@@ -134,24 +134,11 @@ def run_gensim(sentences, args, seed):
     return model, time.perf_counter() - start
 
 
-def pipeline_seconds(ids, tokenizer, args):
-    """Seconds to produce every training batch with no training (the tf.data part)."""
-    flat, splits = tokenize_corpus(ids)
-    reserved = [tokenizer.token_to_id(t) for t in tokenizer.reserved_tokens]
-    dataset, _ = word2vec_dataset(
-        flat,
-        splits,
-        tokenizer.vocabulary_size(),
-        window=args.window,
-        num_negatives=args.negatives,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        sample=args.sample,
-        min_count=args.min_count,
-        excluded_ids=reserved,
-    )
+def pipeline_seconds(model, ids, args):
+    """Seconds to produce every training batch of `model.train()` with no training."""
+    data = model.training_data(ids, None, args.epochs, args.batch_size, args.sample, args.min_count)
     start = time.perf_counter()
-    for _ in dataset:
+    for _ in data.dataset():
         pass
     return time.perf_counter() - start
 
@@ -170,7 +157,7 @@ def benchmark(path, args):
         gensim_model, seconds = run_gensim(sentences, args, seed=repeat + 1)
         gensim_times.append(seconds)
         print(f"  gensim run {repeat + 1}: {seconds:6.2f}s  {words / seconds / 1e3:7.0f}k words/s")
-    pipeline = pipeline_seconds(ids, tokenizer, args)
+    pipeline = pipeline_seconds(zoo_model, ids, args)
 
     chosen = word_pairs(sentences, args.num_words, args.min_count)
     chosen = [w for w in chosen if w in gensim_model.wv.key_to_index]

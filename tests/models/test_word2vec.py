@@ -291,6 +291,37 @@ def test_train_is_fit_on_the_step_batches():
     np.testing.assert_array_equal(np.asarray(trained.token_counts), data.trained_counts)
 
 
+def test_fused_executions_match_keras_steps():
+    """One XLA call per execution (TensorFlow) takes the steps Keras' own function takes:
+    `train()` with `steps_per_execution=5` (one `fit`, each epoch's loss read from its
+    steps) ends where `steps_per_execution=1` (Keras' function, one `fit` per epoch)
+    ends, with a short last execution and epochs that end inside an execution."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the fused execution is the TensorFlow backend's")
+    from zoo.models.word2vec import _FusedExecution
+
+    texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 30
+    tokenizer = WordTokenizer.train(texts, vocabulary_size=20, verbose=False)
+    options = {"epochs": 3, "batch_size": 16, "seed": 4, "verbose": 0}
+    models, histories = [], []
+    for steps_per_execution in (5, 1):
+        keras.utils.set_random_seed(3)
+        models.append(Word2Vec(hidden_dim=8, window=2, tokenizer=tokenizer))
+        histories.append(
+            models[-1].train(texts, steps_per_execution=steps_per_execution, **options)
+        )
+    fused, keras_steps = models
+    data = fused.training_data(texts, epochs=3, batch_size=16, seed=4)
+    assert data.total_steps % 5 and data.epoch_steps[0] % 5
+    assert isinstance(fused.train_function, _FusedExecution)
+    assert not isinstance(keras_steps.train_function, _FusedExecution)
+    np.testing.assert_allclose(fused.embeddings, keras_steps.embeddings, atol=1e-6)
+    for model in models:
+        assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == data.total_steps
+    assert len(histories[0]["loss"]) == 3
+    np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=1e-5)
+
+
 # --------------------------------------------------------------------------- model
 @pytest.fixture(scope="module")
 def bundled():

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests.models.test_word2vec import reference_sgd_step, sgd_step_case
+from tests.models.test_word2vec import RELATED, reference_sgd_step, sgd_step_case
 from tests.test_case import run_jax
 from zoo.models.word2vec import Word2Vec
 
@@ -119,20 +119,6 @@ JAX_SCRIPT = textwrap.dedent(
         json.dump(results, file, ensure_ascii=False)
     """
 )
-
-RELATED = [
-    ("брат", "сестра"),
-    ("мама", "папа"),
-    ("сын", "дочь"),
-    ("он", "она"),
-    ("собака", "кошка"),
-    ("brother", "sister"),
-    ("mom", "dad"),
-    ("he", "she"),
-    ("dog", "cat"),
-    ("red", "blue"),
-    ("twenty", "thirty"),
-]
 
 
 def test_trains_under_jax_on_one_and_eight_devices(tmp_path):
