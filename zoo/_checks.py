@@ -4,7 +4,9 @@ One version of each check, all with the same argument order `(value, name, owner
 
 - `check_int`: an int (a Python or NumPy integer, never a bool) `>= minimum`;
 - `check_float`: a real number (never a bool, never NaN) `>= minimum` or `> minimum`;
-- `check_rate`: a probability in `[0, 1)` (or `[0, 1]` with `include_one=True`).
+- `check_rate`: a probability in `[0, 1)` (or `[0, 1]` with `include_one=True`);
+- `check_preset_name`: the `preset` of a `from_preset` (a directory, a name, an "hf://"
+  id) as a non-empty string.
 
 `owner` names what received the argument: a class (`"MultiHeadAttention"`, usually
 `type(self).__name__`) or a function (`"generate()"`). Every check raises `ValueError`
@@ -14,10 +16,11 @@ Pass e.g. num_heads=1.", and returns the value as a plain Python `int` / `float`
 """
 
 import math
+import os
 
 import numpy as np
 
-__all__ = ["check_float", "check_int", "check_rate", "is_int", "is_number"]
+__all__ = ["check_float", "check_int", "check_preset_name", "check_rate", "is_int", "is_number"]
 
 
 def is_int(value):
@@ -114,3 +117,13 @@ def check_rate(value, name, owner, include_one=False):
             f"Received: {name}={value!r}."
         )
     return float(value)
+
+
+def check_preset_name(preset, owner, expected):
+    """Return `preset` (a path-like object as its string) after checking it is a
+    non-empty string; `expected` says what may be given, for the message."""
+    if isinstance(preset, os.PathLike):
+        preset = os.fspath(preset)
+    if not isinstance(preset, str) or not preset:
+        raise ValueError(f"{owner} received preset={preset!r}. Expected {expected}.")
+    return preset

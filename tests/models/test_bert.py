@@ -138,25 +138,6 @@ def test_mixed_bfloat16():
     assert all(w.dtype == "float32" for w in pretrainer.weights)
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"hidden_dim": 18, "num_heads": 4}, "divisible by num_heads"),
-        ({"activation": "gelu_fast"}, "activation"),
-        ({"num_layers": 0}, "num_layers"),
-        ({"num_segments": -1}, "num_segments"),
-    ],
-)
-def test_invalid_configs_raise(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        _backbone(**kwargs)
-
-
-def test_sequence_too_long_raises():
-    with pytest.raises(ValueError, match="max_sequence_length"):
-        _backbone(max_sequence_length=4)(_batch())
-
-
 def test_tasks_need_a_zoo_backbone():
     with pytest.raises(ValueError, match="zoo `Bert` backbone"):
         BertClassifier(keras.layers.Dense(2), num_classes=2)

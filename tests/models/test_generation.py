@@ -40,13 +40,19 @@ def _sharpen(embeddings, seed):
     embeddings.assign(rng.normal(0.0, 1.0, embeddings.shape).astype("float32"))
 
 
+def sharpened_gpt(sharpen_seed=0, **kwargs):
+    """The generation tests' GPT: 2 layers, no dropout, `_sharpen`ed token embeddings;
+    `kwargs` (e.g. `attention=`) go to `GPT`."""
+    model = tiny_model(
+        GPT, VOCABULARY, seed=0, num_layers=2, dropout=0.0, max_sequence_length=MAX_LENGTH, **kwargs
+    )
+    _sharpen(model.embeddings.embeddings, sharpen_seed)
+    return model
+
+
 @pytest.fixture(scope="module")
 def gpt():
-    model = tiny_model(
-        GPT, VOCABULARY, seed=0, num_layers=2, dropout=0.0, max_sequence_length=MAX_LENGTH
-    )
-    _sharpen(model.embeddings.embeddings, 0)
-    return model
+    return sharpened_gpt()
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,16 @@ Longformer GPT's ring of the last `attention_window` keys/values, against full r
 import numpy as np
 import pytest
 
-from tests.models.test_generation import _eager_greedy_gpt
+from tests.models.test_generation import (
+    MAX_LENGTH,
+    VOCABULARY,
+    _eager_greedy_gpt,
+    sharpened_gpt,
+)
 from tests.test_case import assert_all_close, tiny_model, to_numpy
 from zoo.models.generation import generate
 from zoo.models.gpt import GPT
 
-VOCABULARY = 40
-MAX_LENGTH = 24
 OPTIONS = {"num_features": 32, "chunk_size": 4, "seed": 0}
 # A window shorter than prompt + new tokens, so the ring wraps around several times.
 LONGFORMER_OPTIONS = {"attention_window": 3, "num_global_tokens": 1}
@@ -21,20 +24,7 @@ NEW_TOKENS = 8
 
 
 def _gpt(attention, options):
-    model = tiny_model(
-        GPT,
-        VOCABULARY,
-        seed=0,
-        num_layers=2,
-        dropout=0.0,
-        max_sequence_length=MAX_LENGTH,
-        attention=attention,
-        attention_options=options,
-    )
-    # Random models give near-uniform logits; wide embeddings make argmax ties unlikely.
-    embeddings = model.embeddings.embeddings
-    embeddings.assign(np.random.default_rng(3).normal(0.0, 1.0, embeddings.shape))
-    return model
+    return sharpened_gpt(3, attention=attention, attention_options=options)
 
 
 @pytest.fixture(scope="module")

@@ -151,22 +151,3 @@ def test_mixed_bfloat16():
     logits, _, cache = model.call_with_cache(_batch()["token_ids"][:, :1], cache, 0)
     assert keras.backend.standardize_dtype(logits.dtype) == "float32"
     assert keras.backend.standardize_dtype(cache.dtype) == "bfloat16"
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"hidden_dim": 18, "num_heads": 4}, "divisible by num_heads"),
-        ({"activation": "relu6"}, "activation"),
-        ({"vocabulary_size": 0}, "vocabulary_size"),
-        ({"max_sequence_length": None}, "max_sequence_length"),
-    ],
-)
-def test_invalid_configs_raise(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        _gpt(**kwargs)
-
-
-def test_sequence_too_long_raises():
-    with pytest.raises(ValueError, match="max_sequence_length"):
-        _gpt(max_sequence_length=6)(_batch())

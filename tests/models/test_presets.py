@@ -332,49 +332,16 @@ def test_hf_ids_download_only_through_huggingface_hub(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------ refusals
-@pytest.mark.parametrize(
-    "change, field",
-    [
-        ({"model_type": "t5"}, "model_type='t5'"),
-        ({"model_type": "xlm-roberta"}, "model_type='xlm-roberta'"),
-        ({"hidden_act": "quick_gelu"}, "`hidden_act`='quick_gelu'"),
-        ({"position_embedding_type": "relative_key"}, "`position_embedding_type`"),
-        ({"is_decoder": True}, "`is_decoder`=True"),
-        ({"model_type": "gpt2"}, "GPT.from_preset"),
-    ],
-)
-def test_unmappable_bert_configs_are_refused(tmp_path, change, field):
-    tensors = _bert_tensors(BERT_CONFIG)
-    path = _write_hugging_face(tmp_path, {**BERT_CONFIG, **change}, tensors)
-    with pytest.raises(ValueError, match=field):
-        Bert.from_preset(path)
+def _family(name):
+    """`(zoo class, Hugging Face config, tensors of the config)` of a checkpoint family."""
+    return {
+        "bert": (Bert, BERT_CONFIG, _bert_tensors),
+        "gpt2": (GPT, GPT2_CONFIG, _gpt2_tensors),
+        "marian": (Transformer, MARIAN_CONFIG, _marian_tensors),
+    }[name]
 
 
-@pytest.mark.parametrize(
-    "change, field",
-    [
-        ({"activation_function": "gelu_10"}, "`activation_function`='gelu_10'"),
-        ({"scale_attn_by_inverse_layer_idx": True}, "`scale_attn_by_inverse_layer_idx`"),
-        ({"tie_word_embeddings": False}, "`tie_word_embeddings`=False"),
-    ],
-)
-def test_unmappable_gpt2_configs_are_refused(tmp_path, change, field):
-    path = _write_hugging_face(tmp_path, {**GPT2_CONFIG, **change}, _gpt2_tensors(GPT2_CONFIG))
-    with pytest.raises(ValueError, match=field):
-        GPT.from_preset(path)
-
-
-def test_unmapped_weights_and_bad_directories_are_refused(tmp_path):
-    tensors = _bert_tensors(BERT_CONFIG)
-    tensors.normal("bert.encoder.layer.0.attention.self.distance_embedding.weight", 23, 16)
-    path = _write_hugging_face(tmp_path / "extra", BERT_CONFIG, tensors)
-    with pytest.raises(ValueError, match="could not map 1 weight.*distance_embedding"):
-        Bert.from_preset(path)
-    untied = _gpt2_tensors(GPT2_CONFIG)
-    untied.normal("lm_head.weight", 60, 16)
-    path = _write_hugging_face(tmp_path / "untied", GPT2_CONFIG, untied)
-    with pytest.raises(ValueError, match="lm_head.weight differs"):
-        GPT.from_preset(path)
+def test_bad_directories_are_refused(tmp_path):
     path = _write_hugging_face(tmp_path / "bert", BERT_CONFIG, _bert_tensors(BERT_CONFIG))
     with pytest.raises(ValueError, match="vocabulary_size|word_embeddings"):
         Bert.from_preset(path, vocabulary_size=61)  # a size-changing override
@@ -615,29 +582,59 @@ def test_marian_matches_hugging_face_forward_pass(tmp_path, change, final_logits
 
 
 @pytest.mark.parametrize(
-    "change, field",
+    "family, change, field",
     [
-        ({"scale_embedding": False}, "`scale_embedding`=False"),
-        ({"normalize_before": True}, "`normalize_before`=True"),
-        ({"decoder_attention_heads": 4}, "`decoder_attention_heads`=4"),
-        ({"decoder_ffn_dim": 64}, "`decoder_ffn_dim`=64"),
-        ({"activation_function": "gelu_10"}, "`activation_function`='gelu_10'"),
+        ("bert", {"model_type": "t5"}, "model_type='t5'"),
+        ("bert", {"model_type": "xlm-roberta"}, "model_type='xlm-roberta'"),
+        ("bert", {"hidden_act": "quick_gelu"}, "`hidden_act`='quick_gelu'"),
+        ("bert", {"position_embedding_type": "relative_key"}, "`position_embedding_type`"),
+        ("bert", {"is_decoder": True}, "`is_decoder`=True"),
+        ("bert", {"model_type": "gpt2"}, "GPT.from_preset"),
+        ("gpt2", {"activation_function": "gelu_10"}, "`activation_function`='gelu_10'"),
+        ("gpt2", {"scale_attn_by_inverse_layer_idx": True}, "`scale_attn_by_inverse_layer_idx`"),
+        ("gpt2", {"tie_word_embeddings": False}, "`tie_word_embeddings`=False"),
+        ("marian", {"scale_embedding": False}, "`scale_embedding`=False"),
+        ("marian", {"normalize_before": True}, "`normalize_before`=True"),
+        ("marian", {"decoder_attention_heads": 4}, "`decoder_attention_heads`=4"),
+        ("marian", {"decoder_ffn_dim": 64}, "`decoder_ffn_dim`=64"),
+        ("marian", {"activation_function": "gelu_10"}, "`activation_function`='gelu_10'"),
     ],
 )
-def test_unmappable_marian_configs_are_refused(tmp_path, change, field):
-    path = _write_hugging_face(
-        tmp_path, {**MARIAN_CONFIG, **change}, _marian_tensors(MARIAN_CONFIG)
-    )
+def test_unmappable_configs_are_refused(tmp_path, family, change, field):
+    cls, config, tensors = _family(family)
+    path = _write_hugging_face(tmp_path, {**config, **change}, tensors(config))
     with pytest.raises(ValueError, match=field):
-        Transformer.from_preset(path)
+        cls.from_preset(path)
 
 
-def test_marian_learned_positions_and_wrong_class_are_refused(tmp_path):
-    tensors = _marian_tensors(MARIAN_CONFIG)
-    tensors.normal("model.encoder.embed_positions.weight", 24, 16)
-    path = _write_hugging_face(tmp_path / "learned", MARIAN_CONFIG, tensors)
-    with pytest.raises(ValueError, match="embed_positions.weight is not Marian's sinusoidal"):
-        Transformer.from_preset(path)
+@pytest.mark.parametrize(
+    "family, weight, shape, message",
+    [
+        (
+            "bert",
+            "bert.encoder.layer.0.attention.self.distance_embedding.weight",
+            (23, 16),
+            "could not map 1 weight.*distance_embedding",
+        ),
+        ("gpt2", "lm_head.weight", (60, 16), "lm_head.weight differs"),
+        (
+            "marian",
+            "model.encoder.embed_positions.weight",
+            (24, 16),
+            "embed_positions.weight is not Marian's sinusoidal",
+        ),
+    ],
+)
+def test_unmapped_or_changed_weights_are_refused(tmp_path, family, weight, shape, message):
+    cls, config, tensors = _family(family)
+    tensors = tensors(config)
+    tensors.normal(weight, *shape)  # an extra weight, or one that replaces a derived one
+    path = _write_hugging_face(tmp_path, config, tensors)
+    with pytest.raises(ValueError, match=message):
+        cls.from_preset(path)
+
+
+def test_marian_checkpoint_of_another_class_is_refused(tmp_path):
     path = _write_hugging_face(tmp_path / "ok", MARIAN_CONFIG, _marian_tensors(MARIAN_CONFIG))
     with pytest.raises(ValueError, match="Transformer.from_preset"):
         Bert.from_preset(path)

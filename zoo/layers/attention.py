@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from zoo._arguments import arguments_config, keep_arguments
 from zoo._checks import check_int, check_rate
 from zoo.layers.dropout import Dropout
 from zoo.layers.masks import compute_causal_mask, merge_padding_and_attention_mask
@@ -14,6 +15,18 @@ __all__ = ["MultiHeadAttention", "flat_projection"]
 # Added to the float32 logits of hidden keys. Finite (unlike -inf), so a query that may
 # see no key at all gets a uniform row instead of NaN; matches keras.ops.dot_product_attention.
 _LARGE_NEGATIVE = -0.7 * 3.38953e38
+
+# The constructor arguments of `MultiHeadAttention`, as its config holds them.
+_ARGUMENTS = (
+    "num_heads",
+    "key_dim",
+    "value_dim",
+    "dropout",
+    "use_bias",
+    "output_dim",
+    "kernel_initializer",
+    "bias_initializer",
+)
 
 
 def flat_projection(inputs, layer, input_axes=1):
@@ -141,14 +154,7 @@ class MultiHeadAttention(keras.layers.Layer):
         if output_dim is not None:
             check_int(output_dim, "output_dim", name)
         check_rate(dropout, "dropout", name)
-        self.num_heads = num_heads
-        self.key_dim = key_dim
-        self.value_dim = value_dim
-        self.dropout = dropout
-        self.use_bias = use_bias
-        self.output_dim = output_dim
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        keep_arguments(self, locals(), _ARGUMENTS)
         self._value_dim = value_dim or key_dim
         self._dropout_layer = Dropout(dropout, dtype=self.dtype_policy, name="attention_dropout")
 
@@ -172,25 +178,25 @@ class MultiHeadAttention(keras.layers.Layer):
                     f"{type(self).__name__} expects `{shape_name}` shaped (batch, sequence, "
                     f"features). Received: {shape_name}.shape={tuple(shape)}."
                 )
-        # (batch, sequence, features) -> (batch, sequence, heads, head_dim)
-        self._query_dense = self._projection(
-            "abc,cde->abde", (None, self.num_heads, self.key_dim), "de", "query"
-        )
-        self._query_dense.build(query_shape)
-        self._key_dense = self._projection(
-            "abc,cde->abde", (None, self.num_heads, self.key_dim), "de", "key"
-        )
-        self._key_dense.build(key_shape)
-        self._value_dense = self._projection(
-            "abc,cde->abde", (None, self.num_heads, self._value_dim), "de", "value"
-        )
-        self._value_dense.build(value_shape)
-        # (batch, query, heads, value_dim) -> (batch, query, output_dim)
+        self._query_dense = self._head_projection("query", self.key_dim, query_shape)
+        self._key_dense = self._head_projection("key", self.key_dim, key_shape)
+        self._value_dense = self._head_projection("value", self._value_dim, value_shape)
+        self._output_dense = self._output_projection(query_shape)
+
+    def _head_projection(self, name, head_dim, inputs_shape):
+        """The built projection `(batch, sequence, features) -> (batch, sequence, heads,
+        head_dim)` named `name` (`"query"`, `"key"`, `"value"`)."""
+        dense = self._projection("abc,cde->abde", (None, self.num_heads, head_dim), "de", name)
+        dense.build(inputs_shape)
+        return dense
+
+    def _output_projection(self, query_shape):
+        """The built `attention_output` projection `(batch, query, heads, value_dim) ->
+        (batch, query, output_dim)`."""
         output_dim = self.output_dim or query_shape[-1]
-        self._output_dense = self._projection(
-            "abcd,cde->abe", (None, output_dim), "e", "attention_output"
-        )
-        self._output_dense.build((query_shape[0], query_shape[1], self.num_heads, self._value_dim))
+        dense = self._projection("abcd,cde->abe", (None, output_dim), "e", "attention_output")
+        dense.build((query_shape[0], query_shape[1], self.num_heads, self._value_dim))
+        return dense
 
     def compute_cache(self, value, key=None):
         """Keys and values of `value` / `key`, stacked as a `(batch, 2, key, heads, key_dim)`
@@ -355,17 +361,4 @@ class MultiHeadAttention(keras.layers.Layer):
         return attended, scores
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "key_dim": self.key_dim,
-                "value_dim": self.value_dim,
-                "dropout": self.dropout,
-                "use_bias": self.use_bias,
-                "output_dim": self.output_dim,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            }
-        )
-        return config
+        return {**super().get_config(), **arguments_config(self, _ARGUMENTS)}

@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from zoo._arguments import arguments_config, keep_arguments
 from zoo._checks import check_float, check_int, check_rate
 from zoo.layers.attention import _clone_initializer
 from zoo.layers.cpu_matmul import tied_logits
@@ -256,6 +257,19 @@ class RotaryEmbedding(keras.layers.Layer):
 
 
 _POSITIONS = ("learned", "sinusoidal")
+# The constructor arguments of `TokenAndPositionEmbedding`, as its config holds them.
+_TOKEN_AND_POSITION_ARGUMENTS = (
+    "vocabulary_size",
+    "max_sequence_length",
+    "hidden_dim",
+    "num_segments",
+    "position",
+    "embeddings_scale",
+    "layer_norm",
+    "dropout",
+    "layer_norm_epsilon",
+    "embeddings_initializer",
+)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -334,24 +348,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 f"Unknown `position` for {name}: {position!r}. Expected one of {_POSITIONS}."
             )
         check_rate(dropout, "dropout", name)
-        self.vocabulary_size = vocabulary_size
-        self.max_sequence_length = max_sequence_length
-        self.hidden_dim = hidden_dim
-        self.num_segments = num_segments
-        self.position = position
-        self.embeddings_scale = embeddings_scale
-        self.layer_norm = layer_norm
-        self.dropout = dropout
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+        keep_arguments(self, locals(), _TOKEN_AND_POSITION_ARGUMENTS)
 
-        self._token_embedding = keras.layers.Embedding(
-            vocabulary_size,
-            hidden_dim,
-            embeddings_initializer=_clone_initializer(self.embeddings_initializer),
-            dtype=self.dtype_policy,
-            name="token_embedding",
-        )
+        self._token_embedding = self._table(vocabulary_size, "token_embedding")
         if position == "learned":
             self._position_embedding = PositionEmbedding(
                 max_sequence_length,
@@ -365,19 +364,23 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             )
         self._segment_embedding = None
         if num_segments is not None:
-            self._segment_embedding = keras.layers.Embedding(
-                num_segments,
-                hidden_dim,
-                embeddings_initializer=_clone_initializer(self.embeddings_initializer),
-                dtype=self.dtype_policy,
-                name="segment_embedding",
-            )
+            self._segment_embedding = self._table(num_segments, "segment_embedding")
         self._layer_norm = None
         if layer_norm:
             self._layer_norm = keras.layers.LayerNormalization(
                 epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="embeddings_layer_norm"
             )
         self._dropout_layer = Dropout(dropout, dtype=self.dtype_policy, name="embeddings_dropout")
+
+    def _table(self, rows, name):
+        """An `Embedding` of `rows` vectors of `hidden_dim` (the token or segment table)."""
+        return keras.layers.Embedding(
+            rows,
+            self.hidden_dim,
+            embeddings_initializer=_clone_initializer(self.embeddings_initializer),
+            dtype=self.dtype_policy,
+            name=name,
+        )
 
     @property
     def embeddings(self):
@@ -426,19 +429,4 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         return self(hidden, reverse=True)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "max_sequence_length": self.max_sequence_length,
-                "hidden_dim": self.hidden_dim,
-                "num_segments": self.num_segments,
-                "position": self.position,
-                "embeddings_scale": self.embeddings_scale,
-                "layer_norm": self.layer_norm,
-                "dropout": self.dropout,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
-            }
-        )
-        return config
+        return {**super().get_config(), **arguments_config(self, _TOKEN_AND_POSITION_ARGUMENTS)}

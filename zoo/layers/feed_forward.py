@@ -2,6 +2,7 @@
 
 import keras
 
+from zoo._arguments import arguments_config, keep_arguments
 from zoo._checks import check_int, check_rate
 from zoo.layers.attention import _clone_initializer, flat_projection
 from zoo.layers.dropout import Dropout
@@ -16,6 +17,17 @@ ACTIVATIONS = {
     "silu": keras.activations.silu,
     "tanh": keras.activations.tanh,
 }
+
+# The constructor arguments of `FeedForward`, as its config holds them.
+_ARGUMENTS = (
+    "intermediate_dim",
+    "hidden_dim",
+    "activation",
+    "dropout",
+    "use_bias",
+    "kernel_initializer",
+    "bias_initializer",
+)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -76,13 +88,7 @@ class FeedForward(keras.layers.Layer):
                 f"Expected one of {sorted(ACTIVATIONS)}."
             )
         check_rate(dropout, "dropout", name)
-        self.intermediate_dim = intermediate_dim
-        self.hidden_dim = hidden_dim
-        self.activation = activation
-        self.dropout = dropout
-        self.use_bias = use_bias
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        keep_arguments(self, locals(), _ARGUMENTS)
         self._activation_fn = ACTIVATIONS[activation]
         self._dropout_layer = Dropout(dropout, dtype=self.dtype_policy, name="output_dropout")
 
@@ -112,16 +118,4 @@ class FeedForward(keras.layers.Layer):
         return (*inputs_shape[:-1], self.hidden_dim or inputs_shape[-1])
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "intermediate_dim": self.intermediate_dim,
-                "hidden_dim": self.hidden_dim,
-                "activation": self.activation,
-                "dropout": self.dropout,
-                "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            }
-        )
-        return config
+        return {**super().get_config(), **arguments_config(self, _ARGUMENTS)}

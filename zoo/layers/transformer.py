@@ -2,6 +2,7 @@
 
 import keras
 
+from zoo._arguments import deserialize_entry
 from zoo._checks import check_int, check_rate
 from zoo.layers.attention import MultiHeadAttention, _clone_initializer
 from zoo.layers.dropout import Dropout
@@ -58,13 +59,6 @@ def _check_returns_scores(block, attention):
 
 def _serialize_layer(layer):
     return None if layer is None else keras.saving.serialize_keras_object(layer)
-
-
-def _deserialize_attention(config):
-    config = dict(config)
-    if isinstance(config.get("attention"), dict):
-        config["attention"] = keras.saving.deserialize_keras_object(config["attention"])
-    return config
 
 
 class _Block(keras.layers.Layer):
@@ -138,16 +132,29 @@ class _Block(keras.layers.Layer):
             name="self_attention",
         )
 
-    def _make_layer_norm(self, name):
-        return keras.layers.LayerNormalization(
+    def _make_layer_norm(self, name, inputs_shape):
+        layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
         )
+        layer_norm.build(inputs_shape)
+        return layer_norm
 
     def _make_dropout(self, name):
         return Dropout(self.dropout, dtype=self.dtype_policy, name=name)
 
-    def _make_feed_forward(self, hidden_shape):
-        feed_forward = FeedForward(
+    def _build_self_attention(self, inputs_shape):
+        """The self-attention sub-layer: the attention, its LayerNorm and dropout."""
+        self._self_attention_layer = self._make_self_attention(inputs_shape[-1])
+        if not self._self_attention_layer.built:
+            self._self_attention_layer.build(inputs_shape)
+        self._self_attention_layer_norm = self._make_layer_norm(
+            "self_attention_layer_norm", inputs_shape
+        )
+        self._self_attention_dropout = self._make_dropout("self_attention_dropout")
+
+    def _build_feed_forward(self, inputs_shape):
+        """The feed-forward sub-layer and its LayerNorm (the block's last sub-layer)."""
+        self._feed_forward = FeedForward(
             self.intermediate_dim,
             activation=self.activation,
             dropout=self.dropout,
@@ -155,8 +162,10 @@ class _Block(keras.layers.Layer):
             dtype=self.dtype_policy,
             name="feed_forward",
         )
-        feed_forward.build(hidden_shape)
-        return feed_forward
+        self._feed_forward.build(inputs_shape)
+        self._feed_forward_layer_norm = self._make_layer_norm(
+            "feed_forward_layer_norm", inputs_shape
+        )
 
     def _sublayer(self, sublayer, layer_norm, x, **kwargs):
         """`LN(x + F(x))` (post-LN, the paper) or `x + F(LN(x))` (pre-LN).
@@ -199,7 +208,7 @@ class _Block(keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**_deserialize_attention(config))
+        return cls(**deserialize_entry(config, "attention"))
 
 
 _BLOCK_ARGS_DOC = """
@@ -272,16 +281,8 @@ class TransformerEncoderBlock(_Block):
     )
 
     def build(self, inputs_shape):
-        hidden_dim = inputs_shape[-1]
-        self._self_attention_layer = self._make_self_attention(hidden_dim)
-        if not self._self_attention_layer.built:
-            self._self_attention_layer.build(inputs_shape)
-        self._self_attention_layer_norm = self._make_layer_norm("self_attention_layer_norm")
-        self._self_attention_layer_norm.build(inputs_shape)
-        self._self_attention_dropout = self._make_dropout("self_attention_dropout")
-        self._feed_forward = self._make_feed_forward(inputs_shape)
-        self._feed_forward_layer_norm = self._make_layer_norm("feed_forward_layer_norm")
-        self._feed_forward_layer_norm.build(inputs_shape)
+        self._build_self_attention(inputs_shape)
+        self._build_feed_forward(inputs_shape)
 
     def _attention_sublayer(
         self, x, padding_mask, attention_mask, return_attention_scores, training
@@ -414,23 +415,17 @@ class TransformerDecoderBlock(_Block):
     )
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
-        hidden_dim = decoder_sequence_shape[-1]
-        self._self_attention_layer = self._make_self_attention(hidden_dim)
-        if not self._self_attention_layer.built:
-            self._self_attention_layer.build(decoder_sequence_shape)
-        self._self_attention_layer_norm = self._make_layer_norm("self_attention_layer_norm")
-        self._self_attention_layer_norm.build(decoder_sequence_shape)
-        self._self_attention_dropout = self._make_dropout("self_attention_dropout")
+        self._build_self_attention(decoder_sequence_shape)
         self._cross_attention_layer = None
         if encoder_sequence_shape is not None:
+            hidden_dim = decoder_sequence_shape[-1]
             self._cross_attention_layer = self._make_attention(hidden_dim, "cross_attention")
             self._cross_attention_layer.build(decoder_sequence_shape, encoder_sequence_shape)
-            self._cross_attention_layer_norm = self._make_layer_norm("cross_attention_layer_norm")
-            self._cross_attention_layer_norm.build(decoder_sequence_shape)
+            self._cross_attention_layer_norm = self._make_layer_norm(
+                "cross_attention_layer_norm", decoder_sequence_shape
+            )
             self._cross_attention_dropout = self._make_dropout("cross_attention_dropout")
-        self._feed_forward = self._make_feed_forward(decoder_sequence_shape)
-        self._feed_forward_layer_norm = self._make_layer_norm("feed_forward_layer_norm")
-        self._feed_forward_layer_norm.build(decoder_sequence_shape)
+        self._build_feed_forward(decoder_sequence_shape)
 
     def compute_cross_attention_cache(self, encoder_sequence):
         """The cross-attention keys and values of an encoder output, for decoding.

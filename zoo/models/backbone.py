@@ -9,6 +9,7 @@ public within `zoo.models` (not re-exported from it):
 - `check_model_arguments`: the argument checks every model shares.
 - `check_preset`: a copy of a named preset's arguments, or a ValueError naming the presets.
 - `truncated_normal_initializer`: BERT's and GPT-2's truncated normal (0.02).
+- `learned_embeddings`: BERT's and GPT-2's token + learned position embeddings.
 - `int_input`: a `(batch, sequence)` int32 `keras.Input`.
 - `float32_logits`: logits cast to float32 (softmax / loss precision under mixed precision).
 - `LORA_TARGETS`: the kernels `FunctionalModel.enable_lora` adapts by default.
@@ -21,9 +22,11 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo._arguments import arguments_config, keep_arguments
 from zoo._checks import check_float, check_int, check_rate
 from zoo._compat import drop_variable, sublayers
 from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS, FeedForward
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "check_preset",
     "float32_logits",
     "int_input",
+    "learned_embeddings",
     "truncated_normal_initializer",
 ]
 
@@ -88,6 +92,23 @@ def check_preset(owner, name, presets):
 def truncated_normal_initializer(stddev=0.02):
     """BERT's and GPT-2's initializer: a truncated normal with standard deviation 0.02."""
     return keras.initializers.TruncatedNormal(stddev=stddev)
+
+
+def learned_embeddings(vocabulary_size, max_sequence_length, hidden_dim, dropout, dtype, **options):
+    """BERT's and GPT-2's `TokenAndPositionEmbedding`, named `embeddings` (the name the
+    layout map and the weight import expect): learned positions, truncated-normal (0.02)
+    tables; `options` add BERT's segments and LayerNorm."""
+    return TokenAndPositionEmbedding(
+        vocabulary_size,
+        max_sequence_length=max_sequence_length,
+        hidden_dim=hidden_dim,
+        position="learned",
+        dropout=dropout,
+        embeddings_initializer=truncated_normal_initializer(),
+        dtype=dtype,
+        name="embeddings",
+        **options,
+    )
 
 
 def float32_logits(logits):
@@ -277,8 +298,10 @@ class FunctionalModel(keras.Model):
     A subclass builds its layers and the functional graph in `__init__`, then calls
     `super().__init__(inputs=..., outputs=..., dtype=dtype, **kwargs)`. It may set
     `_optional_inputs` (input names that may be left out of the input dict; they are
-    fed as `None`) and override `_id_limits` (the id inputs checked in `__call__`), and
-    its `get_config` starts from `self._base_config()`.
+    fed as `None`) and override `_id_limits` (the id inputs checked in `__call__`). It
+    names its constructor arguments in `_config_arguments` and keeps them with
+    `self._keep_arguments(locals())` at the end of `__init__`; `get_config` returns
+    `self._base_config()` and those arguments.
 
     LoRA (`enable_lora`, `merge_lora`, `lora_rank`) lives here, so every zoo model gets
     it: the backbones (`Bert`, `GPT`, `Transformer`) and the task models around a
@@ -287,6 +310,9 @@ class FunctionalModel(keras.Model):
 
     # Input names that may be left out of the input dict (they are fed as `None`).
     _optional_inputs = ()
+    # The constructor arguments `get_config` returns after `_base_config()`, in that order
+    # (`BACKBONE_ARGUMENTS` first for a backbone); `_keep_arguments` sets their attributes.
+    _config_arguments = ()
 
     def _id_limits(self):
         """`{input name: exclusive upper bound}` of the id inputs checked in `__call__`."""
@@ -313,10 +339,13 @@ class FunctionalModel(keras.Model):
             config.update(lora_rank=rank, lora_alpha=alpha, lora_targets=list(targets))
         return config
 
-    def _arguments_config(self, *names):
-        """`_base_config()` and the constructor arguments `names`, in that order, each read
-        from the attribute of the same name (`BACKBONE_ARGUMENTS` first for a backbone)."""
-        return {**self._base_config(), **{name: getattr(self, name) for name in names}}
+    def _keep_arguments(self, arguments):
+        """Keep each of `_config_arguments` in the attribute of the same name, read from
+        `arguments`: the constructor's `locals()` once its checks are done."""
+        keep_arguments(self, arguments, self._config_arguments)
+
+    def get_config(self):
+        return {**self._base_config(), **arguments_config(self, self._config_arguments)}
 
     @classmethod
     def from_config(cls, config):

@@ -15,9 +15,9 @@
 import keras
 from keras import ops
 
+from zoo._arguments import deserialize_entry
 from zoo._checks import check_int
 from zoo.layers.efficient_attention import check_attention_options
-from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS
 from zoo.layers.transformer import TransformerEncoderBlock
 from zoo.models.backbone import (
@@ -26,14 +26,10 @@ from zoo.models.backbone import (
     check_model_arguments,
     float32_logits,
     int_input,
+    learned_embeddings,
     truncated_normal_initializer,
 )
-from zoo.models.layout import (
-    block_rules,
-    build_layout_map,
-    check_model_parallel,
-    token_embedding_rule,
-)
+from zoo.models.layout import check_stack_parallel, stack_layout_map
 
 __all__ = ["Bert", "BertClassifier", "BertMaskedLMHead", "BertPretrainer"]
 
@@ -105,6 +101,14 @@ class Bert(FunctionalModel):
     """
 
     _optional_inputs = ("segment_ids",)
+    _config_arguments = (
+        *BACKBONE_ARGUMENTS,
+        "num_segments",
+        "activation",
+        "layer_norm_epsilon",
+        "attention",
+        "attention_options",
+    )
 
     def __init__(
         self,
@@ -141,28 +145,25 @@ class Bert(FunctionalModel):
         block_attention_options = dict(attention_options)
         if attention == "linformer":  # projections sized for the longest input
             block_attention_options.setdefault("sequence_length", max_sequence_length)
-        check_model_parallel(
+        check_stack_parallel(
             type(self).__name__,
-            {"embeddings": ("vocabulary_size", vocabulary_size)},
-            [(f"transformer_layer_{i}", False) for i in range(num_layers)],
+            vocabulary_size,
+            num_layers,
             hidden_dim,
             num_heads,
             intermediate_dim,
         )
 
         # === Layers ===
-        self.embeddings = TokenAndPositionEmbedding(
+        self.embeddings = learned_embeddings(
             vocabulary_size,
-            max_sequence_length=max_sequence_length,
-            hidden_dim=hidden_dim,
+            max_sequence_length,
+            hidden_dim,
+            dropout,
+            dtype,
             num_segments=num_segments,
-            position="learned",
             layer_norm=True,
-            dropout=dropout,
             layer_norm_epsilon=layer_norm_epsilon,
-            embeddings_initializer=truncated_normal_initializer(),
-            dtype=dtype,
-            name="embeddings",
         )
         self.transformer_layers = [
             TransformerEncoderBlock(
@@ -205,18 +206,7 @@ class Bert(FunctionalModel):
         )
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.max_sequence_length = max_sequence_length
-        self.num_segments = num_segments
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.attention = attention
-        self.attention_options = attention_options
+        self._keep_arguments(locals())
 
     def _id_limits(self):
         return {
@@ -291,21 +281,7 @@ class Bert(FunctionalModel):
         >>> Bert.layout_map(mesh)["transformer_layer_0/self_attention/query/kernel"].axes
         (None, 'model', None)
         """
-        rules = [
-            token_embedding_rule("embeddings", model_axis),
-            *block_rules(r"transformer_layer_\d+", model_axis),
-        ]
-        return build_layout_map(device_mesh, rules, model_axis, batch_axis)
-
-    def get_config(self):
-        return self._arguments_config(
-            *BACKBONE_ARGUMENTS,
-            "num_segments",
-            "activation",
-            "layer_norm_epsilon",
-            "attention",
-            "attention_options",
-        )
+        return stack_layout_map(device_mesh, model_axis, batch_axis)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -451,10 +427,7 @@ class _Task(FunctionalModel):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("backbone"), dict):
-            config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return super().from_config(config)
+        return super().from_config(deserialize_entry(config, "backbone"))
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -530,14 +503,12 @@ class BertPretrainer(_Task):
             **kwargs,
         )
 
-    def get_config(self):
-        return self._base_config()
-
 
 class _DenseHeadTask(_Task):
     """Dropout + a dense layer of `num_classes` logits on one backbone output."""
 
     _FEATURES = "pooled_output"  # the backbone output the head reads
+    _config_arguments = ("num_classes", "dropout")
 
     def __init__(self, backbone, num_classes, dropout=0.1, dtype=None, **kwargs):
         _check_backbone(type(self).__name__, backbone)
@@ -561,13 +532,7 @@ class _DenseHeadTask(_Task):
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
 
         # === Config ===
-        self.num_classes = num_classes
-        self.dropout = dropout
-
-    def get_config(self):
-        config = self._base_config()
-        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
-        return config
+        self._keep_arguments(locals())
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -15,7 +15,6 @@ import keras
 from keras import ops
 
 from zoo.layers.efficient_attention import check_attention_options
-from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.transformer import TransformerDecoderBlock
 from zoo.models.backbone import (
     BACKBONE_ARGUMENTS,
@@ -23,14 +22,10 @@ from zoo.models.backbone import (
     check_model_arguments,
     float32_logits,
     int_input,
+    learned_embeddings,
     truncated_normal_initializer,
 )
-from zoo.models.layout import (
-    block_rules,
-    build_layout_map,
-    check_model_parallel,
-    token_embedding_rule,
-)
+from zoo.models.layout import check_stack_parallel, stack_layout_map
 
 __all__ = ["GPT"]
 
@@ -120,6 +115,14 @@ class GPT(FunctionalModel):
     (1, 4, 100)
     """
 
+    _config_arguments = (
+        *BACKBONE_ARGUMENTS,
+        "activation",
+        "layer_norm_epsilon",
+        "attention",
+        "attention_options",
+    )
+
     def __init__(
         self,
         vocabulary_size,
@@ -160,25 +163,18 @@ class GPT(FunctionalModel):
                 "Linformer for encoders (Bert)."
             )
         block_attention_options = dict(attention_options)
-        check_model_parallel(
+        check_stack_parallel(
             type(self).__name__,
-            {"embeddings": ("vocabulary_size", vocabulary_size)},
-            [(f"transformer_layer_{i}", False) for i in range(num_layers)],
+            vocabulary_size,
+            num_layers,
             hidden_dim,
             num_heads,
             intermediate_dim,
         )
 
         # === Layers ===
-        self.embeddings = TokenAndPositionEmbedding(
-            vocabulary_size,
-            max_sequence_length=max_sequence_length,
-            hidden_dim=hidden_dim,
-            position="learned",
-            dropout=dropout,
-            embeddings_initializer=truncated_normal_initializer(),
-            dtype=dtype,
-            name="embeddings",
+        self.embeddings = learned_embeddings(
+            vocabulary_size, max_sequence_length, hidden_dim, dropout, dtype
         )
         self.transformer_layers = [
             TransformerDecoderBlock(
@@ -212,17 +208,7 @@ class GPT(FunctionalModel):
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.max_sequence_length = max_sequence_length
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.attention = attention
-        self.attention_options = attention_options
+        self._keep_arguments(locals())
 
     # --- Cached decoding (the protocol of zoo.models.generation) ---
 
@@ -359,20 +345,7 @@ class GPT(FunctionalModel):
         >>> GPT.layout_map(mesh)["transformer_layer_0/feed_forward/output_dense/kernel"].axes
         ('model', None)
         """
-        rules = [
-            token_embedding_rule("embeddings", model_axis),
-            *block_rules(r"transformer_layer_\d+", model_axis),
-        ]
-        return build_layout_map(device_mesh, rules, model_axis, batch_axis)
+        return stack_layout_map(device_mesh, model_axis, batch_axis)
 
     def _id_limits(self):
         return {"token_ids": getattr(self, "vocabulary_size", None)}
-
-    def get_config(self):
-        return self._arguments_config(
-            *BACKBONE_ARGUMENTS,
-            "activation",
-            "layer_norm_epsilon",
-            "attention",
-            "attention_options",
-        )

@@ -15,6 +15,7 @@ keras-hub is imported lazily: only these functions need it.
 import numpy as np
 
 from zoo._compat import keras_hub_block_layers
+from zoo.models.backbone import BACKBONE_ARGUMENTS
 
 __all__ = ["bert_from_keras_hub", "gpt_from_keras_hub"]
 
@@ -81,16 +82,9 @@ def _copy_block(target, source, what):
 
 
 def _common_config(backbone):
-    return {
-        "vocabulary_size": backbone.vocabulary_size,
-        "num_layers": backbone.num_layers,
-        "num_heads": backbone.num_heads,
-        "hidden_dim": backbone.hidden_dim,
-        "intermediate_dim": backbone.intermediate_dim,
-        "dropout": backbone.dropout,
-        "max_sequence_length": backbone.max_sequence_length,
-        "activation": "gelu_approximate",
-    }
+    """The arguments keras-hub's backbones name as zoo's do, and GPT-2's / BERT's GELU."""
+    config = {name: getattr(backbone, name) for name in BACKBONE_ARGUMENTS}
+    return {**config, "activation": "gelu_approximate"}
 
 
 def bert_from_keras_hub(cls, backbone, **kwargs):
@@ -100,25 +94,14 @@ def bert_from_keras_hub(cls, backbone, **kwargs):
     if type(backbone).__name__ == "RobertaBackbone":
         return _roberta_from_keras_hub(cls, backbone, **kwargs)
     config = {
-        **_common_config(backbone),
         "num_segments": backbone.num_segments,
         "layer_norm_epsilon": backbone.embeddings_layer_norm.epsilon,
         **kwargs,
     }
-    model = cls(**config)
+    model = _copy_stack(cls, backbone, backbone.position_embedding, config)
     embeddings = model.embeddings
-    _assign(embeddings.embeddings, backbone.token_embedding.embeddings, "token_embedding")
-    _assign(
-        embeddings._position_embedding.position_embeddings,
-        backbone.position_embedding.position_embeddings,
-        "position_embedding",
-    )
     _copy_layer(embeddings._segment_embedding, backbone.segment_embedding, "segment_embedding")
     _copy_layer(embeddings._layer_norm, backbone.embeddings_layer_norm, "embeddings_layer_norm")
-    for i, (target, source) in enumerate(
-        zip(model.transformer_layers, backbone.transformer_layers)
-    ):
-        _copy_block(target, source, f"transformer_layer_{i}")
     _copy_layer(model.pooled_dense, backbone.pooled_dense, "pooled_dense")
     return model
 
@@ -126,49 +109,42 @@ def bert_from_keras_hub(cls, backbone, **kwargs):
 def _roberta_from_keras_hub(cls, backbone, **kwargs):
     """RoBERTa: keras-hub has no segment embedding and no pooler; exact GELU, epsilon 1e-5."""
     config = {
-        **_common_config(backbone),
         "num_segments": 1,
         "activation": "gelu",  # keras-hub's TransformerEncoder("gelu"): the exact (erf) GELU
         "layer_norm_epsilon": backbone.embeddings_layer_norm.epsilon,
         **kwargs,
     }
-    model = cls(**config)
+    model = _copy_stack(cls, backbone, backbone.embeddings.position_embedding, config)
     embeddings = model.embeddings
-    _assign(embeddings.embeddings, backbone.token_embedding.embeddings, "token_embedding")
-    _assign(
-        embeddings._position_embedding.position_embeddings,
-        backbone.embeddings.position_embedding.position_embeddings,
-        "position_embedding",
-    )
     segment = embeddings._segment_embedding.embeddings
     _assign(segment, np.zeros(tuple(segment.shape), "float32"), "segment_embedding")
     _copy_layer(embeddings._layer_norm, backbone.embeddings_layer_norm, "embeddings_layer_norm")
-    for i, (target, source) in enumerate(
-        zip(model.transformer_layers, backbone.transformer_layers)
-    ):
-        _copy_block(target, source, f"transformer_layer_{i}")
     return model
 
 
 def gpt_from_keras_hub(cls, backbone, **kwargs):
     """Build `cls` (zoo `GPT`) from a `keras_hub.models.GPT2Backbone`, weights included."""
     _check_type(backbone, ("GPT2Backbone",), cls.__name__)
-    config = {
-        **_common_config(backbone),
-        "layer_norm_epsilon": backbone.layer_norm.epsilon,
-        **kwargs,
-    }
-    model = cls(**config)
+    config = {"layer_norm_epsilon": backbone.layer_norm.epsilon, **kwargs}
+    model = _copy_stack(cls, backbone, backbone.position_embedding, config)
+    _copy_layer(model.layer_norm, backbone.layer_norm, "layer_norm")
+    return model
+
+
+def _copy_stack(cls, backbone, position_embedding, config):
+    """`cls` (`Bert`, `GPT`) built from the keras-hub `backbone`'s shared arguments and
+    `config`, with its token and (learned) position embeddings (`position_embedding`,
+    the keras-hub layer holding them) and its blocks copied from `backbone`."""
+    model = cls(**{**_common_config(backbone), **config})
     embeddings = model.embeddings
     _assign(embeddings.embeddings, backbone.token_embedding.embeddings, "token_embedding")
     _assign(
         embeddings._position_embedding.position_embeddings,
-        backbone.position_embedding.position_embeddings,
+        position_embedding.position_embeddings,
         "position_embedding",
     )
     for i, (target, source) in enumerate(
         zip(model.transformer_layers, backbone.transformer_layers)
     ):
         _copy_block(target, source, f"transformer_layer_{i}")
-    _copy_layer(model.layer_norm, backbone.layer_norm, "layer_norm")
     return model

@@ -44,8 +44,9 @@ import keras
 
 __all__ = ["build_layout_map"]
 
-# `SCOPE_PREFIX`, `block_rules`, `token_embedding_rule` and `check_model_parallel` are
-# public within `zoo.models`: the models' `layout_map` classmethods and constructors use them.
+# `SCOPE_PREFIX`, `block_rules`, `token_embedding_rule`, `check_model_parallel`,
+# `stack_layout_map` and `check_stack_parallel` are public within `zoo.models`: the models'
+# `layout_map` classmethods and constructors use them.
 
 # Any enclosing name scopes ("outer/"), or none.
 SCOPE_PREFIX = r"(?:.*/)?"
@@ -208,6 +209,28 @@ def check_model_parallel(
     for block, cross_attention in blocks:
         shapes += _block_shapes(block, hidden_dim, num_heads, intermediate_dim, cross_attention)
     _check_sharded_sizes(owner, [*shapes, *extra])
+
+
+def stack_layout_map(device_mesh, model_axis, batch_axis):
+    """The layout map of a model with one stack of blocks, `transformer_layer_<i>`, over a
+    `TokenAndPositionEmbedding` named `embeddings` (`Bert`, `GPT`)."""
+    rules = [
+        token_embedding_rule("embeddings", model_axis),
+        *block_rules(r"transformer_layer_\d+", model_axis),
+    ]
+    return build_layout_map(device_mesh, rules, model_axis, batch_axis)
+
+
+def check_stack_parallel(owner, vocabulary_size, num_layers, hidden_dim, num_heads, intermediate):
+    """`check_model_parallel` for a model laid out as `stack_layout_map` expects."""
+    check_model_parallel(
+        owner,
+        {"embeddings": ("vocabulary_size", vocabulary_size)},
+        [(f"transformer_layer_{i}", False) for i in range(num_layers)],
+        hidden_dim,
+        num_heads,
+        intermediate,
+    )
 
 
 def _check_sharded_sizes(owner, shapes):

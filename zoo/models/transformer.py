@@ -154,6 +154,19 @@ class Transformer(FunctionalModel):
     (1, 3, 100)
     """
 
+    _config_arguments = (
+        *BACKBONE_ARGUMENTS,
+        "source_vocabulary_size",
+        "target_vocabulary_size",
+        "num_encoder_layers",
+        "num_decoder_layers",
+        "tie_embeddings",
+        "share_embeddings",
+        "activation",
+        "layer_norm_epsilon",
+        "normalize_first",
+    )
+
     def __init__(
         self,
         vocabulary_size=None,
@@ -202,18 +215,7 @@ class Transformer(FunctionalModel):
             source_vocabulary_size=source_vocabulary_size,
             target_vocabulary_size=target_vocabulary_size,
         )
-        self._check_model_parallel(
-            vocabulary_size,
-            source_vocabulary_size,
-            target_vocabulary_size,
-            share_embeddings,
-            tie_embeddings,
-            num_encoder_layers,
-            num_decoder_layers,
-            num_heads,
-            hidden_dim,
-            intermediate_dim,
-        )
+        self._check_model_parallel(locals())
 
         # === Layers ===
         def embedding(vocabulary, name):
@@ -286,22 +288,7 @@ class Transformer(FunctionalModel):
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.max_sequence_length = max_sequence_length
-        self.source_vocabulary_size = source_vocabulary_size
-        self.target_vocabulary_size = target_vocabulary_size
-        self.num_encoder_layers = num_encoder_layers
-        self.num_decoder_layers = num_decoder_layers
-        self.tie_embeddings = tie_embeddings
-        self.share_embeddings = share_embeddings
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.normalize_first = normalize_first
+        self._keep_arguments(locals())
         if generation_config:
             from zoo.models.generation.config import GenerationConfig
 
@@ -354,36 +341,39 @@ class Transformer(FunctionalModel):
         return source_size, target_size, share_embeddings
 
     @staticmethod
-    def _check_model_parallel(
-        vocabulary_size,
-        source_size,
-        target_size,
-        share_embeddings,
-        tie_embeddings,
-        num_encoder_layers,
-        num_decoder_layers,
-        num_heads,
-        hidden_dim,
-        intermediate_dim,
-    ):
-        """Under `ModelParallel`: split sizes divisible by the mesh (`zoo.models.layout`)."""
-        shared = vocabulary_size is not None
-        source = ("vocabulary_size" if shared else "source_vocabulary_size", source_size)
-        target = ("vocabulary_size" if shared else "target_vocabulary_size", target_size)
-        if share_embeddings:
+    def _check_model_parallel(arguments):
+        """Under `ModelParallel`: split sizes divisible by the mesh (`zoo.models.layout`).
+
+        `arguments`: the constructor's `locals()` once the vocabulary sizes, the sharing
+        and the depths are resolved.
+        """
+        hidden_dim = arguments["hidden_dim"]
+        shared = arguments["vocabulary_size"] is not None
+
+        def size(name):  # (the argument that sets a vocabulary, its size)
+            return ("vocabulary_size" if shared else name, arguments[name])
+
+        source, target = size("source_vocabulary_size"), size("target_vocabulary_size")
+        if arguments["share_embeddings"]:
             vocabularies = {"token_embedding": source}
         else:
             vocabularies = {"encoder_token_embedding": source, "decoder_token_embedding": target}
         extra = ()
-        if not tie_embeddings:
+        if not arguments["tie_embeddings"]:
             extra = (
                 ("output_dense/kernel", (("hidden_dim", hidden_dim), target)),
                 ("output_dense/bias", (target,)),
             )
-        blocks = [(f"encoder_layer_{i}", False) for i in range(num_encoder_layers)]
-        blocks += [(f"decoder_layer_{i}", True) for i in range(num_decoder_layers)]
+        blocks = [(f"encoder_layer_{i}", False) for i in range(arguments["num_encoder_layers"])]
+        blocks += [(f"decoder_layer_{i}", True) for i in range(arguments["num_decoder_layers"])]
         check_model_parallel(
-            "Transformer", vocabularies, blocks, hidden_dim, num_heads, intermediate_dim, extra
+            "Transformer",
+            vocabularies,
+            blocks,
+            hidden_dim,
+            arguments["num_heads"],
+            arguments["intermediate_dim"],
+            extra,
         )
 
     @classmethod
@@ -555,18 +545,7 @@ class Transformer(FunctionalModel):
         return cls(**config)
 
     def get_config(self):
-        config = self._arguments_config(
-            *BACKBONE_ARGUMENTS,
-            "source_vocabulary_size",
-            "target_vocabulary_size",
-            "num_encoder_layers",
-            "num_decoder_layers",
-            "tie_embeddings",
-            "share_embeddings",
-            "activation",
-            "layer_norm_epsilon",
-            "normalize_first",
-        )
+        config = super().get_config()
         if self.generation_config:
             config["generation_config"] = dict(self.generation_config)
         return config

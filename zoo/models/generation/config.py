@@ -1,6 +1,7 @@
 """`GenerationConfig`: every setting of a generation call in one frozen dataclass."""
 
 import dataclasses
+import inspect
 
 import keras
 
@@ -10,6 +11,8 @@ from zoo.models.generation.samplers import get_sampler
 __all__ = ["GenerationConfig"]
 
 _OWNER = "GenerationConfig"
+# The fields that describe the sampler: every argument of `get_sampler`, by its name.
+_SAMPLER_FIELDS = tuple(inspect.signature(get_sampler).parameters)
 
 
 def _check_token_id(value, name, optional=False):
@@ -133,17 +136,9 @@ class GenerationConfig:
         self.build_sampler()  # checks the sampler's own settings (k, p, temperature, ...)
 
     def build_sampler(self):
-        """The `Sampler` these settings describe (see `get_sampler`)."""
-        return get_sampler(
-            self.sampler,
-            temperature=self.temperature,
-            k=self.k,
-            p=self.p,
-            num_beams=self.num_beams,
-            length_penalty=self.length_penalty,
-            return_all_beams=self.return_all_beams,
-            seed=self.seed,
-        )
+        """The `Sampler` these settings describe: `get_sampler` of the fields named as its
+        arguments (`sampler`, `temperature`, `k`, `p`, `num_beams`, ..., `seed`)."""
+        return get_sampler(**{name: getattr(self, name) for name in _SAMPLER_FIELDS})
 
     def replace(self, **changes):
         """A copy with `changes` applied (and checked); unknown names raise `TypeError`."""

@@ -24,6 +24,8 @@ something else. Keyword arguments override the mapped config (`dtype`, `dropout`
 import json
 import os
 
+from zoo._checks import check_preset_name
+
 __all__ = ["SUPPORTED_MODEL_TYPES", "load_preset"]
 
 # Hugging Face model_type -> the zoo class that loads it.
@@ -46,13 +48,12 @@ def load_preset(cls, family, preset, **kwargs):
     from zoo.models.presets import huggingface, keras_hub
 
     owner = f"{cls.__name__}.from_preset()"
-    if isinstance(preset, os.PathLike):
-        preset = os.fspath(preset)
-    if not isinstance(preset, str) or not preset:
-        raise ValueError(
-            f"{owner} received preset={preset!r}. Expected a directory (a keras-hub preset "
-            "or a Hugging Face checkpoint), 'hf://org/name' or a keras-hub preset name."
-        )
+    preset = check_preset_name(
+        preset,
+        owner,
+        "a directory (a keras-hub preset or a Hugging Face checkpoint), 'hf://org/name' or a "
+        "keras-hub preset name",
+    )
     if preset.startswith("hf://"):
         path = huggingface.download(preset, owner)
         return huggingface.load(cls, family, path, preset, **kwargs)
