@@ -50,6 +50,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from zoo._arguments import arguments_config, deserialize_entry, keep_arguments
 from zoo._checks import check_float, check_int
 from zoo.data.word2vec import Word2VecData, tokenize_corpus
 from zoo.models.word2vec_search import Word2VecSearch, reserved_ids
@@ -275,6 +276,8 @@ class Word2Vec(Word2VecSearch, keras.Model):
     ['queen', 'land', 'rules']
     """
 
+    _config_arguments = ("vocabulary_size", "hidden_dim", "window", "num_negatives", "mode")
+
     def __init__(
         self,
         vocabulary_size=None,
@@ -343,12 +346,7 @@ class Word2Vec(Word2VecSearch, keras.Model):
         self.tokenizer = tokenizer
         self.built = True
 
-        # Config
-        self.vocabulary_size = vocabulary_size
-        self.hidden_dim = hidden_dim
-        self.window = window
-        self.num_negatives = num_negatives
-        self.mode = mode
+        keep_arguments(self, locals(), self._config_arguments)
 
     # ------------------------------------------------------------------------- model
     def call(self, inputs):
@@ -421,27 +419,20 @@ class Word2Vec(Word2VecSearch, keras.Model):
         return (*tuple(input_shape), self.hidden_dim)
 
     def get_config(self):
-        config = {
+        tokenizer = self.tokenizer
+        return {
             "name": self.name,
-            "vocabulary_size": self.vocabulary_size,
-            "hidden_dim": self.hidden_dim,
-            "window": self.window,
-            "num_negatives": self.num_negatives,
-            "mode": self.mode,
+            **arguments_config(self, self._config_arguments),
             "tokenizer": None
-            if self.tokenizer is None
-            else keras.saving.serialize_keras_object(self.tokenizer),
+            if tokenizer is None
+            else keras.saving.serialize_keras_object(tokenizer),
         }
-        return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("tokenizer"), dict):
-            import zoo.text.tokenizers  # noqa: F401  registers the tokenizer classes
+        import zoo.text.tokenizers  # noqa: F401  registers the tokenizer classes
 
-            config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
-        return cls(**config)
+        return cls(**deserialize_entry(config, "tokenizer"))
 
     @staticmethod
     def load(path):
