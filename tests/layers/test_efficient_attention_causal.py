@@ -1,11 +1,12 @@
 """Causal long context: Performer's chunked causal form against its unchunked (dense) form,
-and decoding with its recurrent state against the full pass."""
+decoding with its recurrent state against the full pass, and Sparse's causal form that
+skips the far keys of later query groups against the dense form."""
 
 import numpy as np
 import pytest
 
 from tests.test_case import assert_all_close, run_jax, to_numpy
-from zoo.layers import PerformerAttention
+from zoo.layers import PerformerAttention, SparseAttention
 from zoo.layers.efficient_attention.base import _heads_first
 
 HEADS, KEY_DIM, HIDDEN = 2, 8, 16
@@ -100,7 +101,7 @@ def test_performer_state_errors():
 
 _JAX_STATE = """
 import numpy as np, keras
-from zoo.layers import PerformerAttention
+from zoo.layers import PerformerAttention, SparseAttention
 assert keras.backend.backend() == "jax"
 layer = PerformerAttention(2, 8, num_features=32, chunk_size=4, seed=1)
 x = np.random.default_rng(3).normal(size=(2, 16, 16)).astype("float32") * 0.5
@@ -118,3 +119,24 @@ def test_performer_state_decoding_under_jax():
     pytest.importorskip("jax")
     error = float(run_jax(_JAX_STATE).strip().splitlines()[-1])
     assert error < 1e-5, error
+
+
+@pytest.mark.parametrize(
+    "options, length, groups",
+    [
+        ({"pattern": "strided", "block_size": 4}, 40, 4),  # 10 blocks in groups of 2-3
+        ({"pattern": "strided", "block_size": 3}, 40, 3),  # a block size that leaves a rest
+        ({"pattern": "fixed", "block_size": 4, "num_summary_tokens": 2}, 40, 4),
+        ({"pattern": "fixed", "block_size": 8, "num_summary_tokens": 3}, 20, 5),  # 3 blocks
+    ],
+)
+def test_sparse_causal_groups_equal_the_dense_form(options, length, groups):
+    layer = SparseAttention(HEADS, KEY_DIM, **options)
+    x = _random(2, length, HIDDEN)
+    mask = np.ones((2, length), bool)
+    mask[1, length - 7 :] = False
+    layer._causal_groups = groups
+    grouped = to_numpy(layer(x, padding_mask=mask, use_causal_mask=True))
+    layer._causal_groups = 1  # one group: every far key computed, the later ones masked
+    dense = to_numpy(layer(x, padding_mask=mask, use_causal_mask=True))
+    assert_all_close(grouped, dense, atol=1e-6, rtol=1e-6)

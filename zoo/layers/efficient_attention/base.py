@@ -60,10 +60,47 @@ def _hide(logits, mask):
     return ops.where(mask, logits, _LARGE_NEGATIVE)
 
 
+def _cut_blocks(q, k, v, padding_mask, block):
+    """Q, K, V `(b, h, n, d)` zero-padded to whole blocks of `block` positions and cut.
+
+    Returns:
+        `(q_blocks, k_blocks, v_blocks)`, each `(b, h, blocks, block, d)`; the positions
+        `(blocks, block)` (int32); the key validity `(b or 1, padded)` (a real key inside
+        the sequence) and the same cut into blocks, `(b or 1, blocks, block)`.
+    """
+    length = q.shape[2]
+    num_blocks = -(-length // block)
+    padded = num_blocks * block
+    valid = _key_validity(padding_mask, length, padded)
+    shape = (-1, q.shape[1], num_blocks, block)
+    blocks = tuple(ops.reshape(_pad_sequence(x, padded), (*shape, x.shape[-1])) for x in (q, k, v))
+    positions = ops.reshape(ops.arange(padded, dtype="int32"), (num_blocks, block))
+    return blocks, positions, valid, ops.reshape(valid, (-1, num_blocks, block))
+
+
+def _neighbour_blocks(k_blocks, v_blocks, positions, valid_blocks, shifts):
+    """The keys each block sees: those of the blocks `shifts` away, joined on the key axis.
+
+    A shift of 1 is the previous block, 0 the block itself, -1 the next one. Returns the
+    keys and values `(b, h, blocks, keys, d)`, their positions `(blocks, keys)` (outside
+    `[0, padded)` where a shift crosses the edge) and validity `(b or 1, blocks, keys)`
+    (False across the edge).
+    """
+    block = positions.shape[1]
+    return (
+        ops.concatenate([_shift_blocks(k_blocks, s, 2) for s in shifts], axis=3),
+        ops.concatenate([_shift_blocks(v_blocks, s, 2) for s in shifts], axis=3),
+        ops.concatenate([positions - s * block for s in shifts], axis=1),
+        ops.concatenate([_shift_blocks(valid_blocks, s, 1) for s in shifts], axis=2),
+    )
+
+
 class _EfficientAttention(MultiHeadAttention):
     """Shared call path: checks, projections, the static length, the output projection."""
 
     _supports_causal = True
+    # The subclass's own constructor arguments, added to `get_config` in this order.
+    _config_arguments = ()
 
     def _check_self_attention(self, query, value, key, attention_mask, return_attention_scores):
         name = type(self).__name__
@@ -203,6 +240,11 @@ class _EfficientAttention(MultiHeadAttention):
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         return (*query_shape[:-1], self.output_dim or query_shape[-1])
 
+    def get_config(self):
+        config = super().get_config()
+        config.update({name: getattr(self, name) for name in self._config_arguments})
+        return config
+
 
 _COMMON_ARGS_DOC = """        num_heads: number of attention heads.
         key_dim: size of each head for the queries and keys.
@@ -223,6 +265,15 @@ _CALL_DOC = """
         value, key, attention_mask, return_attention_scores: accepted for the
             `MultiHeadAttention` signature; anything but their defaults raises.
 """
+
+
+def _layer_doc(summary, own_arguments, example):
+    """A layer's docstring: `summary` (ending with "Args:"), the layer's `own_arguments`
+    (lines "        name: text\n") before the common ones, the call arguments, and an
+    example after `import numpy as np` (its `>>>` lines and their output)."""
+    arguments = _COMMON_ARGS_DOC.replace("        num_heads:", own_arguments + "        num_heads:")
+    example = "\n    Example:\n\n    >>> import numpy as np\n" + example
+    return summary + arguments + _CALL_DOC + example
 
 
 def _check_seed(seed, layer_name):

@@ -6,12 +6,12 @@ import keras
 from keras import ops
 
 from zoo._checks import check_int
-from zoo.layers.efficient_attention.base import _CALL_DOC, _COMMON_ARGS_DOC, _EfficientAttention
+from zoo.layers.efficient_attention.base import _EfficientAttention, _layer_doc
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class LinformerAttention(_EfficientAttention):
-    __doc__ = (
+    __doc__ = _layer_doc(
         """Linformer attention: keys and values projected along the sequence to length k.
 
     Two learned `(projection_dim, sequence_length)` matrices E and F mix the n keys and
@@ -29,31 +29,24 @@ class LinformerAttention(_EfficientAttention):
     https://arxiv.org/abs/2006.04768 (section 4).
 
     Args:
-"""
-        + _COMMON_ARGS_DOC.replace(
-            "        num_heads:",
-            "        projection_dim: k, the projected length of keys and values.\n"
-            "        sequence_length: the longest input n; `None` takes the length of the\n"
-            "            first input (it must then be static).\n"
-            "        shared_projection: use one matrix for keys and values.\n"
-            "        projection_initializer: initializer of E and F; defaults to\n"
-            "            N(0, 1/k), the Johnson-Lindenstrauss projection of the paper.\n"
-            "        num_heads:",
-        )
-        + _CALL_DOC
-        + """
-    Example:
-
-    >>> import numpy as np
-    >>> layer = LinformerAttention(num_heads=2, key_dim=8, projection_dim=8,
+""",
+        """        projection_dim: k, the projected length of keys and values.
+        sequence_length: the longest input n; `None` takes the length of the
+            first input (it must then be static).
+        shared_projection: use one matrix for keys and values.
+        projection_initializer: initializer of E and F; defaults to
+            N(0, 1/k), the Johnson-Lindenstrauss projection of the paper.
+""",
+        """    >>> layer = LinformerAttention(num_heads=2, key_dim=8, projection_dim=8,
     ...                            sequence_length=32)
     >>> x = np.random.rand(2, 32, 16).astype("float32")
     >>> tuple(layer(x).shape)
     (2, 32, 16)
-    """
+    """,
     )
 
     _supports_causal = False
+    _config_arguments = ("projection_dim", "sequence_length", "shared_projection")
 
     def __init__(
         self,
@@ -132,12 +125,5 @@ class LinformerAttention(_EfficientAttention):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "projection_dim": self.projection_dim,
-                "sequence_length": self.sequence_length,
-                "shared_projection": self.shared_projection,
-                "projection_initializer": keras.initializers.serialize(self.projection_initializer),
-            }
-        )
+        config["projection_initializer"] = keras.initializers.serialize(self.projection_initializer)
         return config

@@ -6,19 +6,17 @@ from keras import ops
 from zoo._checks import check_int
 from zoo.layers.attention import flat_projection
 from zoo.layers.efficient_attention.base import (
-    _CALL_DOC,
-    _COMMON_ARGS_DOC,
+    _cut_blocks,
     _EfficientAttention,
     _hide,
-    _key_validity,
-    _pad_sequence,
-    _shift_blocks,
+    _layer_doc,
+    _neighbour_blocks,
 )
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class LongformerAttention(_EfficientAttention):
-    __doc__ = (
+    __doc__ = _layer_doc(
         """Longformer attention: a sliding window plus global tokens, chunked to O(n·w).
 
     Every query attends to the keys within `attention_window` positions on either side
@@ -38,25 +36,19 @@ class LongformerAttention(_EfficientAttention):
     https://arxiv.org/abs/2004.05150 (section 3.1).
 
     Args:
-"""
-        + _COMMON_ARGS_DOC.replace(
-            "        num_heads:",
-            "        attention_window: one-sided window w: query i sees keys |i - j| <= w.\n"
-            "        num_global_tokens: number of leading global positions (0: none).\n"
-            "        num_heads:",
-        )
-        + _CALL_DOC
-        + """
-    Example:
-
-    >>> import numpy as np
-    >>> layer = LongformerAttention(num_heads=2, key_dim=8, attention_window=4,
+""",
+        """        attention_window: one-sided window w: query i sees keys |i - j| <= w.
+        num_global_tokens: number of leading global positions (0: none).
+""",
+        """    >>> layer = LongformerAttention(num_heads=2, key_dim=8, attention_window=4,
     ...                             num_global_tokens=1)
     >>> x = np.random.rand(2, 32, 16).astype("float32")
     >>> tuple(layer(x, padding_mask=np.ones((2, 32), bool)).shape)
     (2, 32, 16)
-    """
+    """,
     )
+
+    _config_arguments = ("attention_window", "num_global_tokens")
 
     def __init__(self, num_heads, key_dim, attention_window=128, num_global_tokens=1, **kwargs):
         super().__init__(num_heads, key_dim, **kwargs)
@@ -197,23 +189,16 @@ class LongformerAttention(_EfficientAttention):
         length = q.shape[2]
         num_global = min(self.num_global_tokens, length)
         chunk = max(1, min(self.attention_window, length))
-        num_chunks = -(-length // chunk)
-        padded = num_chunks * chunk
-        valid = _key_validity(padding_mask, length, padded)  # (b, padded)
-        qp, kp, vp = (_pad_sequence(x, padded) for x in (q, k, v))
-        shape = (-1, self.num_heads, num_chunks, chunk)
-        q_chunks = ops.reshape(qp, (*shape, q.shape[-1]))  # (b, h, chunks, c, d)
-        k_chunks = ops.reshape(kp, (*shape, k.shape[-1]))
-        v_chunks = ops.reshape(vp, (*shape, v.shape[-1]))
-        positions = ops.reshape(ops.arange(padded, dtype="int32"), (num_chunks, chunk))
-        valid_chunks = ops.reshape(valid, (-1, num_chunks, chunk))
+        # (b, h, chunks, c, d); positions (chunks, c); valid (b, padded), (b, chunks, c)
+        chunks, positions, valid, valid_chunks = _cut_blocks(q, k, v, padding_mask, chunk)
+        q_chunks, k_chunks, v_chunks = chunks
+        padded = valid.shape[-1]
 
         # Window: each chunk of queries against the previous, own (and next) chunk of keys.
         shifts = (1, 0) if causal else (1, 0, -1)
-        window_keys = ops.concatenate([_shift_blocks(k_chunks, s, 2) for s in shifts], axis=3)
-        window_values = ops.concatenate([_shift_blocks(v_chunks, s, 2) for s in shifts], axis=3)
-        window_positions = ops.concatenate([positions - s * chunk for s in shifts], axis=1)
-        window_valid = ops.concatenate([_shift_blocks(valid_chunks, s, 1) for s in shifts], axis=2)
+        window_keys, window_values, window_positions, window_valid = _neighbour_blocks(
+            k_chunks, v_chunks, positions, valid_chunks, shifts
+        )
         i = positions[:, :, None]  # (chunks, c, 1)
         j = window_positions[:, None, :]  # (chunks, 1, keys)
         pair = ops.abs(i - j) <= self.attention_window
@@ -257,13 +242,3 @@ class LongformerAttention(_EfficientAttention):
         rows = ops.softmax(_hide(rows_logits, rows_mask), axis=-1)
         global_attended = self._weighted_sum("bhqk,bhkd->bhqd", rows, v, training)
         return ops.concatenate([global_attended, attended[:, :, num_global:]], axis=2)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "attention_window": self.attention_window,
-                "num_global_tokens": self.num_global_tokens,
-            }
-        )
-        return config

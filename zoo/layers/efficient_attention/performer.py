@@ -9,51 +9,54 @@ from keras import ops
 from zoo._checks import check_int
 from zoo.layers.attention import flat_projection
 from zoo.layers.efficient_attention.base import (
-    _CALL_DOC,
-    _COMMON_ARGS_DOC,
     _check_seed,
     _draw_seed,
     _EfficientAttention,
     _heads_first,
+    _layer_doc,
     _pad_sequence,
 )
 
 
-def _with_ones(values):
-    """`(..., d)` -> `(..., d + 1)`: a column of ones after the values (the normalizer)."""
-    return ops.concatenate([values, ops.ones_like(values[..., :1])], axis=-1)
+def _normalize(numerator, denominator):
+    """`(b, h, n, d)` sums of `phi(q)·phi(k) v` over `(b, h, n)` sums of `phi(q)·phi(k)`."""
+    return numerator / ops.maximum(denominator, 1e-30)[..., None]
 
 
-def _normalize(products):
-    """`(b, h, n, d + 1)` products with `[v, 1]` -> the attended values `(b, h, n, d)`."""
-    return products[..., :-1] / ops.maximum(products[..., -1:], 1e-30)
+# Up to this many chunks the prefix sum is one triangular product, beyond in two levels.
+_ONE_LEVEL_CHUNKS = 16
+
+
+def _strictly_lower(size, batch, dtype):
+    """`(batch, size, size)` copies of the strictly lower-triangular 0/1 matrix."""
+    lower = ops.cast(ops.arange(size)[:, None] > ops.arange(size)[None, :], dtype)
+    return ops.broadcast_to(lower, (batch, size, size))
 
 
 def _exclusive_prefix_sum(x):
-    """`out[:, :, i] = sum over j < i of x[:, :, j]` for `x` `(b, h, c, m, e)`.
+    """`out[:, :, i] = sum over j < i of x[:, :, j]` for `x` `(b, h, c, ...)`.
 
     Computed as products with a strictly lower-triangular 0/1 matrix (dense products
-    instead of a cumulative sum, which XLA on CPU runs as a slow reduce-window); beyond
-    64 chunks in two levels (groups of ~sqrt(c) chunks, then the groups), so the cost
-    stays O(c^1.5·m·e) instead of O(c²·m·e).
+    instead of a cumulative sum, which XLA on CPU runs as a slow reduce-window), batched
+    over `(b, h)` so that `x` is read as `(b·h, c, features)` in place, without a
+    transpose; beyond 16 chunks in two levels (groups of ~sqrt(c) chunks, then the
+    groups), so the cost stays O(c^1.5) instead of O(c²) per feature.
     """
-    count = x.shape[2]
-
-    def strictly_lower(size):
-        return ops.cast(ops.arange(size)[:, None] > ops.arange(size)[None, :], x.dtype)
-
-    if count <= 64:
-        return ops.einsum("ij,bhjme->bhime", strictly_lower(count), x)
+    count, shape = x.shape[2], x.shape
+    flat = ops.reshape(x, (-1, count, math.prod(shape[3:])))  # (b·h, c, f)
+    if count <= _ONE_LEVEL_CHUNKS:
+        prefix = ops.matmul(_strictly_lower(count, ops.shape(flat)[0], x.dtype), flat)
+        return ops.reshape(prefix, (-1, *shape[1:]))
     group = math.ceil(math.sqrt(count))
     num_groups = -(-count // group)
-    shape = (-1, x.shape[1], num_groups, group, x.shape[3], x.shape[4])
-    grouped = ops.reshape(_pad_sequence(x, num_groups * group), shape)
-    inside = ops.einsum("st,bhgtme->bhgsme", strictly_lower(group), grouped)
-    totals = ops.sum(grouped, axis=3)  # (b, h, groups, m, e)
-    before = ops.einsum("gk,bhkme->bhgme", strictly_lower(num_groups), totals)
-    prefix = inside + ops.expand_dims(before, 3)
-    prefix = ops.reshape(prefix, (-1, x.shape[1], num_groups * group, x.shape[3], x.shape[4]))
-    return prefix[:, :, :count]
+    features = flat.shape[-1]
+    grouped = ops.reshape(_pad_sequence(flat, num_groups * group, axis=1), (-1, group, features))
+    inside = ops.matmul(_strictly_lower(group, ops.shape(grouped)[0], x.dtype), grouped)
+    inside = ops.reshape(inside, (-1, num_groups, group, features))
+    totals = ops.sum(ops.reshape(grouped, (-1, num_groups, group, features)), axis=2)
+    before = ops.matmul(_strictly_lower(num_groups, ops.shape(totals)[0], x.dtype), totals)
+    prefix = ops.reshape(inside + before[:, :, None], (-1, num_groups * group, features))
+    return ops.reshape(prefix[:, :count], (-1, *shape[1:]))
 
 
 def _orthogonal_gaussian(num_rows, dim, seed):
@@ -74,17 +77,17 @@ def _orthogonal_gaussian(num_rows, dim, seed):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class PerformerAttention(_EfficientAttention):
-    __doc__ = (
+    __doc__ = _layer_doc(
         """Performer attention (FAVOR+): softmax attention through positive random features.
 
     `exp(q·k / sqrt(d))` is estimated by `phi(q)·phi(k)` with `phi(x) = exp(w x - |x|²/2)
     / sqrt(m)` over m positive orthogonal random features w (x scaled by d^-1/4), so the
     attention is `phi(Q) (phi(K)^T V)` normalized by `phi(Q) phi(K)^T 1`: O(n·m·d) time,
-    O(n·m) memory, no n×n matrix. The causal mode uses prefix sums of `phi(k) [v, 1]^T`
-    (the values with a column of ones, whose product is the normalizer), computed on
-    chunks of `chunk_size` positions: exact masked `(c, c)` products inside a chunk, the
-    sum over earlier chunks as a product with a triangular matrix (not a cumulative sum),
-    so memory stays O(n·m + (n / c)·m·d) and the result equals the unchunked form up to
+    O(n·m) memory, no n×n matrix. The causal mode uses prefix sums of `phi(k)^T v` and
+    of `phi(k)` (the normalizer), computed on chunks of `chunk_size` positions: exact
+    masked `(c, c)` products inside a chunk, the sum over earlier chunks as products with
+    a triangular matrix (not a cumulative sum; in two levels beyond 16 chunks), so
+    memory stays O(n·m + (n / c)·m·d) and the result equals the unchunked form up to
     float rounding. Time: O(n·c·m) inside chunks plus O(n·m·d) across them; c = 64 suits
     m = 256, d = 64. The error against softmax attention shrinks as `num_features` grows.
 
@@ -106,25 +109,19 @@ class PerformerAttention(_EfficientAttention):
     https://arxiv.org/abs/2009.14794 (sections 2.2-2.4 and B.1).
 
     Args:
-"""
-        + _COMMON_ARGS_DOC.replace(
-            "        num_heads:",
-            "        num_features: m, the number of random features.\n"
-            "        chunk_size: positions per chunk of the causal prefix sums.\n"
-            "        seed: seed of the random features; `None` draws one from NumPy.\n"
-            "        num_heads:",
-        )
-        + _CALL_DOC
-        + """
-    Example:
-
-    >>> import numpy as np
-    >>> layer = PerformerAttention(num_heads=2, key_dim=8, num_features=32, seed=0)
+""",
+        """        num_features: m, the number of random features.
+        chunk_size: positions per chunk of the causal prefix sums.
+        seed: seed of the random features; `None` draws one from NumPy.
+""",
+        """    >>> layer = PerformerAttention(num_heads=2, key_dim=8, num_features=32, seed=0)
     >>> x = np.random.rand(2, 16, 16).astype("float32")
     >>> tuple(layer(x, use_causal_mask=True).shape)
     (2, 16, 16)
-    """
+    """,
     )
+
+    _config_arguments = ("num_features", "chunk_size", "seed")
 
     def __init__(self, num_heads, key_dim, num_features=256, chunk_size=64, seed=None, **kwargs):
         super().__init__(num_heads, key_dim, **kwargs)
@@ -170,21 +167,19 @@ class PerformerAttention(_EfficientAttention):
             numerator = ops.einsum("bhnm,bhmd->bhnd", query_features, key_values)
             denominator = ops.einsum("bhnm,bhm->bhn", query_features, ops.sum(key_features, 2))
             return numerator / ops.maximum(denominator, 1e-30)[..., None]
-        products = self._causal_products(query_features, key_features, _with_ones(values))
-        return _normalize(products)
+        return _normalize(*self._causal_products(query_features, key_features, values))
 
     def _causal_products(self, query_features, key_features, values, state=None):
-        """`sum over j <= i of (phi(q_i)·phi(k_j)) [v_j, 1]`, chunk by chunk.
+        """`sum over j <= i of (phi(q_i)·phi(k_j)) v_j` and of `phi(q_i)·phi(k_j)`, by chunks.
 
         Args:
             query_features, key_features: float32 `(b, h, n, m)`.
-            values: float32 `(b, h, n, e)` (the values with a column of ones, so the last
-                column of the result is the normalizer).
-            state: optional float32 `(b, h, m, e)`: the sum of `phi(k) [v, 1]^T` over the
-                positions before these n (cached decoding).
+            values: float32 `(b, h, n, d)`.
+            state: optional float32 `(b, h, m, d + 1)`: the sum of `phi(k) [v, 1]^T` over
+                the positions before these n (cached decoding).
 
         Returns:
-            float32 `(b, h, n, e)`.
+            float32 numerator `(b, h, n, d)` and denominator `(b, h, n)`.
         """
         length = query_features.shape[2]
         chunk = min(self.chunk_size, length)
@@ -196,19 +191,24 @@ class PerformerAttention(_EfficientAttention):
             return ops.reshape(x, (-1, self.num_heads, num_chunks, chunk, x.shape[-1]))
 
         qf, kf, vc = chunks(query_features), chunks(key_features), chunks(values)
-        # Across chunks: the sum of phi(k) [v, 1]^T over all earlier chunks.
-        chunk_states = ops.einsum("bhcnm,bhcne->bhcme", kf, vc)  # (b, h, chunks, m, e)
-        earlier = _exclusive_prefix_sum(chunk_states)
+        # Across chunks: phi(k)^T v and the normalizer sum phi(k) of all earlier chunks, kept
+        # apart (a column of ones after v makes every product d + 1 wide, slower on CPU).
+        earlier = _exclusive_prefix_sum(ops.einsum("bhcnm,bhcnd->bhcmd", kf, vc))
+        earlier_sums = _exclusive_prefix_sum(ops.sum(kf, axis=3))  # (b, h, chunks, m)
         if state is not None:
-            earlier = earlier + ops.expand_dims(state, 2)
-        products = ops.einsum("bhcnm,bhcme->bhcne", qf, earlier)
+            earlier = earlier + ops.expand_dims(state[..., :-1], 2)
+            earlier_sums = earlier_sums + ops.expand_dims(state[..., -1], 2)
+        numerator = ops.einsum("bhcnm,bhcmd->bhcnd", qf, earlier)
+        denominator = ops.einsum("bhcnm,bhcm->bhcn", qf, earlier_sums)
         # Inside a chunk: the masked (c, c) products.
         within = ops.einsum("bhcim,bhcjm->bhcij", qf, kf)
         lower = ops.arange(chunk)[:, None] >= ops.arange(chunk)[None, :]
         within = ops.where(lower, within, 0.0)
-        products = products + ops.einsum("bhcij,bhcje->bhcie", within, vc)
-        products = ops.reshape(products, (-1, self.num_heads, padded, values.shape[-1]))
-        return products[:, :, :length]
+        numerator = numerator + ops.einsum("bhcij,bhcjd->bhcid", within, vc)
+        denominator = denominator + ops.sum(within, axis=-1)
+        numerator = ops.reshape(numerator, (-1, self.num_heads, padded, values.shape[-1]))
+        denominator = ops.reshape(denominator, (-1, self.num_heads, padded))
+        return numerator[:, :, :length], denominator[:, :, :length]
 
     # --- Cached decoding: a recurrent state instead of keys and values ---
 
@@ -261,20 +261,11 @@ class PerformerAttention(_EfficientAttention):
                 [ops.shape(padding_mask)[0], length],
             )
             key_features = key_features * keep[:, None, :, None]
-        values = _with_ones(ops.cast(value_heads, "float32"))
+        values = ops.cast(value_heads, "float32")
         state = ops.cast(cache, "float32")
         products = self._causal_products(query_features, key_features, values, state)
-        state = state + ops.einsum("bhnm,bhne->bhme", key_features, values)
-        attended = ops.cast(_heads_first(_normalize(products)), self.compute_dtype)
+        update = ops.einsum("bhnm,bhnd->bhmd", key_features, values)
+        update = ops.concatenate([update, ops.sum(key_features, axis=2)[..., None]], axis=-1)
+        state = state + update  # (b, h, m, d + 1): [phi(k)^T v, sum phi(k)]
+        attended = ops.cast(_heads_first(_normalize(*products)), self.compute_dtype)
         return flat_projection(attended, self._output_dense, 2), state
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_features": self.num_features,
-                "chunk_size": self.chunk_size,
-                "seed": self.seed,
-            }
-        )
-        return config

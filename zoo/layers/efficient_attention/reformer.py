@@ -7,13 +7,12 @@ from keras import ops
 from zoo._checks import check_int
 from zoo.layers.attention import flat_projection
 from zoo.layers.efficient_attention.base import (
-    _CALL_DOC,
-    _COMMON_ARGS_DOC,
     _check_seed,
     _draw_seed,
     _EfficientAttention,
     _hide,
     _key_validity,
+    _layer_doc,
     _pad_sequence,
 )
 
@@ -24,7 +23,7 @@ _SELF_LOGIT = -1e5
 
 @keras.saving.register_keras_serializable(package="zoo")
 class ReformerAttention(_EfficientAttention):
-    __doc__ = (
+    __doc__ = _layer_doc(
         """Reformer attention: LSH buckets, sorted and chunked, over several hash rounds.
 
     Queries and keys are shared (the key of a token is its normalized query, the
@@ -48,27 +47,21 @@ class ReformerAttention(_EfficientAttention):
     https://arxiv.org/abs/2001.04451 (section 2).
 
     Args:
-"""
-        + _COMMON_ARGS_DOC.replace(
-            "        num_heads:",
-            "        num_buckets: number of hash buckets: 1 or an even number.\n"
-            "        num_hashes: number of hash rounds.\n"
-            "        chunk_size: positions per chunk of the sorted sequence.\n"
-            "        seed: seed of the random rotations; `None` draws one from NumPy.\n"
-            "        num_heads:",
-        )
-        + _CALL_DOC
-        + """
-    Example:
-
-    >>> import numpy as np
-    >>> layer = ReformerAttention(num_heads=2, key_dim=8, num_buckets=4, chunk_size=8,
+""",
+        """        num_buckets: number of hash buckets: 1 or an even number.
+        num_hashes: number of hash rounds.
+        chunk_size: positions per chunk of the sorted sequence.
+        seed: seed of the random rotations; `None` draws one from NumPy.
+""",
+        """    >>> layer = ReformerAttention(num_heads=2, key_dim=8, num_buckets=4, chunk_size=8,
     ...                           seed=0)
     >>> x = np.random.rand(2, 32, 16).astype("float32")
     >>> tuple(layer(x, use_causal_mask=True).shape)
     (2, 32, 16)
-    """
+    """,
     )
+
+    _config_arguments = ("num_buckets", "num_hashes", "chunk_size", "seed")
 
     def __init__(
         self, num_heads, key_dim, num_buckets=8, num_hashes=2, chunk_size=64, seed=None, **kwargs
@@ -196,15 +189,3 @@ class ReformerAttention(_EfficientAttention):
             ops.cast(attended, "float32") * ops.expand_dims(weights, -1), axis=2
         )  # (b, h, n, d)
         return attended[:, :, :length]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_buckets": self.num_buckets,
-                "num_hashes": self.num_hashes,
-                "chunk_size": self.chunk_size,
-                "seed": self.seed,
-            }
-        )
-        return config

@@ -1,23 +1,23 @@
 """Sparse Transformer attention (Child et al., 2019): strided or fixed block patterns."""
 
+import itertools
+
 import keras
 from keras import ops
 
 from zoo._checks import check_int
 from zoo.layers.efficient_attention.base import (
-    _CALL_DOC,
-    _COMMON_ARGS_DOC,
+    _cut_blocks,
     _EfficientAttention,
     _hide,
-    _key_validity,
-    _pad_sequence,
-    _shift_blocks,
+    _layer_doc,
+    _neighbour_blocks,
 )
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class SparseAttention(_EfficientAttention):
-    __doc__ = (
+    __doc__ = _layer_doc(
         """Sparse Transformer attention: a strided or fixed pattern, computed block-sparse.
 
     The sequence is cut into blocks of `block_size` (the stride l). A query attends the
@@ -30,7 +30,16 @@ class SparseAttention(_EfficientAttention):
     - `pattern="fixed"`: the keys of the query's own block, and the last
       `num_summary_tokens` keys ("summary" positions) of every block.
 
-    With `use_causal_mask=True` both sets are restricted to earlier positions. Cost:
+    With `use_causal_mask=True` both sets are restricted to earlier positions, and the
+    all-masked parts are skipped where that pays: the local part drops the next block,
+    and the query blocks go in 4 groups whose far part (strided keys, or summaries) stops
+    at the group's last block, so the far keys after it are not computed (5/8 of the
+    dense far part is left). Inside a group the far part is dense and masked: finer
+    groups give XLA more, smaller products. In a one-block GPT training step (l = 128,
+    CPU time, loaded 2-core machine) this changed nothing at n = 4096 (strided 511 vs
+    514 ms, fixed 542 vs 542 ms) and saved 3-6.5% at n = 16384 (strided, two runs:
+    2096 -> 2031 and 2231 -> 2085 ms).
+    Cost:
     O(n·(l + n / l)) time and memory instead of O(n²) (O(n·(l + n·c / l)) for
     `fixed`); `l ≈ sqrt(n)` gives O(n·sqrt(n)). The pattern covers every pair when
     `block_size >= n` (strided) or `num_summary_tokens == block_size` (fixed), and the
@@ -42,27 +51,20 @@ class SparseAttention(_EfficientAttention):
     https://arxiv.org/abs/1904.10509 (section 4).
 
     Args:
-"""
-        + _COMMON_ARGS_DOC.replace(
-            "        num_heads:",
-            '        pattern: `"strided"` or `"fixed"`.\n'
-            "        block_size: block length l (the stride).\n"
-            '        num_summary_tokens: summary positions c per block (`"fixed"`),'
-            " 1 <= c <= block_size;\n"
-            "            `None`: block_size // 8, at least 1 (the paper: c = 8-32, l = 128).\n"
-            "        num_heads:",
-        )
-        + _CALL_DOC
-        + """
-    Example:
-
-    >>> import numpy as np
-    >>> layer = SparseAttention(num_heads=2, key_dim=8, pattern="fixed", block_size=4)
+""",
+        """        pattern: `"strided"` or `"fixed"`.
+        block_size: block length l (the stride).
+        num_summary_tokens: summary positions c per block (`"fixed"`), 1 <= c <= block_size;
+            `None`: block_size // 8, at least 1 (the paper: c = 8-32, l = 128).
+""",
+        """    >>> layer = SparseAttention(num_heads=2, key_dim=8, pattern="fixed", block_size=4)
     >>> x = np.random.rand(2, 16, 16).astype("float32")
     >>> tuple(layer(x, use_causal_mask=True).shape)
     (2, 16, 16)
-    """
+    """,
     )
+
+    _config_arguments = ("pattern", "block_size", "num_summary_tokens")
 
     def __init__(
         self,
@@ -102,70 +104,92 @@ class SparseAttention(_EfficientAttention):
         summary = j % block >= block - self._num_summary
         return ops.logical_or(i // block == j // block, summary)
 
+    # Causal mode: the query blocks are cut into this many groups, and a group attends
+    # to no far key of a later group (an all-masked part, skipped); 1 computes it dense.
+    _causal_groups = 4
+
     def _attend_efficient(self, q, k, v, padding_mask, causal, training):
         length, block = q.shape[2], self.block_size
-        num_blocks = -(-length // block)
-        padded = num_blocks * block
-        valid = _key_validity(padding_mask, length, padded)  # (batch or 1, padded)
-        q, k, v = (_pad_sequence(x, padded) for x in (q, k, v))
-        blocked_shape = (-1, self.num_heads, num_blocks, block)
-        q_blocks = ops.reshape(q, (*blocked_shape, q.shape[-1]))  # (b, h, blocks, l, d)
-        k_blocks = ops.reshape(k, (*blocked_shape, k.shape[-1]))
-        v_blocks = ops.reshape(v, (*blocked_shape, v.shape[-1]))
-        positions = ops.reshape(ops.arange(padded, dtype="int32"), (num_blocks, block))
-        valid_blocks = ops.reshape(valid, (-1, num_blocks, block))  # (b, blocks, l)
+        # (b, h, blocks, l, d); positions (blocks, l); valid_blocks (b or 1, blocks, l)
+        blocks, positions, _, valid_blocks = _cut_blocks(q, k, v, padding_mask, block)
+        q_blocks, k_blocks, v_blocks = blocks
+        num_blocks = positions.shape[0]
 
         # Neighbour blocks of the local part: previous, own (, next) for strided; own for fixed.
         shifts = ((1, 0) if causal else (1, 0, -1)) if self.pattern == "strided" else (0,)
-        local_keys = ops.concatenate([_shift_blocks(k_blocks, s, 2) for s in shifts], axis=3)
-        local_values = ops.concatenate([_shift_blocks(v_blocks, s, 2) for s in shifts], axis=3)
-        local_positions = ops.concatenate(
-            [positions - s * block for s in shifts], axis=1
-        )  # (blocks, keys); outside [0, padded) where a shift crosses the edge
-        local_valid = ops.concatenate(
-            [_shift_blocks(valid_blocks, s, 1) for s in shifts], axis=2
-        )  # (b, blocks, keys); False across the edge
-        # (b, h, blocks, l, keys)
-        local_logits = self._scaled_logits("bhnqd,bhnkd->bhnqk", q_blocks, local_keys)
+        local_keys, local_values, local_positions, local_valid = _neighbour_blocks(
+            k_blocks, v_blocks, positions, valid_blocks, shifts
+        )  # keys (b, h, blocks, keys, d), positions (blocks, keys), valid (b, blocks, keys)
         i = positions[:, :, None]  # (blocks, l, 1)
         j = local_positions[:, None, :]  # (blocks, 1, keys)
-        local_mask = local_valid[:, None, :, None, :]  # (b, 1, blocks, 1, keys)
         pair = ops.abs(i - j) < block if self.pattern == "strided" else ops.ones_like(i - j) > 0
         if causal:
             pair = ops.logical_and(pair, j <= i)
-        local_mask = ops.logical_and(local_mask, pair)
+        local_mask = ops.logical_and(local_valid[:, None, :, None, :], pair)
 
+        # The far keys of each block: all its keys (strided: those at a multiple of l from
+        # a query are at its offset in another block), or its last c (fixed: summaries).
+        first = 0 if self.pattern == "strided" else block - self._num_summary
+        far_keys, far_values = k_blocks[:, :, :, first:], v_blocks[:, :, :, first:]
+        far_valid = valid_blocks[:, :, first:]  # (b, blocks, f)
+        groups = min(num_blocks, self._causal_groups) if causal else 1
+        bounds = [round(g * num_blocks / groups) for g in range(groups + 1)]
+        attended = []
+        for start, stop in itertools.pairwise(bounds):
+            key_stop = stop if causal else num_blocks  # causal: no key after the group
+            attended.append(
+                self._attend_group(
+                    q_blocks[:, :, start:stop],
+                    (local_keys[:, :, start:stop], local_values[:, :, start:stop]),
+                    local_mask[:, :, start:stop],
+                    (far_keys[:, :, :key_stop], far_values[:, :, :key_stop]),
+                    far_valid[:, :key_stop],
+                    ops.arange(start, stop),
+                    causal,
+                    training,
+                )
+            )  # (b, h, group blocks, l, d)
+        attended = ops.concatenate(attended, axis=2) if groups > 1 else attended[0]
+        attended = ops.reshape(attended, (-1, self.num_heads, num_blocks * block, v.shape[-1]))
+        return attended[:, :, :length]
+
+    def _attend_group(
+        self, q_blocks, local, local_mask, far, far_valid, query_block, causal, training
+    ):
+        """One softmax over the local and far keys of a group of query blocks.
+
+        Args:
+            q_blocks: `(b, h, g, l, d)`, the queries of blocks `query_block` `(g,)`.
+            local: keys and values `(b, h, g, keys, d)` of their neighbour blocks, and
+                `local_mask` `(b or 1, 1, g, l, keys)`, the pairs they may attend.
+            far: keys and values `(b, h, K, f, d)` of key blocks `0 ... K - 1` (strided:
+                all l keys of a block; fixed: its f summary keys), valid `(b or 1, K, f)`.
+
+        Returns:
+            `(b, h, g, l, d)`.
+        """
+        local_logits = self._scaled_logits("bhnqd,bhnkd->bhnqk", q_blocks, local[0])
+        far_keys, far_values = far
+        key_block = ops.arange(far_keys.shape[2])[None, :]
+        # Own block excluded: its strided key (the query itself) or summaries are local.
+        pair = key_block < query_block[:, None] if causal else key_block != query_block[:, None]
         if self.pattern == "strided":
             # Keys at a distance that is a multiple of l share the offset inside their
             # block: attend across blocks on the (offset, block) transpose.
-            q_t = ops.transpose(q_blocks, (0, 1, 3, 2, 4))  # (b, h, l, blocks, d)
-            k_t = ops.transpose(k_blocks, (0, 1, 3, 2, 4))
-            v_far = ops.transpose(v_blocks, (0, 1, 3, 2, 4))
+            q_t = ops.transpose(q_blocks, (0, 1, 3, 2, 4))  # (b, h, l, g, d)
+            k_t = ops.transpose(far_keys, (0, 1, 3, 2, 4))  # (b, h, l, K, d)
+            v_far = ops.transpose(far_values, (0, 1, 3, 2, 4))
             far_logits = self._scaled_logits("bhrqd,bhrkd->bhrqk", q_t, k_t)
-            far_logits = ops.transpose(far_logits, (0, 1, 3, 2, 4))  # (b, h, blocks, l, blocks)
-            query_block = ops.arange(num_blocks)[:, None, None]
-            key_block = ops.arange(num_blocks)[None, None, :]
-            # Own block excluded: its one strided key (the query itself) is local already.
-            pair = key_block < query_block if causal else key_block != query_block
-            key_valid = ops.transpose(valid_blocks, (0, 2, 1))  # (b, l, blocks)
-            far_mask = ops.logical_and(key_valid[:, None, None, :, :], pair)
+            far_logits = ops.transpose(far_logits, (0, 1, 3, 2, 4))  # (b, h, g, l, K)
+            key_valid = ops.transpose(far_valid, (0, 2, 1))  # (b, l, K)
+            far_mask = ops.logical_and(key_valid[:, None, None, :, :], pair[:, None, :])
         else:
-            summary = self._num_summary
-            summary_keys = ops.reshape(
-                k_blocks[:, :, :, block - summary :],
-                (-1, self.num_heads, num_blocks * summary, k.shape[-1]),
-            )
-            v_far = ops.reshape(
-                v_blocks[:, :, :, block - summary :],
-                (-1, self.num_heads, num_blocks * summary, v.shape[-1]),
-            )
+            count = far_keys.shape[2] * far_keys.shape[3]
+            summary_keys = ops.reshape(far_keys, (-1, self.num_heads, count, far_keys.shape[-1]))
+            v_far = ops.reshape(far_values, (-1, self.num_heads, count, far_values.shape[-1]))
             far_logits = self._scaled_logits("bhnqd,bhkd->bhnqk", q_blocks, summary_keys)
-            query_block = ops.arange(num_blocks)[:, None, None]
-            key_block = ops.repeat(ops.arange(num_blocks), summary)[None, None, :]
-            pair = key_block < query_block if causal else key_block != query_block
-            key_valid = ops.reshape(
-                valid_blocks[:, :, block - summary :], (-1, num_blocks * summary)
-            )
+            pair = ops.repeat(pair, far_keys.shape[3], axis=1)[:, None, :]  # (g, 1, K·f)
+            key_valid = ops.reshape(far_valid, (-1, count))
             far_mask = ops.logical_and(key_valid[:, None, None, None, :], pair)
 
         num_local = local_logits.shape[-1]
@@ -174,24 +198,11 @@ class SparseAttention(_EfficientAttention):
         local_probabilities = probabilities[..., :num_local]
         far_probabilities = probabilities[..., num_local:]
         attended = self._weighted_sum(
-            "bhnqk,bhnkd->bhnqd", local_probabilities, local_values, training
-        )  # (b, h, blocks, l, d)
+            "bhnqk,bhnkd->bhnqd", local_probabilities, local[1], training
+        )  # (b, h, g, l, d)
         if self.pattern == "strided":
             far_probabilities = ops.transpose(far_probabilities, (0, 1, 3, 2, 4))
             far = self._weighted_sum("bhrqk,bhrkd->bhrqd", far_probabilities, v_far, training)
-            far = ops.transpose(far, (0, 1, 3, 2, 4))  # (b, h, blocks, l, d)
-        else:
-            far = self._weighted_sum("bhnqk,bhkd->bhnqd", far_probabilities, v_far, training)
-        attended = ops.reshape(attended + far, (-1, self.num_heads, padded, v.shape[-1]))
-        return attended[:, :, :length]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "pattern": self.pattern,
-                "block_size": self.block_size,
-                "num_summary_tokens": self.num_summary_tokens,
-            }
-        )
-        return config
+            return attended + ops.transpose(far, (0, 1, 3, 2, 4))
+        far = self._weighted_sum("bhnqk,bhkd->bhnqd", far_probabilities, v_far, training)
+        return attended + far
