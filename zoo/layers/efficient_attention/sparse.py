@@ -31,14 +31,13 @@ class SparseAttention(_EfficientAttention):
       `num_summary_tokens` keys ("summary" positions) of every block.
 
     With `use_causal_mask=True` both sets are restricted to earlier positions, and the
-    all-masked parts are skipped where that pays: the local part drops the next block,
-    and the query blocks go in 4 groups whose far part (strided keys, or summaries) stops
-    at the group's last block, so the far keys after it are not computed (5/8 of the
-    dense far part is left). Inside a group the far part is dense and masked: finer
-    groups give XLA more, smaller products. In a one-block GPT training step (l = 128,
-    CPU time, loaded 2-core machine) this changed nothing at n = 4096 (strided 511 vs
-    514 ms, fixed 542 vs 542 ms) and saved 3-6.5% at n = 16384 (strided, two runs:
-    2096 -> 2031 and 2231 -> 2085 ms).
+    local part drops the next block (all masked). The far part (strided keys, or
+    summaries) is computed dense and masked by default: cutting the query blocks into
+    groups whose far part stops at the group's last block skips the far keys after it
+    (4 groups leave 5/8 of it), exactly, but on a quiet 2-core CPU it was slower, not
+    faster, in a one-block GPT training step (l = 128, strided, CPU ms per step, 1 group
+    vs 4: 425 vs 443 at n = 4096, 2023 vs 2096 at n = 16384), since XLA then runs more,
+    smaller products. The class attribute `_causal_groups` sets the number of groups.
     Cost:
     O(n·(l + n / l)) time and memory instead of O(n²) (O(n·(l + n·c / l)) for
     `fixed`); `l ≈ sqrt(n)` gives O(n·sqrt(n)). The pattern covers every pair when
@@ -105,8 +104,9 @@ class SparseAttention(_EfficientAttention):
         return ops.logical_or(i // block == j // block, summary)
 
     # Causal mode: the query blocks are cut into this many groups, and a group attends
-    # to no far key of a later group (an all-masked part, skipped); 1 computes it dense.
-    _causal_groups = 4
+    # to no far key of a later group (an all-masked part, skipped); 1 computes it dense
+    # (faster on CPU, see the class docstring).
+    _causal_groups = 1
 
     def _attend_efficient(self, q, k, v, padding_mask, causal, training):
         length, block = q.shape[2], self.block_size
