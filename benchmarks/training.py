@@ -66,10 +66,20 @@ OS (mmap/munmap) and faults them in again: about 158,000 (zoo) and 201,000 (kera
 minor faults per BERT step, 305,000-316,000 per GPT step, 0.29 s of system time per BERT
 step of zoo. `--jax-malloc keep` makes malloc keep freed memory (one arena, no mmap, no
 trimming; set before Keras is imported, so only when run as a script): 0 and 3,900 faults
-per BERT step, 30,000-45,000 per GPT step, 0.008 s of system time. It is not the default:
-on the shared 2-core machine its timed runs varied 3x (3.4-9.7 s for the same 5 steps)
-and no speed-up could be told from the load. The report stores the settings made and each
-side's minor page faults per step.
+per BERT step, 30,000-45,000 per GPT step, 0.008 s of system time. That is the default
+(`--jax-malloc default` keeps glibc's settings). On a quiet machine it is what separated
+JAX's MFU from TensorFlow's: zoo's GPT ran at 2,676 tokens/s (47% MFU) with glibc's
+settings, 3,847-4,057 (65-69%) with `keep`, against 4,018 (64%) under TensorFlow with
+BFC; keras-hub's GPT at 2,314, 3,153-3,278 and 3,112 (same machine, one session, load
+1-2). Under load the timed runs of `keep` varied 3x, so compare it on a quiet machine.
+The other difference between the backends is the matmul library: JAX's XLA:CPU (jaxlib
+0.10) hands dots and reductions to YNNPACK (`__ynn_fusion` in the optimized HLO: 132 of
+them in zoo's GPT step), TensorFlow's calls Eigen. With YNNPACK off
+(`XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=individual_convolution`, and glibc's
+settings) zoo's GPT ran 14% faster (3,064 tokens/s) and keras-hub's 12% slower (2,031),
+so the zoo/keras-hub ratio under JAX depends on it: GPT 1.51x, BERT 1.26x, against
+1.16x and 1.19x with XLA's defaults. The benchmark keeps XLA's defaults. The report
+stores the malloc settings made and each side's minor page faults per step.
 
 XLA compile time per input shape: a new `(batch, sequence)` shape costs one trace and one
 XLA compile of Keras's train step. The script times the first `train_on_batch` of each side
@@ -167,7 +177,7 @@ _glibc_malloc = None  # what `keep_freed_memory` set, stored in the report
 if __name__ == "__main__":
     _early = argparse.ArgumentParser(add_help=False)
     _early.add_argument("--backend", choices=BACKENDS, default=None)
-    _early.add_argument("--jax-malloc", choices=("keep", "default"), default="default")
+    _early.add_argument("--jax-malloc", choices=("keep", "default"), default="keep")
     _early_args = _early.parse_known_args()[0]
     try:
         os.environ["KERAS_BACKEND"] = requested_backend(_early_args.backend, os.environ)
@@ -236,9 +246,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--jax-malloc",
         choices=("keep", "default"),
-        default="default",
-        help="under JAX, run as a script: keep: glibc malloc keeps freed memory for reuse"
-        " (fewer page faults per step, see Backends); default: glibc's own settings",
+        default="keep",
+        help="under JAX, run as a script: keep (the default): glibc malloc keeps freed memory"
+        " for reuse (fewer page faults per step, see Backends); default: glibc's own settings",
     )
     parser.add_argument("--json", default=None, help="write the results here")
     args = parse_with_backend(parser, argv)
