@@ -166,7 +166,7 @@ class PerformerAttention(_EfficientAttention):
             key_values = ops.einsum("bhnm,bhnd->bhmd", key_features, values)  # (b, h, m, d)
             numerator = ops.einsum("bhnm,bhmd->bhnd", query_features, key_values)
             denominator = ops.einsum("bhnm,bhm->bhn", query_features, ops.sum(key_features, 2))
-            return numerator / ops.maximum(denominator, 1e-30)[..., None]
+            return _normalize(numerator, denominator)
         return _normalize(*self._causal_products(query_features, key_features, values))
 
     def _causal_products(self, query_features, key_features, values, state=None):
