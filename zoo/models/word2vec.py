@@ -198,7 +198,7 @@ class _EpochLosses(keras.callbacks.Callback):
         super().__init__()
         self.ends = np.cumsum(epoch_steps)
         self.verbose = verbose
-        self.fused = fused or None
+        self.fused = fused
         self.losses = []
         self._means = []  # the loss metric after each step of the fit
         self._start = time.perf_counter()
@@ -579,10 +579,11 @@ class Word2Vec(Word2VecSearch, keras.Model):
         )
         # One `fit` for the run where each step's loss can be read back (the fused
         # execution), else one per epoch (its loss is the epoch's mean).
-        fused = isinstance(self.make_train_function(), _FusedExecution)
-        epochs_seen = _EpochLosses(corpus.epoch_steps, verbose, fused and self.train_function)
+        fused = self.make_train_function()
+        fused = fused if isinstance(fused, _FusedExecution) else None
+        epochs_seen = _EpochLosses(corpus.epoch_steps, verbose, fused)
         shard, step, start = _process_shard(), 0, time.perf_counter()
-        for steps in [corpus.total_steps] if fused else corpus.epoch_steps:
+        for steps in corpus.epoch_steps if fused is None else [corpus.total_steps]:
             history = self.fit(
                 corpus.dataset(step, step + steps, shard=shard),
                 steps_per_epoch=steps,
@@ -591,7 +592,7 @@ class Word2Vec(Word2VecSearch, keras.Model):
                 verbose=0,
             )
             step += steps
-            if not fused:
+            if fused is None:
                 epochs_seen.end_epoch(float(history.history["loss"][-1]))
         losses = epochs_seen.losses
         seconds = time.perf_counter() - start
