@@ -31,6 +31,7 @@ from recipes.common import (
     is_chief,
     join_hosts,
     max_bad_rows_field,
+    option,
     parse_config,
     read_lines,
     run_facts,
@@ -44,44 +45,26 @@ TOKENIZERS = ("word", "wordpiece", "bpe", "sentencepiece", "character")
 class Config(ScaleOut):
     """Train Word2Vec and write nearest neighbours, an analogy, projector files and a PCA plot."""
 
-    text: str = dataclasses.field(
-        default="bundled",
-        metadata={
-            "help": 'a text file (one document a line), "bundled" (Russian + English), '
-            '"bundled:ru" or "bundled:en"'
-        },
+    text: str = option(
+        "bundled",
+        'a text file (one document a line), "bundled" (Russian + English), '
+        '"bundled:ru" or "bundled:en"',
     )
-    tokenizer: str = dataclasses.field(
-        default="word", metadata={"help": "tokenizer kind", "choices": TOKENIZERS}
-    )
-    vocabulary_size: int = dataclasses.field(
-        default=8000, metadata={"help": "tokenizer vocabulary (reserved tokens included)"}
-    )
-    hidden_dim: int = dataclasses.field(default=100, metadata={"help": "word vector size"})
-    window: int = dataclasses.field(default=5, metadata={"help": "context window"})
-    num_negatives: int = dataclasses.field(default=5, metadata={"help": "negatives per token"})
-    mode: str = dataclasses.field(
-        default="skipgram", metadata={"help": "training objective", "choices": ("skipgram", "cbow")}
-    )
-    epochs: int = dataclasses.field(default=5, metadata={"help": "passes over the text"})
-    batch_size: int = dataclasses.field(
-        default=256, metadata={"help": "center tokens per SGD step (global)"}
-    )
-    steps_per_execution: int = dataclasses.field(
-        default=32, metadata={"help": "SGD steps per host call"}
-    )
-    learning_rate: float = dataclasses.field(
-        default=0.025, metadata={"help": "SGD step size, decays linearly to 1e-4"}
-    )
-    min_count: int = dataclasses.field(
-        default=3, metadata={"help": "tokens seen fewer times are not trained"}
-    )
-    sample: float = dataclasses.field(
-        default=1e-3, metadata={"help": "subsampling threshold of frequent tokens (0: off)"}
-    )
-    seed: int = dataclasses.field(default=0, metadata={"help": "random seed"})
-    words: tuple[str, ...] = dataclasses.field(
-        default=(
+    tokenizer: str = option("word", "tokenizer kind", choices=TOKENIZERS)
+    vocabulary_size: int = option(8000, "tokenizer vocabulary (reserved tokens included)")
+    hidden_dim: int = option(100, "word vector size")
+    window: int = option(5, "context window")
+    num_negatives: int = option(5, "negatives per token")
+    mode: str = option("skipgram", "training objective", choices=("skipgram", "cbow"))
+    epochs: int = option(5, "passes over the text")
+    batch_size: int = option(256, "center tokens per SGD step (global)")
+    steps_per_execution: int = option(32, "SGD steps per host call")
+    learning_rate: float = option(0.025, "SGD step size, decays linearly to 1e-4")
+    min_count: int = option(3, "tokens seen fewer times are not trained")
+    sample: float = option(1e-3, "subsampling threshold of frequent tokens (0: off)")
+    seed: int = option(0, "random seed")
+    words: tuple[str, ...] = option(
+        (
             "брат",
             "сестра",
             "мама",
@@ -103,42 +86,30 @@ class Config(ScaleOut):
             "dog",
             "cat",
         ),
-        metadata={"help": "words to plot (PCA) and to project on the direction"},
+        "words to plot (PCA) and to project on the direction",
     )
-    neighbours: int = dataclasses.field(
-        default=6, metadata={"help": "how many words get their nearest neighbours printed"}
+    neighbours: int = option(6, "how many words get their nearest neighbours printed")
+    analogy: tuple[str, ...] = option(
+        ("брат", "он", "она"), "three words a b c: prints the nearest words to a - b + c"
     )
-    analogy: tuple[str, ...] = dataclasses.field(
-        default=("брат", "он", "она"),
-        metadata={"help": "three words a b c: prints the nearest words to a - b + c"},
+    direction: tuple[str, ...] = option(
+        ("он", "она", "брат", "сестра", "he", "she", "brother", "sister"),
+        "word pairs x1 y1 x2 y2 ... whose mean difference is a direction",
     )
-    direction: tuple[str, ...] = dataclasses.field(
-        default=("он", "она", "брат", "сестра", "he", "she", "brother", "sister"),
-        metadata={"help": "word pairs x1 y1 x2 y2 ... whose mean difference is a direction"},
-    )
-    max_projector_tokens: int = dataclasses.field(
-        default=10000, metadata={"help": "most frequent tokens written to vectors.tsv"}
-    )
-    out: str = dataclasses.field(default="runs/word2vec", metadata={"help": "output folder"})
-    checkpoint_every: int = dataclasses.field(
-        default=1000, metadata={"help": "steps between checkpoints (0: only at the end)"}
-    )
-    resume: bool = dataclasses.field(
-        default=False, metadata={"help": "continue the run in --out from its newest checkpoint"}
-    )
-    time_budget: float = dataclasses.field(
-        default=0.0,
-        metadata={"help": "stop training at the first step after this many seconds (0: off)"},
+    max_projector_tokens: int = option(10000, "most frequent tokens written to vectors.tsv")
+    out: str = option("runs/word2vec", "output folder")
+    checkpoint_every: int = option(1000, "steps between checkpoints (0: only at the end)")
+    resume: bool = option(False, "continue the run in --out from its newest checkpoint")
+    time_budget: float = option(
+        0.0, "stop training at the first step after this many seconds (0: off)"
     )
     max_bad_rows: int = max_bad_rows_field("a --text file")
-    strategy: str = dataclasses.field(
-        default="auto",
-        metadata={
-            "help": "devices: under KERAS_BACKEND=jax a keras.distribution.DataParallel mesh "
-            "over the JAX devices of this kind (the centers of a step split over it); "
-            "under TensorFlow one device",
-            "choices": ("auto", "tpu", "gpu", "cpu"),
-        },
+    strategy: str = option(
+        "auto",
+        "devices: under KERAS_BACKEND=jax a keras.distribution.DataParallel mesh "
+        "over the JAX devices of this kind (the centers of a step split over it); "
+        "under TensorFlow one device",
+        choices=("auto", "tpu", "gpu", "cpu"),
     )
     verbose: int = 1
 
@@ -364,7 +335,6 @@ def main(argv=None):
         "trained_tokens": int(np.count_nonzero(np.asarray(model.token_counts))),
         "steps": corpus.total_steps,
         "start_step": start_step,
-        "strategy": strategy.reason,
         **run_facts(strategy, final_loss),
         "words_per_second": words / max(seconds, 1e-9),
         "train_seconds": seconds,
