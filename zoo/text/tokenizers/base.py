@@ -7,6 +7,7 @@ The subclasses, one module per family, import from here; the package `__init__` 
 import base64
 import json
 import os
+import textwrap
 
 import keras
 import numpy as np
@@ -186,6 +187,28 @@ def _check_training(cls, vocabulary_size, reserved_tokens, options, unit, add_un
     minimum = count + int(unit.split()[0])
     _check_vocabulary_size(cls, vocabulary_size, minimum, f"{count} reserved tokens + {unit}")
     return reserved_tokens
+
+
+# The `Args` entries every subclass's `train` documents alike (see `_train_doc`).
+_TRAIN_DATA_DOC = """data: list of texts, path to a text file (one document a line), list of
+    paths, or a `tf.data.Dataset` of `tf.string`."""
+_TRAIN_VERBOSE_DOC = "verbose: progress bar for corpora of more than 10k documents."
+
+
+def _train_doc(summary, arguments):
+    """Decorator giving a subclass's `train` its docstring: `summary`, then `Args:` with
+    `data`, the subclass's own `arguments` (docstring `Args` entries, in a string of
+    their own, indentation removed) and `verbose`, laid out as an inline docstring."""
+    entries = "\n".join(
+        [_TRAIN_DATA_DOC, textwrap.dedent(arguments).strip("\n"), _TRAIN_VERBOSE_DOC]
+    )
+    doc = f"{summary}\n\n        Args:\n{textwrap.indent(entries, ' ' * 12)}\n        "
+
+    def document(train):
+        train.__doc__ = doc
+        return train
+
+    return document
 
 
 def _normalize_fn(lowercase, normalization_form, replace_invalid=True):

@@ -21,6 +21,7 @@ from zoo.text.tokenizers.base import (
     Tokenizer,
     _check_training,
     _normalize_fn,
+    _train_doc,
 )
 
 # Pre-tokenization of byte-level BPE training (Oniguruma, HF `tokenizers`): a run of
@@ -336,6 +337,15 @@ class BytePairTokenizer(Tokenizer):
         return hf
 
     @classmethod
+    @_train_doc(
+        "Learn byte-level BPE merges with HF `tokenizers` (deterministic).",
+        """
+        vocabulary_size: total size: reserved tokens + 256 bytes + merges.
+        reserved_tokens: special tokens at ids 0..n-1.
+        lowercase, normalization_form, sequence_length: see the class.
+        min_frequency: pairs seen fewer times are not merged.
+        """,
+    )
     def train(
         cls,
         data,
@@ -347,17 +357,6 @@ class BytePairTokenizer(Tokenizer):
         min_frequency=0,
         verbose=True,
     ):
-        """Learn byte-level BPE merges with HF `tokenizers` (deterministic).
-
-        Args:
-            data: list of texts, path to a text file (one document a line), list of
-                paths, or a `tf.data.Dataset` of `tf.string`.
-            vocabulary_size: total size: reserved tokens + 256 bytes + merges.
-            reserved_tokens: special tokens at ids 0..n-1.
-            lowercase, normalization_form, sequence_length: see the class.
-            min_frequency: pairs seen fewer times are not merged.
-            verbose: progress bar for corpora of more than 10k documents.
-        """
         from tokenizers import Regex, models, pre_tokenizers, trainers
         from tokenizers import Tokenizer as HFTokenizer
 

@@ -13,6 +13,7 @@ from zoo.text.tokenizers.base import (
     Tokenizer,
     _check_training,
     _normalize_fn,
+    _train_doc,
 )
 
 
@@ -136,6 +137,14 @@ class CharacterTokenizer(Tokenizer):
         return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
 
     @classmethod
+    @_train_doc(
+        "Learn the most frequent characters of `data`.",
+        """
+        vocabulary_size: total size, reserved and byte tokens included.
+        reserved_tokens: special tokens at ids 0..n-1.
+        byte_fallback, lowercase, normalization_form, sequence_length: see the class.
+        """,
+    )
     def train(
         cls,
         data,
@@ -147,16 +156,6 @@ class CharacterTokenizer(Tokenizer):
         sequence_length=None,
         verbose=True,
     ):
-        """Learn the most frequent characters of `data`.
-
-        Args:
-            data: list of texts, path to a text file (one document a line), list of
-                paths, or a `tf.data.Dataset` of `tf.string`.
-            vocabulary_size: total size, reserved and byte tokens included.
-            reserved_tokens: special tokens at ids 0..n-1.
-            byte_fallback, lowercase, normalization_form, sequence_length: see the class.
-            verbose: progress bar for corpora of more than 10k documents.
-        """
         options = (lowercase, normalization_form, sequence_length)
         unit = "256 byte tokens" if byte_fallback else "1 character"
         reserved_tokens = _check_training(cls, vocabulary_size, reserved_tokens, options, unit)

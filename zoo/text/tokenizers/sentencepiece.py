@@ -21,6 +21,7 @@ from zoo.text.tokenizers.base import (
     _check_vocabulary_size,
     _normalize_fn,
     _resolve_reserved,
+    _train_doc,
 )
 
 _MODEL_TYPES = ("bpe", "unigram")
@@ -225,6 +226,21 @@ class SentencePieceTokenizer(Tokenizer):
         return config
 
     @classmethod
+    @_train_doc(
+        "Train a SentencePiece model (deterministic: one thread, no sampling).",
+        """
+        vocabulary_size: total size: reserved tokens + 256 byte pieces + the
+            characters kept by `character_coverage` + learned pieces. A tiny corpus
+            may give fewer pieces (the size is an upper bound).
+        reserved_tokens: special tokens at ids 0..n-1 (control pieces).
+        model_type: "unigram" (SentencePiece's default) or "bpe".
+        character_coverage: share of characters kept as pieces; the rest fall back
+            to bytes.
+        normalization_rule_name: SentencePiece rule, "nmt_nfkc" (default),
+            "nfkc", "identity", ...
+        lowercase, sequence_length: see the class.
+        """,
+    )
     def train(
         cls,
         data,
@@ -237,23 +253,6 @@ class SentencePieceTokenizer(Tokenizer):
         sequence_length=None,
         verbose=True,
     ):
-        """Train a SentencePiece model (deterministic: one thread, no sampling).
-
-        Args:
-            data: list of texts, path to a text file (one document a line), list of
-                paths, or a `tf.data.Dataset` of `tf.string`.
-            vocabulary_size: total size: reserved tokens + 256 byte pieces + the
-                characters kept by `character_coverage` + learned pieces. A tiny corpus
-                may give fewer pieces (the size is an upper bound).
-            reserved_tokens: special tokens at ids 0..n-1 (control pieces).
-            model_type: "unigram" (SentencePiece's default) or "bpe".
-            character_coverage: share of characters kept as pieces; the rest fall back
-                to bytes.
-            normalization_rule_name: SentencePiece rule, "nmt_nfkc" (default),
-                "nfkc", "identity", ...
-            lowercase, sequence_length: see the class.
-            verbose: progress bar for corpora of more than 10k documents.
-        """
         import io
 
         import sentencepiece as spm

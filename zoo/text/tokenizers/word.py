@@ -14,6 +14,7 @@ from zoo.text.tokenizers.base import (
     _check_training,
     _check_unknown_token,
     _normalize_fn,
+    _train_doc,
 )
 
 # Whitespace as RE2 sees it: `\s` is ASCII only, so add Unicode separators.
@@ -93,6 +94,15 @@ class WordTokenizer(Tokenizer):
         return tf.strings.reduce_join(tf.gather(self._decode_table, ids), axis=-1, separator=" ")
 
     @classmethod
+    @_train_doc(
+        "Learn the most frequent words of `data` (ties broken alphabetically).",
+        """
+        vocabulary_size: total size, reserved tokens included.
+        reserved_tokens: special tokens at ids 0..n-1; "[UNK]" is added at the end
+            of them when missing.
+        lowercase, normalization_form, sequence_length: see the class.
+        """,
+    )
     def train(
         cls,
         data,
@@ -103,17 +113,6 @@ class WordTokenizer(Tokenizer):
         sequence_length=None,
         verbose=True,
     ):
-        """Learn the most frequent words of `data` (ties broken alphabetically).
-
-        Args:
-            data: list of texts, path to a text file (one document a line), list of
-                paths, or a `tf.data.Dataset` of `tf.string`.
-            vocabulary_size: total size, reserved tokens included.
-            reserved_tokens: special tokens at ids 0..n-1; "[UNK]" is added at the end
-                of them when missing.
-            lowercase, normalization_form, sequence_length: see the class.
-            verbose: progress bar for corpora of more than 10k documents.
-        """
         options = (lowercase, normalization_form, sequence_length)
         reserved_tokens = _check_training(
             cls, vocabulary_size, reserved_tokens, options, "1 word", add_unknown=True

@@ -13,6 +13,7 @@ from zoo.text.tokenizers.base import (
     SPECIAL_TOKENS,
     Tokenizer,
     _check_training,
+    _train_doc,
 )
 
 _RULES = ("zoo", "bert", "keras_hub")
@@ -324,6 +325,17 @@ class WordPieceTokenizer(Tokenizer):
         return config
 
     @classmethod
+    @_train_doc(
+        "Learn a WordPiece vocabulary with HF `tokenizers` (deterministic).",
+        """
+        vocabulary_size: total size, reserved tokens included. It must hold the
+            alphabet: every character seen, as a word start and as a "##" suffix.
+        reserved_tokens: special tokens at ids 0..n-1; "[UNK]" is added at the end
+            of them when missing.
+        lowercase, normalization_form, sequence_length: see the class.
+        min_frequency: pairs seen fewer times are not merged.
+        """,
+    )
     def train(
         cls,
         data,
@@ -335,19 +347,6 @@ class WordPieceTokenizer(Tokenizer):
         min_frequency=0,
         verbose=True,
     ):
-        """Learn a WordPiece vocabulary with HF `tokenizers` (deterministic).
-
-        Args:
-            data: list of texts, path to a text file (one document a line), list of
-                paths, or a `tf.data.Dataset` of `tf.string`.
-            vocabulary_size: total size, reserved tokens included. It must hold the
-                alphabet: every character seen, as a word start and as a "##" suffix.
-            reserved_tokens: special tokens at ids 0..n-1; "[UNK]" is added at the end
-                of them when missing.
-            lowercase, normalization_form, sequence_length: see the class.
-            min_frequency: pairs seen fewer times are not merged.
-            verbose: progress bar for corpora of more than 10k documents.
-        """
         from tokenizers import Tokenizer as HFTokenizer
         from tokenizers import models, pre_tokenizers, trainers
 
