@@ -6,9 +6,7 @@ from zoo._checks import check_int
 from zoo.data.pipelines import pack_token_ids
 from zoo.export.common import (
     ANY_STRING,
-    BATCH,
     as_batch,
-    check_rank,
     check_vocabulary,
     clean_text,
     like_input,
@@ -16,6 +14,7 @@ from zoo.export.common import (
     required_id,
     save,
     strip_wordpiece_prefix,
+    text_signature,
     with_merged_lora,
 )
 
@@ -258,28 +257,14 @@ def export_bert(pretrainer, tokenizer, path, sequence_length, **kwargs):
     shapes). Keyword arguments go to `BertModule`.
     """
     module = BertModule(pretrainer, tokenizer, sequence_length, **kwargs)
-    text_spec = [tf.TensorSpec([None], tf.string, name="text")]
     hidden = pretrainer.backbone.hidden_dim
-
-    def encode(text):
-        outputs = module.encode(check_rank(text, "encode", BATCH, [1]))
-        return {
-            "pooled_output": tf.ensure_shape(outputs["pooled_output"], [None, hidden]),
-            "sequence_output": tf.ensure_shape(
-                outputs["sequence_output"], [None, sequence_length, hidden]
-            ),
-            "windows": tf.ensure_shape(outputs["windows"], [None]),
-        }
-
-    encode = tf.function(encode, input_signature=text_spec)
-    fill_mask = tf.function(
-        lambda text: {
-            "text": tf.ensure_shape(
-                module.fill_mask(check_rank(text, "fill_mask", BATCH, [1])), [None]
-            )
-        },
-        input_signature=text_spec,
-    )
+    shapes = {
+        "pooled_output": [None, hidden],
+        "sequence_output": [None, sequence_length, hidden],
+        "windows": [None],
+    }
+    encode = text_signature(module, "encode", shapes)
+    fill_mask = text_signature(module, "fill_mask", {"text": [None]})
     save(module, path, {"serving_default": encode, "encode": encode, "fill_mask": fill_mask})
     return module
 
@@ -456,12 +441,7 @@ class TaggerModule(WindowedBertModule):
 
 def _export_task(module, path, method, outputs):
     """Save `module` with `method` as the named and the default signature."""
-
-    def serve(text):
-        answer = getattr(module, method)(check_rank(text, method, BATCH, [1]))
-        return {key: tf.ensure_shape(answer[key], shape) for key, shape in outputs.items()}
-
-    serving = tf.function(serve, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    serving = text_signature(module, method, outputs)
     save(module, path, {"serving_default": serving, method: serving})
     return module
 

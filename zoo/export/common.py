@@ -1,6 +1,6 @@
 """What every export shares: input checks, blank strings, the tokenizer/model vocabulary
-check, LoRA merging, and saving a module so TF1-session loaders (TensorFlow Serving)
-restore it."""
+check, LoRA merging, the text-in serving signatures (`text_signature`), and saving a
+module so TF1-session loaders (TensorFlow Serving) restore it."""
 
 import contextlib
 
@@ -150,6 +150,25 @@ def save(module, path, signatures):
     ]
     with without_keras_signatures(module):
         tf.saved_model.save(module, path, signatures=signatures)
+
+
+def text_signature(module, name, shapes, method=None):
+    """The serving signature `name`: `text: string (batch,) -> {output: tensor}`.
+
+    It checks that `text` is a batch (an error naming `name` otherwise), calls
+    `module.<method>` (default: `name`) on it and gives each output named in `shapes`
+    its static shape there. A method that returns one tensor gives the one output of
+    `shapes`.
+    """
+
+    def serve(text):
+        answer = getattr(module, method or name)(check_rank(text, name, BATCH, [1]))
+        if not isinstance(answer, dict):
+            (key,) = shapes
+            answer = {key: answer}
+        return {key: tf.ensure_shape(answer[key], shape) for key, shape in shapes.items()}
+
+    return tf.function(serve, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
 
 
 @contextlib.contextmanager

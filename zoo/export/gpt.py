@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from zoo._arguments import keep_arguments
 from zoo._checks import check_int
 from zoo.export.common import (
     ANY_STRING,
@@ -66,6 +67,16 @@ class GPTModule(tf.Module):
     >>> # module.generate(tf.constant(["Я изучаю"]), tf.constant(8))["text"]
     """
 
+    # Kept as attributes of the same name (`model` with its LoRA adapters merged).
+    _ARGUMENTS = (
+        "model",
+        "tokenizer",
+        "preprocessor",
+        "prompt_length",
+        "max_new_tokens",
+        "serving_batch_size",
+    )
+
     def __init__(
         self,
         model,
@@ -95,12 +106,7 @@ class GPTModule(tf.Module):
                 f"prompt_length + max_new_tokens = {prompt_length} + {max_new_tokens} exceeds "
                 f"the model's max_sequence_length {limit}. Lower one of them."
             )
-        self.model = model
-        self.tokenizer = tokenizer
-        self.preprocessor = preprocessor
-        self.prompt_length = prompt_length
-        self.max_new_tokens = max_new_tokens
-        self.serving_batch_size = serving_batch_size
+        keep_arguments(self, locals(), self._ARGUMENTS)
         self.eos_token_id = required_id(tokenizer, "eos_token_id", "GPTModule")
         self.pad_token_id = int(tokenizer.pad_token_id or 0)
         self.start_token_id = self.eos_token_id if start_token_id is None else int(start_token_id)

@@ -5,15 +5,14 @@ import tensorflow as tf
 from zoo._checks import check_int
 from zoo.export.common import (
     ANY_STRING,
-    BATCH,
     as_batch,
-    check_rank,
     check_vocabulary,
     clean_text,
     generation_model,
     like_input,
     readable_rows,
     save,
+    text_signature,
     vocabulary_size,
     with_merged_lora,
 )
@@ -217,14 +216,7 @@ def export_translator(model, tokenizer, path, source_length, max_length, **kwarg
     go to `TranslatorModule`.
     """
     module = TranslatorModule(model, tokenizer, source_length, max_length, **kwargs)
-    serving = tf.function(
-        lambda text: {
-            key: tf.ensure_shape(value, [None])
-            for key, value in module.translate_with_details(
-                check_rank(text, "translate", BATCH, [1])
-            ).items()
-        },
-        input_signature=[tf.TensorSpec([None], tf.string, name="text")],
-    )
+    shapes = {"translation": [None], "truncated": [None]}
+    serving = text_signature(module, "translate", shapes, method="translate_with_details")
     save(module, path, {"serving_default": serving, "translate": serving})
     return module
