@@ -12,6 +12,8 @@
 
 `run_saving_test` saves a model as `.keras`, loads it back and checks equal outputs.
 `REPO_ROOT` is the checkout, for tests that start Python in a subprocess;
+`start_process` / `finish_process` run one in the background and fail the test with the
+end of its output unless it exits 0;
 `load_benchmark(name)` imports the script `benchmarks/<name>.py` as a module.
 `tiny_model(cls, vocabulary_size, seed)` builds the small Bert / GPT / Transformer (sizes
 `TINY`) the model, export, plot, generation and long-input tests share; `random_ids`,
@@ -35,11 +37,13 @@ __all__ = [
     "REPO_ROOT",
     "TINY",
     "assert_all_close",
+    "finish_process",
     "load_benchmark",
     "random_ids",
     "random_normal",
     "run_layer_test",
     "run_saving_test",
+    "start_process",
     "tiny_model",
     "to_numpy",
     "xla_compile",
@@ -109,6 +113,22 @@ def run_jax(script, *arguments, devices=None, timeout=600):
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     return completed.stdout
+
+
+def start_process(command, env=None):
+    """Start `command` (a list) in the background, its stderr merged into its text stdout;
+    `finish_process` waits for it. `env`: the whole environment (None: this one)."""
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def finish_process(process, timeout=300, tail=3000):
+    """Wait for a `start_process` run; fails the test with the last `tail` characters of
+    its output unless it exits 0. Returns its output."""
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output[-tail:]
+    return output
 
 
 def load_benchmark(name):

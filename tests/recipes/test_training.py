@@ -1,7 +1,6 @@
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -11,6 +10,7 @@ import pytest
 
 import tpu
 from recipes.training import Checkpointer, compile_model, train
+from tests.test_case import finish_process, start_process
 from zoo.optimizers import BudgetCosineDecay, warmup_cosine_decay
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_resume_worker.py")
@@ -55,17 +55,11 @@ def test_restore_rejects_a_checkpoint_of_another_model(tmp_path):
 
 
 def _run(out_dir, steps, *flags):
-    return subprocess.Popen(
-        [sys.executable, WORKER, str(out_dir), str(steps), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return start_process([sys.executable, WORKER, str(out_dir), str(steps), *flags])
 
 
 def _wait(process, timeout=300):
-    output, _ = process.communicate(timeout=timeout)
-    assert process.returncode == 0, output[-3000:]
+    finish_process(process, timeout)
 
 
 def test_sigkill_and_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):

@@ -18,7 +18,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests.test_case import jax_environment, run_jax
+from tests.test_case import finish_process, jax_environment, run_jax, start_process
 from tpu.batches import check_batch_size, local_rows, pad_examples, process_rows
 
 pytest.importorskip("jax", reason="the JAX mesh is tested where jax is installed ([test] extra)")
@@ -35,20 +35,12 @@ TINY_GPT = [
 
 def _recipe(out, devices, *flags, data, wait=True):
     command = [sys.executable, "-m", "recipes", "gpt", "--data", data, "--out", str(out)]
-    process = subprocess.Popen(
-        [*command, *TINY_GPT, *flags],
-        env=jax_environment(devices),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_process([*command, *TINY_GPT, *flags], jax_environment(devices))
     return _finish(process) if wait else process
 
 
 def _finish(process, timeout=300):
-    output, _ = process.communicate(timeout=timeout)
-    assert process.returncode == 0, output[-4000:]
-    return output
+    return finish_process(process, timeout, tail=4000)
 
 
 def _summary(out):

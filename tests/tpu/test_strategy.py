@@ -1,7 +1,6 @@
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 
@@ -10,23 +9,17 @@ import numpy as np
 import pytest
 
 import tpu
+from tests.test_case import finish_process, start_process
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_train_worker.py")
 
 
 def _run_worker(mode, out, env=None, timeout=240):
-    return subprocess.Popen(
-        [sys.executable, WORKER, mode, str(out)],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return start_process([sys.executable, WORKER, mode, str(out)], {**os.environ, **(env or {})})
 
 
 def _finish(process, timeout=240):
-    output, _ = process.communicate(timeout=timeout)
-    assert process.returncode == 0, output[-3000:]
+    finish_process(process, timeout)
 
 
 def _free_port():
