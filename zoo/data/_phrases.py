@@ -3,6 +3,7 @@ time adverbs. Private to `zoo.data.corpus`."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from zoo.data import _lexicon as lex
@@ -11,6 +12,7 @@ from zoo.data._grammar import Noun, capitalize, en_with_article, ru_preposition
 # ----------------------------------------------------------------------------- participants
 
 
+@dataclasses.dataclass(eq=False)  # compared by identity, as before
 class Person:
     """A participant: a pronoun, a name or a noun phrase, in every case, with its English.
 
@@ -18,17 +20,18 @@ class Person:
     `genders` lists the genders a past-tense verb can take ("я" -> m and f).
     """
 
-    def __init__(self, key, ru, person, number, genders, en, en_obj, poss, animate=True):
-        self.key = key
-        self.ru = ru
-        self.person = person
-        self.number = number
-        self.genders = genders
-        self.en = en
-        self.en_obj = en_obj
-        self.poss = poss  # (person, number) of a possessive inside the phrase, or None
-        self.animate = animate
-        self.is_pronoun = key in lex.PRONOUNS
+    key: str
+    ru: dict
+    person: str
+    number: str
+    genders: tuple
+    en: str
+    en_obj: str
+    poss: tuple | None  # (person, number) of a possessive inside the phrase, or None
+    animate: bool = True
+
+    def __post_init__(self):
+        self.is_pronoun = self.key in lex.PRONOUNS
 
     @property
     def agr(self):
