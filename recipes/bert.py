@@ -31,6 +31,7 @@ import tensorflow as tf
 
 import tpu
 from recipes.common import (
+    BERT_TOKENIZERS,
     TextSource,
     TransformerRun,
     WarmupCosine,
@@ -60,9 +61,7 @@ class Config(TransformerRun, WarmupCosine, TextSource):
         "'bundled', a text file (one sentence a line, empty lines between documents), or a "
         "TFDS text dataset name",
     )
-    tokenizer: str = option(
-        "wordpiece", "tokenizer kind", choices=("wordpiece", "sentencepiece", "bpe")
-    )
+    tokenizer: str = option("wordpiece", "tokenizer kind", choices=BERT_TOKENIZERS)
     vocabulary_size: int = 3000
     sequence_length: int = option(40, "tokens of a packed pair, special tokens included")
     dupe_factor: int = option(4, "copies of the data, each with its own pairs and masks")

@@ -30,6 +30,7 @@ import numpy as np
 
 import tpu
 from recipes.common import (
+    BERT_TOKENIZERS,
     TextSource,
     TransformerRun,
     WarmupCosine,
@@ -66,9 +67,7 @@ class Config(TransformerRun, WarmupCosine, TextSource):
         "preset Bert.from_preset reads (keras-hub or Hugging Face directory, hf://org/name); "
         "empty: train a tokenizer and a Bert from scratch",
     )
-    tokenizer: str = option(
-        "wordpiece", "tokenizer kind (from scratch)", choices=("wordpiece", "sentencepiece", "bpe")
-    )
+    tokenizer: str = option("wordpiece", "tokenizer kind (from scratch)", choices=BERT_TOKENIZERS)
     vocabulary_size: int = 3000
     sequence_length: int = option(40, "tokens of a window, [CLS] and [SEP] included")
     learning_rate: float = flag(WarmupCosine, "learning_rate", 5e-4)

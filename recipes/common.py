@@ -17,6 +17,7 @@ import time
 import typing
 
 __all__ = [
+    "BERT_TOKENIZERS",
     "PRECISIONS",
     "FineTuning",
     "RunLoop",
@@ -546,6 +547,8 @@ def run_facts(strategy, final_loss):
 
 
 TOKENIZERS = ("sentencepiece", "bpe", "wordpiece", "word", "character")
+# The `--tokenizer` kinds a BERT recipe (bert, classify) trains from scratch, its default first.
+BERT_TOKENIZERS = ("wordpiece", "sentencepiece", "bpe")
 
 
 def train_tokenizer(kind, texts, size, **options):
