@@ -18,6 +18,7 @@ import os
 import platform
 
 __all__ = [
+    "attention_model",
     "load_line",
     "machine_facts",
     "memory_status",
@@ -104,3 +105,21 @@ def report_run(run, print_table, args):
     if args.json:
         write_json(report, args.json)
     return report
+
+
+def attention_model(cls, attention, options, vocabulary_size, length, layers, heads, hidden, **kw):
+    """A zoo `Bert` or `GPT` (`cls`) as the attention benchmarks build theirs: `attention`
+    with its `options`, no dropout, a feed-forward of 4 x `hidden` unless
+    `intermediate_dim` is passed, positions up to `length`."""
+    return cls(
+        vocabulary_size=vocabulary_size,
+        num_layers=layers,
+        num_heads=heads,
+        hidden_dim=hidden,
+        intermediate_dim=kw.pop("intermediate_dim", 4 * hidden),
+        dropout=0.0,
+        max_sequence_length=length,
+        attention=attention,
+        attention_options=options,
+        **kw,
+    )

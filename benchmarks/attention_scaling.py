@@ -74,7 +74,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [os.path.dirname(HERE), *(p for p in sys.path if os.path.abspath(p or ".") != HERE)]
 
-from benchmarks._common import memory_status, set_environment, write_json
+from benchmarks._common import attention_model, memory_status, set_environment, write_json
 
 set_environment()
 
@@ -196,16 +196,8 @@ def scaling_worker(args):
     if args.model == "gpt":
         from zoo.models.gpt import GPT
 
-        model = GPT(
-            vocabulary_size=args.vocabulary_size,
-            num_layers=1,
-            num_heads=args.num_heads,
-            hidden_dim=hidden,
-            intermediate_dim=4 * hidden,
-            dropout=0.0,
-            max_sequence_length=args.length,
-            attention=args.variant,
-            attention_options=options,
+        model = attention_model(
+            GPT, args.variant, options, args.vocabulary_size, args.length, 1, args.num_heads, hidden
         )
         tokens = rng.integers(0, args.vocabulary_size, size=(1, args.length + 1))
         x = {
@@ -286,16 +278,10 @@ def task_worker(args):
     from zoo.models.bert import Bert
 
     length, values = args.task_length, args.task_values
-    backbone = Bert(
-        vocabulary_size=3 + args.task_noise_types + values,
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=32,
-        intermediate_dim=64,
-        dropout=0.0,
-        max_sequence_length=length,
-        attention=args.variant,
-        attention_options=TASK_OPTIONS[args.variant],
+    vocabulary_size = 3 + args.task_noise_types + values
+    options = TASK_OPTIONS[args.variant]
+    backbone = attention_model(
+        Bert, args.variant, options, vocabulary_size, length, 2, 2, 32, intermediate_dim=64
     )
     inputs = {
         name: keras.Input((length,), dtype="int32", name=name)
@@ -555,10 +541,8 @@ def print_report(report, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.worker == "scaling":
-        return scaling_worker(args)
-    if args.worker == "task":
-        return task_worker(args)
+    if args.worker:
+        return {"scaling": scaling_worker, "task": task_worker}[args.worker](args)
     import tensorflow as tf
 
     device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"

@@ -1,5 +1,7 @@
 """The long-context benchmark's data and argument checks (its training runs are benchmarks)."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,28 @@ def test_a_held_out_part_shorter_than_one_window_is_refused(long_context, tmp_pa
     )
     with pytest.raises(SystemExit, match="fewer than --lm-length"):
         long_context.lm_arrays(args, str(tmp_path))
+
+
+def test_curriculum_lengths_must_be_shorter_than_the_task(long_context, capsys):
+    with pytest.raises(SystemExit):
+        long_context.parse_args(["--parts", "retrieval", "--retrieval-curriculum", "256", "4096"])
+    assert "--retrieval-curriculum 4096: each length" in capsys.readouterr().err
+    args = long_context.parse_args(["--parts", "retrieval", "--retrieval-curriculum"])
+    assert args.retrieval_curriculum == []
+
+
+@pytest.mark.slow  # four XLA compiles of a GPT: 45 s on 2 busy cores
+def test_the_curriculum_moves_on_once_a_length_is_learned(long_context, capsys):
+    # Any loss counts as learned here (--advance-loss 100): the short stage ends after its
+    # window of 3 steps and the task's length takes the rest of the 8 steps.
+    args = long_context.parse_args(
+        ["--worker", "retrieval", "--variant", "full", "--retrieval-length", "64",
+         "--retrieval-curriculum", "32", "--advance-loss", "100", "--advance-window", "3",
+         "--retrieval-max-steps", "8", "--retrieval-time-budget", "600", "--values", "2"]
+    )  # fmt: skip
+    long_context.retrieval_worker(args)
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [stage["length"] for stage in result["stages"]] == [32, 64]
+    assert [stage["steps"] for stage in result["stages"]] == [3, 5]
+    assert result["steps"] == 8 and result["reached_length"] == 64
+    assert 0 <= result["accuracy"] <= 1 and result["chance"] == 0.5
