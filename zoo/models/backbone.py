@@ -7,6 +7,9 @@ public within `zoo.models` (not re-exported from it):
   arguments (keras-hub's `Backbone` pattern), that checks the ids of concrete inputs
   and fills optional inputs with `None`.
 - `check_model_arguments`: the argument checks every model shares.
+- `check_stack_arguments`: those of `Bert` and `GPT` (a stack of blocks of one kind), with
+  their attention options.
+- `block_stack`: the blocks of such a stack, named and initialized as BERT and GPT-2 do.
 - `check_preset`: a copy of a named preset's arguments, or a ValueError naming the presets.
 - `truncated_normal_initializer`: BERT's and GPT-2's truncated normal (0.02).
 - `learned_embeddings`: BERT's and GPT-2's token + learned position embeddings.
@@ -26,6 +29,7 @@ from zoo._arguments import arguments_config, keep_arguments
 from zoo._checks import check_float, check_int, check_rate
 from zoo._compat import drop_variable, sublayers
 from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.efficient_attention import check_attention_options
 from zoo.layers.embeddings import TokenAndPositionEmbedding
 from zoo.layers.feed_forward import ACTIVATIONS, FeedForward
 
@@ -33,8 +37,10 @@ __all__ = [
     "BACKBONE_ARGUMENTS",
     "LORA_TARGETS",
     "FunctionalModel",
+    "block_stack",
     "check_model_arguments",
     "check_preset",
+    "check_stack_arguments",
     "float32_logits",
     "int_input",
     "learned_embeddings",
@@ -77,6 +83,55 @@ def check_model_arguments(owner, num_heads, hidden_dim, dropout, activation, **c
         raise ValueError(
             f"{owner} received activation={activation!r}. Expected one of {sorted(ACTIVATIONS)}."
         )
+
+
+# Checked by `check_model_arguments` with their own rules, not as counts.
+_MODEL_SIZES = ("num_heads", "hidden_dim", "dropout")
+
+
+def check_stack_arguments(owner, arguments, **counts):
+    """`check_model_arguments` for a `Bert` / `GPT` built from `arguments` (its
+    constructor's locals), `counts` checked beside the shared sizes; returns its
+    attention options, checked against its `attention` (a new dict)."""
+    check_model_arguments(
+        owner,
+        arguments["num_heads"],
+        arguments["hidden_dim"],
+        arguments["dropout"],
+        arguments["activation"],
+        **{name: arguments[name] for name in BACKBONE_ARGUMENTS if name not in _MODEL_SIZES},
+        **counts,
+    )
+    return check_attention_options(arguments["attention"], arguments["attention_options"], owner)
+
+
+# The block arguments `block_stack` takes from a `Bert` / `GPT` constructor's.
+_BLOCK_ARGUMENTS = (
+    "num_heads",
+    "intermediate_dim",
+    "dropout",
+    "activation",
+    "layer_norm_epsilon",
+    "attention",
+    "dtype",
+)
+
+
+def block_stack(block_class, arguments, **options):
+    """The blocks of a `Bert` / `GPT` built from `arguments` (its constructor's locals):
+    `arguments["num_layers"]` of `block_class`, each with the model's `_BLOCK_ARGUMENTS`
+    and `options`, named `transformer_layer_<i>` (the names the layout map and the weight
+    import expect), with BERT's and GPT-2's truncated-normal kernels."""
+    shared = {name: arguments[name] for name in _BLOCK_ARGUMENTS}
+    return [
+        block_class(
+            kernel_initializer=truncated_normal_initializer(),
+            name=f"transformer_layer_{i}",
+            **shared,
+            **options,
+        )
+        for i in range(arguments["num_layers"])
+    ]
 
 
 def check_preset(owner, name, presets):

@@ -17,13 +17,13 @@ from keras import ops
 
 from zoo._arguments import deserialize_entry
 from zoo._checks import check_int
-from zoo.layers.efficient_attention import check_attention_options
 from zoo.layers.feed_forward import ACTIVATIONS
 from zoo.layers.transformer import TransformerEncoderBlock
 from zoo.models.backbone import (
     BACKBONE_ARGUMENTS,
     FunctionalModel,
-    check_model_arguments,
+    block_stack,
+    check_stack_arguments,
     float32_logits,
     int_input,
     learned_embeddings,
@@ -127,20 +127,8 @@ class Bert(FunctionalModel):
         dtype=None,
         **kwargs,
     ):
-        check_model_arguments(
-            type(self).__name__,
-            num_heads,
-            hidden_dim,
-            dropout,
-            activation,
-            vocabulary_size=vocabulary_size,
-            num_layers=num_layers,
-            intermediate_dim=intermediate_dim,
-            max_sequence_length=max_sequence_length,
-            num_segments=num_segments,
-        )
-        attention_options = check_attention_options(
-            attention, attention_options, type(self).__name__
+        attention_options = check_stack_arguments(
+            type(self).__name__, locals(), num_segments=num_segments
         )
         block_attention_options = dict(attention_options)
         if attention == "linformer":  # projections sized for the longest input
@@ -165,21 +153,9 @@ class Bert(FunctionalModel):
             layer_norm=True,
             layer_norm_epsilon=layer_norm_epsilon,
         )
-        self.transformer_layers = [
-            TransformerEncoderBlock(
-                num_heads=num_heads,
-                intermediate_dim=intermediate_dim,
-                dropout=dropout,
-                activation=activation,
-                layer_norm_epsilon=layer_norm_epsilon,
-                kernel_initializer=truncated_normal_initializer(),
-                attention=attention,
-                attention_options=block_attention_options,
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
+        self.transformer_layers = block_stack(
+            TransformerEncoderBlock, locals(), attention_options=block_attention_options
+        )
         self.pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",

@@ -14,16 +14,15 @@ weights of a `keras_hub.models.GPT2Backbone`.
 import keras
 from keras import ops
 
-from zoo.layers.efficient_attention import check_attention_options
 from zoo.layers.transformer import TransformerDecoderBlock
 from zoo.models.backbone import (
     BACKBONE_ARGUMENTS,
     FunctionalModel,
-    check_model_arguments,
+    block_stack,
+    check_stack_arguments,
     float32_logits,
     int_input,
     learned_embeddings,
-    truncated_normal_initializer,
 )
 from zoo.models.layout import check_stack_parallel, stack_layout_map
 
@@ -139,20 +138,7 @@ class GPT(FunctionalModel):
         dtype=None,
         **kwargs,
     ):
-        check_model_arguments(
-            type(self).__name__,
-            num_heads,
-            hidden_dim,
-            dropout,
-            activation,
-            vocabulary_size=vocabulary_size,
-            num_layers=num_layers,
-            intermediate_dim=intermediate_dim,
-            max_sequence_length=max_sequence_length,
-        )
-        attention_options = check_attention_options(
-            attention, attention_options, type(self).__name__
-        )
+        attention_options = check_stack_arguments(type(self).__name__, locals())
         if attention == "linformer":
             # Said here, before Keras builds the graph and wraps the layer's error in its own
             # "Could not automatically infer the output shape".
@@ -176,22 +162,12 @@ class GPT(FunctionalModel):
         self.embeddings = learned_embeddings(
             vocabulary_size, max_sequence_length, hidden_dim, dropout, dtype
         )
-        self.transformer_layers = [
-            TransformerDecoderBlock(
-                num_heads=num_heads,
-                intermediate_dim=intermediate_dim,
-                dropout=dropout,
-                activation=activation,
-                layer_norm_epsilon=layer_norm_epsilon,
-                normalize_first=True,
-                kernel_initializer=truncated_normal_initializer(),
-                attention=attention,
-                attention_options=block_attention_options,
-                dtype=dtype,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
+        self.transformer_layers = block_stack(
+            TransformerDecoderBlock,
+            locals(),
+            normalize_first=True,
+            attention_options=block_attention_options,
+        )
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=dtype, name="layer_norm"
         )
