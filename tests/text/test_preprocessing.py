@@ -12,14 +12,6 @@ import tensorflow as tf
 
 from tests.test_case import assert_all_close, run_layer_test, run_saving_test
 from zoo.text import preprocessing
-from zoo.text.preprocessing import (
-    Lemmatizer,
-    Preprocessor,
-    SpellCorrector,
-    Stemmer,
-    StopWordFilter,
-    TextNormalizer,
-)
 
 RU = "Я изучаю Машинное Обучение, 2024!"
 EN = "I am studying Machine Learning in 2024."
@@ -76,18 +68,18 @@ ONE_OF_EACH = [
 def adapted():
     """One adapted layer of each kind (adapting costs dictionary loads: do it once)."""
     layers = {
-        "normalizer": TextNormalizer(remove_digits=True, remove_punctuation=True),
-        "stop_words": StopWordFilter(["ru", "en"], extra_words=["Интересно"]),
-        "stemmer_ru": Stemmer("ru"),
-        "stemmer_en": Stemmer("en"),
-        "lemmatizer_ru": Lemmatizer("ru"),
-        "lemmatizer_en": Lemmatizer("en"),
-        "speller_ru": SpellCorrector("ru"),
-        "speller_en": SpellCorrector("en"),
-        "preprocessor": Preprocessor(
+        "normalizer": preprocessing.TextNormalizer(remove_digits=True, remove_punctuation=True),
+        "stop_words": preprocessing.StopWordFilter(["ru", "en"], extra_words=["Интересно"]),
+        "stemmer_ru": preprocessing.Stemmer("ru"),
+        "stemmer_en": preprocessing.Stemmer("en"),
+        "lemmatizer_ru": preprocessing.Lemmatizer("ru"),
+        "lemmatizer_en": preprocessing.Lemmatizer("en"),
+        "speller_ru": preprocessing.SpellCorrector("ru"),
+        "speller_en": preprocessing.SpellCorrector("en"),
+        "preprocessor": preprocessing.Preprocessor(
             "ru", remove_stop_words=True, lemmatize=True, correct_spelling=True
         ),
-        "preprocessor_stem": Preprocessor("en", stem=True),
+        "preprocessor_stem": preprocessing.Preprocessor("en", stem=True),
     }
     for layer in layers.values():
         if hasattr(layer, "adapt"):
@@ -127,51 +119,51 @@ def adapted():
     ],
 )
 def test_normalizer_steps(kwargs, text, expected):
-    assert decode(TextNormalizer(**kwargs)([text]))[0] == expected
+    assert decode(preprocessing.TextNormalizer(**kwargs)([text]))[0] == expected
 
 
 def test_normalizer_lowercases_every_script():
-    layer = TextNormalizer()
+    layer = preprocessing.TextNormalizer()
     assert decode(layer("ЁЛКА Ёж ЪЫЬ")) == "ёлка ёж ъыь"
     assert decode(layer("ÄÖÜ ΣΟΦΊΑ ΆΛΦΑ İ"))[:9] == "äöü σοφία"[:9]
     assert decode(layer("Ё")) == "ё"
 
 
 def test_normalizer_replaces_invalid_utf8():
-    layer = TextNormalizer()
+    layer = preprocessing.TextNormalizer()
     assert decode(layer([b"ab\xff\xfecd"]))[0] == "ab\ufffd\ufffdcd"
-    assert decode(TextNormalizer(remove_symbols=True)([b"ab\xffcd"]))[0] == "ab cd"
+    assert decode(preprocessing.TextNormalizer(remove_symbols=True)([b"ab\xffcd"]))[0] == "ab cd"
 
 
 # --- StopWordFilter -------------------------------------------------------------------
 
 
 def test_stop_words_russian_english_and_custom():
-    ru = StopWordFilter("ru")
+    ru = preprocessing.StopWordFilter("ru")
     assert decode(ru(["я изучаю машинное обучение и это интересно"]))[0] == (
         "изучаю машинное обучение интересно"
     )
-    en = StopWordFilter("en")
+    en = preprocessing.StopWordFilter("en")
     assert decode(en(["I am studying the machine learning"]))[0] == "studying machine learning"
-    both = StopWordFilter(["ru", "en"], extra_words=["Машинное"])
+    both = preprocessing.StopWordFilter(["ru", "en"], extra_words=["Машинное"])
     # Matching ignores case; whitespace runs collapse to single spaces.
     assert decode(both(["Я  ИЗУЧАЮ машинное\tобучение and THE data"]))[0] == (
         "ИЗУЧАЮ обучение data"
     )
-    custom = StopWordFilter(language=None, extra_words=["foo", "бар"])
+    custom = preprocessing.StopWordFilter(language=None, extra_words=["foo", "бар"])
     assert decode(custom(["foo bar Бар baz"]))[0] == "bar baz"
     assert custom.num_stop_words == 2
 
 
 def test_stop_words_errors():
     with pytest.raises(ValueError, match="Supported language codes"):
-        StopWordFilter("xx")
+        preprocessing.StopWordFilter("xx")
     with pytest.raises(ValueError, match="extra_words"):
-        StopWordFilter(["ru", "и"])
+        preprocessing.StopWordFilter(["ru", "и"])
     with pytest.raises(ValueError, match="no stop words"):
-        StopWordFilter(None)
+        preprocessing.StopWordFilter(None)
     with pytest.raises(ValueError, match="expected strings"):
-        StopWordFilter("ru", extra_words=[1])
+        preprocessing.StopWordFilter("ru", extra_words=[1])
 
 
 # --- Stemmer, Lemmatizer, SpellCorrector ----------------------------------------------
@@ -188,7 +180,7 @@ def test_lemmas(adapted):
     assert decode(adapted["lemmatizer_ru"]([RU]))[0] == "Я изучать Машинный Обучение, 2024!"
     assert decode(adapted["lemmatizer_ru"](["мы изучаем"]))[0] == "мы изучать"
     # simplemma capitalizes proper nouns; the table keeps lowercase lemmas.
-    layer = Lemmatizer("ru")
+    layer = preprocessing.Lemmatizer("ru")
     layer.adapt(["в москве"], verbose=False)
     assert layer.vocabulary == {"москве": "москва"}
     assert decode(adapted["lemmatizer_en"](["dogs are running"]))[0] == "dog are run"
@@ -197,7 +189,7 @@ def test_lemmas(adapted):
 def test_pymorphy3_lemmas():
     if importlib.util.find_spec("pymorphy3") is None:
         pytest.skip("pymorphy3 is not installed")
-    layer = Lemmatizer("ru", backend="pymorphy3")
+    layer = preprocessing.Lemmatizer("ru", backend="pymorphy3")
     layer.adapt(["я изучаю машинное обучение"], verbose=False)
     assert decode(layer(["Я изучаю машинное обучение"]))[0] == "Я изучать машинный обучение"
 
@@ -213,13 +205,13 @@ def test_spelling(adapted):
 
 
 def test_spelling_latin_word_in_russian_is_kept():
-    layer = SpellCorrector("ru")
+    layer = preprocessing.SpellCorrector("ru")
     layer.adapt(["ml keras машинноее"], verbose=False)
     assert layer.vocabulary == {"машинноее": "машинное"}
 
 
 def test_spelling_max_words_checks_the_most_frequent():
-    layer = SpellCorrector("en", max_distance=1, max_words=1)
+    layer = preprocessing.SpellCorrector("en", max_distance=1, max_words=1)
     layer.adapt(["speling speling recieve"], verbose=False)
     assert layer.vocabulary == {"speling": "spelling"}
     layer.adapt(["recieve"], verbose=False)  # a second adapt() extends the table
@@ -239,22 +231,22 @@ def test_unseen_words_and_case(adapted):
 
 
 def test_prebuilt_vocabulary():
-    layer = Stemmer("en", vocabulary={"Cats": "cat", "same": "same"})
+    layer = preprocessing.Stemmer("en", vocabulary={"Cats": "cat", "same": "same"})
     assert layer.vocabulary == {"cats": "cat"}
     assert decode(layer(["cats, CATS; same!"]))[0] == "cat, CAT; same!"
     layer.adapt(["running"], verbose=False)
     assert layer.vocabulary == {"cats": "cat", "running": "run"}
-    pairs = Lemmatizer("ru", vocabulary=[["коты", "кот"]])
+    pairs = preprocessing.Lemmatizer("ru", vocabulary=[["коты", "кот"]])
     assert decode(pairs("Коты")) == "Кот"
 
 
 def test_call_before_adapt_raises():
     with pytest.raises(ValueError, match="adapt"):
-        Stemmer("en")(["text"])
+        preprocessing.Stemmer("en")(["text"])
     with pytest.raises(ValueError, match="adapt"):
-        Preprocessor("ru", lemmatize=True)(["text"])
+        preprocessing.Preprocessor("ru", lemmatize=True)(["text"])
     # Steps without tables work without adapt().
-    assert decode(Preprocessor("ru", remove_stop_words=True)([RU]))[0] == (
+    assert decode(preprocessing.Preprocessor("ru", remove_stop_words=True)([RU]))[0] == (
         "изучаю машинное обучение"
     )
 
@@ -272,24 +264,24 @@ def test_call_before_adapt_raises():
     ],
 )
 def test_adapt_inputs(make_data):
-    layer = Stemmer("en")
+    layer = preprocessing.Stemmer("en")
     layer.adapt(make_data(), verbose=False)
     assert layer.vocabulary == {"cats": "cat", "dogs": "dog", "running": "run"}
 
 
 def test_adapt_errors():
     with pytest.raises(ValueError, match="no words"):
-        Stemmer("en").adapt([], verbose=False)
+        preprocessing.Stemmer("en").adapt([], verbose=False)
     with pytest.raises(ValueError, match="no words"):
-        Stemmer("en").adapt(["", "  42 !!"], verbose=False)
+        preprocessing.Stemmer("en").adapt(["", "  42 !!"], verbose=False)
     with pytest.raises(ValueError, match="dataset of strings"):
-        Stemmer("en").adapt(tf.data.Dataset.range(3), verbose=False)
+        preprocessing.Stemmer("en").adapt(tf.data.Dataset.range(3), verbose=False)
     with pytest.raises(ValueError, match=r"tf\.string"):
-        Stemmer("en").adapt(np.arange(3), verbose=False)
+        preprocessing.Stemmer("en").adapt(np.arange(3), verbose=False)
 
 
 def test_adapt_shows_progress(capsys):
-    layer = Lemmatizer("en")
+    layer = preprocessing.Lemmatizer("en")
     layer.adapt(["dogs"], verbose=True)
     assert "lemmatizing" in capsys.readouterr().err
 
@@ -305,31 +297,31 @@ def test_preprocessor_chain(adapted):
         "изучать",
     ]
     assert decode(adapted["preprocessor_stem"]([EN]))[0] == "i am studi machin learn in"
-    assert decode(Preprocessor("en")([EN]))[0] == "i am studying machine learning in"
+    assert decode(preprocessing.Preprocessor("en")([EN]))[0] == "i am studying machine learning in"
 
 
 def test_preprocessor_config_keeps_tables(adapted):
     layer = adapted["preprocessor"]
     config = layer.get_config()
     assert set(config["vocabularies"]) == {"spell_corrector", "lemmatizer"}
-    revived = Preprocessor.from_config(config)
+    revived = preprocessing.Preprocessor.from_config(config)
     assert revived.get_config() == config
     assert_all_close(revived(CORPUS), layer(CORPUS))
 
 
 def test_preprocessor_errors():
     with pytest.raises(ValueError, match=r"[Cc]hoose one"):
-        Preprocessor("ru", stem=True, lemmatize=True)
+        preprocessing.Preprocessor("ru", stem=True, lemmatize=True)
     with pytest.raises(ValueError, match="language codes"):
-        Preprocessor("xx", stem=True)
+        preprocessing.Preprocessor("xx", stem=True)
     with pytest.raises(ValueError, match="lemmatizer_backend"):
-        Preprocessor("ru", lemmatize=True, lemmatizer_backend="spacy")
+        preprocessing.Preprocessor("ru", lemmatize=True, lemmatizer_backend="spacy")
     with pytest.raises(ValueError, match="language codes"):
-        Preprocessor("en", lemmatize=True, lemmatizer_backend="pymorphy3")
+        preprocessing.Preprocessor("en", lemmatize=True, lemmatizer_backend="pymorphy3")
     with pytest.raises(ValueError, match="vocabularies"):
-        Preprocessor("ru", vocabularies={"tokenizer": []})
+        preprocessing.Preprocessor("ru", vocabularies={"tokenizer": []})
     with pytest.raises(ValueError, match="True or False"):
-        Preprocessor("ru", stem="yes")
+        preprocessing.Preprocessor("ru", stem="yes")
 
 
 # --- Arguments ------------------------------------------------------------------------
@@ -337,37 +329,40 @@ def test_preprocessor_errors():
 
 def test_argument_errors():
     with pytest.raises(ValueError, match=r"'ru'.*'en'|language codes"):
-        Stemmer("klingon")
+        preprocessing.Stemmer("klingon")
     with pytest.raises(ValueError, match="language codes"):
-        Lemmatizer("xx")
+        preprocessing.Lemmatizer("xx")
     with pytest.raises(ValueError, match="backend"):
-        Lemmatizer("ru", backend="nltk")
+        preprocessing.Lemmatizer("ru", backend="nltk")
     with pytest.raises(ValueError, match="language codes"):
-        SpellCorrector("xx")
+        preprocessing.SpellCorrector("xx")
     with pytest.raises(ValueError, match="max_distance"):
-        SpellCorrector("en", max_distance=3)
+        preprocessing.SpellCorrector("en", max_distance=3)
     with pytest.raises(ValueError, match="max_words"):
-        SpellCorrector("en", max_words=0)
+        preprocessing.SpellCorrector("en", max_words=0)
     with pytest.raises(ValueError, match="vocabulary"):
-        Stemmer("en", vocabulary="run")
+        preprocessing.Stemmer("en", vocabulary="run")
     with pytest.raises(ValueError, match="non-empty"):
-        Stemmer("en", vocabulary={"run": ""})
+        preprocessing.Stemmer("en", vocabulary={"run": ""})
     with pytest.raises(ValueError, match="True or False"):
-        TextNormalizer(lowercase="yes")
+        preprocessing.TextNormalizer(lowercase="yes")
     with pytest.raises(ValueError, match=r"tf\.string"):
-        TextNormalizer()(tf.constant([1.0]))
+        preprocessing.TextNormalizer()(tf.constant([1.0]))
 
 
 # --- Shared layer checks, saving, tf.data, shapes -------------------------------------
 
 
 LAYER_CASES = [
-    (TextNormalizer, {"remove_digits": True, "remove_punctuation": True}),
-    (StopWordFilter, {"language": ["ru", "en"], "extra_words": ["ну"]}),
-    (Stemmer, {"language": "ru", "vocabulary": {"изучаю": "изуча"}}),
-    (Lemmatizer, {"language": "ru", "backend": "simplemma", "vocabulary": {"изучаю": "изучать"}}),
+    (preprocessing.TextNormalizer, {"remove_digits": True, "remove_punctuation": True}),
+    (preprocessing.StopWordFilter, {"language": ["ru", "en"], "extra_words": ["ну"]}),
+    (preprocessing.Stemmer, {"language": "ru", "vocabulary": {"изучаю": "изуча"}}),
     (
-        SpellCorrector,
+        preprocessing.Lemmatizer,
+        {"language": "ru", "backend": "simplemma", "vocabulary": {"изучаю": "изучать"}},
+    ),
+    (
+        preprocessing.SpellCorrector,
         {
             "language": "ru",
             "max_distance": 1,
@@ -376,7 +371,7 @@ LAYER_CASES = [
         },
     ),
     (
-        Preprocessor,
+        preprocessing.Preprocessor,
         {
             "language": "ru",
             "remove_stop_words": True,

@@ -10,16 +10,6 @@ import tensorflow as tf
 
 from tests.test_case import run_layer_test, run_saving_test, to_numpy
 from zoo.text import tokenizers
-from zoo.text.tokenizers import (
-    SPECIAL_TOKENS,
-    BytePairTokenizer,
-    CharacterTokenizer,
-    SentencePieceTokenizer,
-    Tokenizer,
-    WordPieceTokenizer,
-    WordTokenizer,
-    load_tokenizer,
-)
 
 RUSSIAN = [
     "Я изучаю машинное обучение.",
@@ -68,11 +58,11 @@ ROUND_TRIP = [
 
 # name -> (class, vocabulary_size for CORPUS, extra train options)
 KINDS = {
-    "character": (CharacterTokenizer, 330, {}),
-    "word": (WordTokenizer, 300, {}),
-    "wordpiece": (WordPieceTokenizer, 260, {}),
-    "bpe": (BytePairTokenizer, 400, {}),
-    "sentencepiece": (SentencePieceTokenizer, 420, {"model_type": "bpe"}),
+    "character": (tokenizers.CharacterTokenizer, 330, {}),
+    "word": (tokenizers.WordTokenizer, 300, {}),
+    "wordpiece": (tokenizers.WordPieceTokenizer, 260, {}),
+    "bpe": (tokenizers.BytePairTokenizer, 400, {}),
+    "sentencepiece": (tokenizers.SentencePieceTokenizer, 420, {"model_type": "bpe"}),
 }
 EXACT_ROUND_TRIP = ("character", "bpe")
 
@@ -118,7 +108,9 @@ def test_train_is_deterministic(name):
     assert first.get_vocabulary() == second.get_vocabulary()
     assert first.get_config() == {**second.get_config(), "name": first.name}
     assert first.vocabulary_size() <= size
-    assert first.get_vocabulary()[: len(SPECIAL_TOKENS)] == list(SPECIAL_TOKENS)
+    assert first.get_vocabulary()[: len(tokenizers.SPECIAL_TOKENS)] == list(
+        tokenizers.SPECIAL_TOKENS
+    )
 
 
 @names
@@ -177,13 +169,16 @@ def test_save_and_load_tokenizer(name, tmp_path):
     tokenizer = trained(name)
     tokenizer.save(str(tmp_path / "tok"))
     assert os.path.isfile(tmp_path / "tok" / "config.json")
-    for restored in (load_tokenizer(str(tmp_path / "tok")), Tokenizer.load(str(tmp_path / "tok"))):
+    for restored in (
+        tokenizers.load_tokenizer(str(tmp_path / "tok")),
+        tokenizers.Tokenizer.load(str(tmp_path / "tok")),
+    ):
         assert type(restored) is type(tokenizer)
         assert restored.get_vocabulary() == tokenizer.get_vocabulary()
         data = tf.constant(CORPUS + BAD_INPUT)
         assert_same_ids(restored(data), tokenizer(data))
     with pytest.raises(ValueError, match="config.json"):
-        load_tokenizer(str(tmp_path))
+        tokenizers.load_tokenizer(str(tmp_path))
 
 
 @names
@@ -293,7 +288,7 @@ def test_special_token_ids(name):
         tokenizer.eos_token_id,
     ]
     assert ids == list(range(7))
-    assert tokenizer.reserved_tokens[:7] == list(SPECIAL_TOKENS)
+    assert tokenizer.reserved_tokens[:7] == list(tokenizers.SPECIAL_TOKENS)
     # Reserved tokens are never produced from text.
     produced = tokenizer(tf.constant(BAD_INPUT + CORPUS)).flat_values.numpy()
     assert not np.isin(produced, [0, 2, 3, 4, 5, 6]).any()
@@ -366,14 +361,14 @@ def test_bad_input_never_raises(name):
 
 
 def test_character_without_byte_fallback_uses_unk():
-    tokenizer = CharacterTokenizer.train(CORPUS, 60, byte_fallback=False, verbose=False)
+    tokenizer = tokenizers.CharacterTokenizer.train(CORPUS, 60, byte_fallback=False, verbose=False)
     ids = tokenizer("Ж🙂").numpy().tolist()
     assert tokenizer.unk_token_id in ids
     assert "<0x00>" not in tokenizer.get_vocabulary()
 
 
 def test_lowercase_option():
-    tokenizer = CharacterTokenizer.train(CORPUS, 330, lowercase=True, verbose=False)
+    tokenizer = tokenizers.CharacterTokenizer.train(CORPUS, 330, lowercase=True, verbose=False)
     assert_same_ids(tokenizer("ПРИВЕТ World"), tokenizer("привет world"))
     back = tokenizer.detokenize(tokenizer("ЁЖИК")).numpy().decode()
     assert back == "ёжик"
@@ -381,7 +376,7 @@ def test_lowercase_option():
 
 def test_bpe_agrees_with_hf_tokenizers():
     tokenizer = trained("bpe")
-    hf = BytePairTokenizer.hf_tokenizer(
+    hf = tokenizers.BytePairTokenizer.hf_tokenizer(
         tokenizer.get_vocabulary(), tokenizer.merges, tokenizer.reserved_tokens
     )
     rng = random.Random(1)
@@ -399,8 +394,8 @@ def test_bpe_agrees_with_hf_on_real_text(shared_data_dir):
     for file_name in ("tinyshakespeare.txt", "ru-literature-dostoevsky-besy.txt"):
         with open(os.path.join(shared_data_dir, file_name), encoding="utf-8") as f:
             lines.extend(f.read().splitlines()[:1500])
-    tokenizer = BytePairTokenizer.train(lines, 1000, verbose=False)
-    hf = BytePairTokenizer.hf_tokenizer(
+    tokenizer = tokenizers.BytePairTokenizer.train(lines, 1000, verbose=False)
+    hf = tokenizers.BytePairTokenizer.hf_tokenizer(
         tokenizer.get_vocabulary(), tokenizer.merges, tokenizer.reserved_tokens
     )
     ours = tokenizer(tf.constant(lines)).to_list()
@@ -411,9 +406,9 @@ def test_bpe_agrees_with_hf_on_real_text(shared_data_dir):
 
 def test_progress_bar_on_large_corpus(capsys):
     texts = [f"line {i} строка" for i in range(10_050)]
-    CharacterTokenizer.train(texts, 300, verbose=True)
+    tokenizers.CharacterTokenizer.train(texts, 300, verbose=True)
     assert "reading corpus" in capsys.readouterr().err
-    CharacterTokenizer.train(texts, 300, verbose=False)
+    tokenizers.CharacterTokenizer.train(texts, 300, verbose=False)
     assert "reading corpus" not in capsys.readouterr().err
 
 
@@ -444,36 +439,38 @@ def test_wrong_arguments_raise_helpful_errors(name, tmp_path):
 
 def test_constructor_arguments_are_checked():
     with pytest.raises(ValueError, match="unknown_model_type"):
-        SentencePieceTokenizer.train(CORPUS, 400, model_type="unknown_model_type")
+        tokenizers.SentencePieceTokenizer.train(CORPUS, 400, model_type="unknown_model_type")
     with pytest.raises(ValueError, match=r"300 vs|character_coverage"):
-        SentencePieceTokenizer.train(CORPUS, 280, verbose=False)
+        tokenizers.SentencePieceTokenizer.train(CORPUS, 280, verbose=False)
     with pytest.raises(ValueError, match="alphabet alone needs"):
-        WordPieceTokenizer.train(CORPUS, 40, verbose=False)
+        tokenizers.WordPieceTokenizer.train(CORPUS, 40, verbose=False)
     with pytest.raises(ValueError, match="byte tokens"):
-        CharacterTokenizer(["[PAD]", "a", "b"])
+        tokenizers.CharacterTokenizer(["[PAD]", "a", "b"])
     with pytest.raises(ValueError, match="multi-character"):
-        CharacterTokenizer(["[PAD]", "ab"], byte_fallback=False)
+        tokenizers.CharacterTokenizer(["[PAD]", "ab"], byte_fallback=False)
     with pytest.raises(ValueError, match="without '\\[UNK\\]'"):
-        WordTokenizer(["[PAD]", "word"])
+        tokenizers.WordTokenizer(["[PAD]", "word"])
     with pytest.raises(ValueError, match="WordPieceTokenizer .* without '\\[UNK\\]'"):
-        WordPieceTokenizer(["[PAD]", "word", "##s"])
+        tokenizers.WordPieceTokenizer(["[PAD]", "word", "##s"])
     with pytest.raises(ValueError, match="duplicate"):
-        WordPieceTokenizer(["[UNK]", "a", "a"])
+        tokenizers.WordPieceTokenizer(["[UNK]", "a", "a"])
     with pytest.raises(ValueError, match="single-byte tokens"):
-        BytePairTokenizer(["[UNK]", "a"], [], reserved_tokens=["[UNK]"])
+        tokenizers.BytePairTokenizer(["[UNK]", "a"], [], reserved_tokens=["[UNK]"])
     bpe = trained("bpe")
     with pytest.raises(ValueError, match="merges"):
-        BytePairTokenizer(bpe.get_vocabulary(), ["x y z"])
+        tokenizers.BytePairTokenizer(bpe.get_vocabulary(), ["x y z"])
     with pytest.raises(ValueError, match="ModelProto"):
-        SentencePieceTokenizer(b"not a model")
+        tokenizers.SentencePieceTokenizer(b"not a model")
     with pytest.raises(ValueError, match="normalization_form"):
-        WordTokenizer(["[UNK]"], normalization_form="NFX")
+        tokenizers.WordTokenizer(["[UNK]"], normalization_form="NFX")
 
 
 @pytest.mark.parametrize("model_type", ["unigram", "bpe"])
 def test_sentencepiece_model_types(model_type):
-    tokenizer = SentencePieceTokenizer.train(CORPUS, 420, model_type=model_type, verbose=False)
-    assert tokenizer.get_vocabulary()[:7] == list(SPECIAL_TOKENS)
+    tokenizer = tokenizers.SentencePieceTokenizer.train(
+        CORPUS, 420, model_type=model_type, verbose=False
+    )
+    assert tokenizer.get_vocabulary()[:7] == list(tokenizers.SPECIAL_TOKENS)
     text = "Я изучаю машинное обучение 🙂"
     assert as_text(tokenizer.detokenize(tokenizer(text)).numpy()) == text
 
@@ -526,10 +523,10 @@ def test_base_reaches_pretrained_through_the_registry_not_an_import():
 @pytest.mark.parametrize(
     "cls, unit, minimum",
     [
-        (CharacterTokenizer, "256 byte tokens", len(SPECIAL_TOKENS) + 256),
-        (WordTokenizer, "1 word", len(SPECIAL_TOKENS) + 1),
-        (WordPieceTokenizer, "1 character", len(SPECIAL_TOKENS) + 1),
-        (BytePairTokenizer, "256 byte tokens", len(SPECIAL_TOKENS) + 256),
+        (tokenizers.CharacterTokenizer, "256 byte tokens", len(tokenizers.SPECIAL_TOKENS) + 256),
+        (tokenizers.WordTokenizer, "1 word", len(tokenizers.SPECIAL_TOKENS) + 1),
+        (tokenizers.WordPieceTokenizer, "1 character", len(tokenizers.SPECIAL_TOKENS) + 1),
+        (tokenizers.BytePairTokenizer, "256 byte tokens", len(tokenizers.SPECIAL_TOKENS) + 256),
     ],
 )
 def test_train_checks_the_vocabulary_size_before_reading_data(cls, unit, minimum):
@@ -551,7 +548,7 @@ def test_sentencepiece_add_eos_appends_the_eos_id_and_round_trips(tmp_path):
     assert all(tokenizer.eos_token_id not in row for row in plain)
     config = {**tokenizer.get_config(), "add_eos": True}
     config.pop("name")
-    with_eos = SentencePieceTokenizer.from_config(config)
+    with_eos = tokenizers.SentencePieceTokenizer.from_config(config)
     assert with_eos(data).to_list() == [row + [tokenizer.eos_token_id] for row in plain]
     # A scalar input and a batch give the same ids; detokenize drops the eos.
     assert with_eos(data[0]).numpy().tolist() == plain[0] + [tokenizer.eos_token_id]
@@ -560,7 +557,7 @@ def test_sentencepiece_add_eos_appends_the_eos_id_and_round_trips(tmp_path):
     # get_config / from_config and save / load keep the option.
     assert with_eos.get_config()["add_eos"] is True
     with_eos.save(str(tmp_path / "tok"))
-    restored = load_tokenizer(str(tmp_path / "tok"))
+    restored = tokenizers.load_tokenizer(str(tmp_path / "tok"))
     assert restored.add_eos is True
     assert restored(data).to_list() == with_eos(data).to_list()
     # Dense output: padded after the eos; a longer text is cut at the end (eos lost).
@@ -572,6 +569,8 @@ def test_sentencepiece_add_eos_appends_the_eos_id_and_round_trips(tmp_path):
 def test_sentencepiece_add_eos_needs_an_eos_token():
     tokenizer = trained("sentencepiece")
     with pytest.raises(ValueError, match="add_eos=True.*'eos' role"):
-        SentencePieceTokenizer(tokenizer.proto, add_eos=True, special_tokens_map={"unk": "[UNK]"})
+        tokenizers.SentencePieceTokenizer(
+            tokenizer.proto, add_eos=True, special_tokens_map={"unk": "[UNK]"}
+        )
     with pytest.raises(ValueError, match="add_eos='yes'"):
-        SentencePieceTokenizer(tokenizer.proto, add_eos="yes")
+        tokenizers.SentencePieceTokenizer(tokenizer.proto, add_eos="yes")
