@@ -151,6 +151,9 @@ def parse_args(argv=None):
     parser.add_argument("--variant", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--length", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    for flag, values in (("--lengths", args.lengths), ("--repeats", [args.repeats])):
+        if any(value < 1 for value in values):
+            parser.error(f"{flag} {min(values)}: expected positive integers")
     if args.model == "gpt":
         args.causal = True  # GPT's attention is causal
     if args.quick:
