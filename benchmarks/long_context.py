@@ -140,6 +140,7 @@ def parse_args(argv=None):
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--arrays", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.retrieval_curriculum = sorted(set(args.retrieval_curriculum))
     if args.worker is None:
         for name in ("retrieval_length", "retrieval_batch_size", "lm_length", "lm_batch_size"):
             if getattr(args, name) < 2:
@@ -224,7 +225,7 @@ def retrieval_worker(args):
         jit_compile=True,
     )
     rng = np.random.default_rng(0)
-    lengths = [*sorted(n for n in set(args.retrieval_curriculum) if n < length), length]
+    lengths = [*(n for n in args.retrieval_curriculum if n < length), length]
     stages = [{"length": n, "steps": 0, "seconds": 0.0, "losses": []} for n in lengths]
     window = args.advance_window
 
@@ -264,16 +265,20 @@ def retrieval_worker(args):
         remaining -= stage["seconds"]
     trained = [stage for stage in stages if stage["steps"]]
 
+    accuracies = {}  # held-out accuracy by length, each measured once
+
     def accuracy(n):
-        model.make_predict_function(force=True)  # as above
-        eval_rng, correct = np.random.default_rng(12345), 0
-        for _ in range(256 // 8):
-            tokens, labels = retrieval_batch(eval_rng, 8, n, values, args.noise_types)
-            logits = model.predict_on_batch(
-                {"token_ids": tokens, "padding_mask": np.ones_like(tokens)}
-            )
-            correct += int(np.sum(np.argmax(logits, -1) == labels))
-        return correct / 256
+        if n not in accuracies:
+            model.make_predict_function(force=True)  # as above
+            eval_rng, correct = np.random.default_rng(12345), 0
+            for _ in range(256 // 8):
+                tokens, labels = retrieval_batch(eval_rng, 8, n, values, args.noise_types)
+                logits = model.predict_on_batch(
+                    {"token_ids": tokens, "padding_mask": np.ones_like(tokens)}
+                )
+                correct += int(np.sum(np.argmax(logits, -1) == labels))
+            accuracies[n] = correct / 256
+        return accuracies[n]
 
     steps = sum(stage["steps"] for stage in trained)
     print(
@@ -433,7 +438,7 @@ def main(argv=None):
             f"causal retrieval, n = {args.retrieval_length}, {args.values} values, "
             f"{args.retrieval_time_budget:.0f} s of training per variant"
             + (
-                f" (from n = {', '.join(map(str, sorted(set(args.retrieval_curriculum))))}; "
+                f" (from n = {', '.join(map(str, args.retrieval_curriculum))}; "
                 f"next length below a loss of {args.advance_loss} over {args.advance_window} steps)"
                 if args.retrieval_curriculum
                 else ""
