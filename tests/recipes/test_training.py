@@ -58,10 +58,6 @@ def _run(out_dir, steps, *flags):
     return start_process([sys.executable, WORKER, str(out_dir), str(steps), *flags])
 
 
-def _wait(process, timeout=300):
-    finish_process(process, timeout)
-
-
 def test_sigkill_and_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     total = 30
     reference = _run(tmp_path / "reference", total)
@@ -80,8 +76,8 @@ def test_sigkill_and_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     assert killed.returncode == -signal.SIGKILL
     step_at_kill = json.loads(latest.read_text())["step"]
     assert 9 <= step_at_kill < total
-    _wait(_run(killed_dir, total, "--resume"))
-    _wait(reference)
+    finish_process(_run(killed_dir, total, "--resume"))
+    finish_process(reference)
     expected = np.load(tmp_path / "reference" / "final.npz")
     resumed = np.load(killed_dir / "final.npz")
     assert expected.files == resumed.files

@@ -14,7 +14,7 @@ from tests.test_case import finish_process, start_process
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_train_worker.py")
 
 
-def _run_worker(mode, out, env=None, timeout=240):
+def _run_worker(mode, out, env=None):
     return start_process([sys.executable, WORKER, mode, str(out)], {**os.environ, **(env or {})})
 
 
