@@ -159,6 +159,8 @@ def test_batches_are_a_function_of_the_step():
         data.dataset(data.total_steps + 1)
     with pytest.raises(ValueError, match="multiple of 3"):
         data.dataset(shard=(0, 3))
+    # no autotuner: its thread made deleting an exhausted iterator wait for seconds
+    assert data.dataset().options().autotune.enabled is False
 
 
 def test_pipeline_errors():

@@ -25,6 +25,7 @@ References: Mikolov et al. 2013, arXiv:1301.3781 and arXiv:1310.4546 (subsamplin
 negative sampling).
 """
 
+import functools
 import os
 
 import numpy as np
@@ -43,6 +44,7 @@ __all__ = [
 
 TABLE_POWER = 0.75
 _GROUP = 32  # steps made by one call of the pipeline's map (then unbatched)
+_PARALLEL_GROUPS = max(1, min(8, os.cpu_count() or 1))  # groups the map builds at once
 
 
 # ---------------------------------------------------------------------- tokenization
@@ -184,6 +186,95 @@ def window_offsets(window):
 
 
 # -------------------------------------------------------------------------- pipeline
+# The pipeline's functions take the corpus as arguments and are traced once per static
+# configuration (window, batch size, negatives), for every Word2VecData of the process:
+# a new model, corpus or seed traces nothing (tracing them took 0.14 s a run).
+def _kept(stream_ids, keep, seed, epoch):
+    """Which stream positions epoch `epoch` keeps (its subsampling draw)."""
+    seed = tf.stack([tf.cast(seed, tf.int32), epoch * 2 + 1])
+    draw = tf.random.stateless_uniform(tf.shape(stream_ids), seed=seed)
+    return draw < tf.gather(keep, stream_ids)
+
+
+def _epoch_frames(stream_ids, stream_documents, keep, seed, epoch, window, batch_size):
+    """One epoch's steps: `(steps, batch_size + 2 * window)` token ids and document
+    numbers, `batch_size` centers with `window` tokens on each side."""
+    kept = _kept(stream_ids, keep, seed, epoch)
+    ids = tf.boolean_mask(stream_ids, kept)
+    docs = tf.boolean_mask(stream_documents, kept)
+    num_steps = tf.maximum((tf.shape(ids)[0] + batch_size - 1) // batch_size, 1)
+    tail = num_steps * batch_size - tf.shape(ids)[0] + window
+    ids = tf.concat([tf.zeros([window], tf.int32), ids, tf.zeros([tail], tf.int32)], 0)
+    docs = tf.concat([-tf.ones([window], tf.int32), docs, -tf.ones([tail], tf.int32)], 0)
+    span = batch_size + 2 * window
+    return {
+        "token_ids": tf.signal.frame(ids, span, batch_size),
+        "documents": tf.signal.frame(docs, span, batch_size),
+    }
+
+
+def _make_group(element, table, seed, window, batch_size, num_negatives, dynamic_window):
+    """The batches of a group of steps, `(steps, batch_size, ...)`, from its frames."""
+    offsets = window_offsets(window)
+    ids, docs = element["token_ids"], element["documents"]  # (steps, span)
+    num_steps = tf.shape(ids)[0]
+    center_docs = docs[:, window : window + batch_size]
+    context_ids = tf.stack([ids[:, window + o : window + o + batch_size] for o in offsets], 2)
+    context_docs = tf.stack([docs[:, window + o : window + o + batch_size] for o in offsets], 2)
+    valid = tf.logical_and(
+        tf.equal(context_docs, center_docs[:, :, None]), center_docs[:, :, None] >= 0
+    )
+    group_seed = tf.stack([seed, element["epoch"] * 2 + 2])
+    group_seed = tf.random.experimental.stateless_fold_in(group_seed, element["group"])
+    if dynamic_window:
+        reach = tf.random.stateless_uniform(
+            [num_steps, batch_size], seed=group_seed, minval=1, maxval=window + 1, dtype=tf.int32
+        )
+        distance = tf.constant([abs(o) for o in offsets], tf.int32)
+        valid = tf.logical_and(valid, distance <= reach[:, :, None])
+    draws = tf.random.stateless_uniform(
+        [num_steps, batch_size, num_negatives],
+        seed=tf.random.experimental.stateless_fold_in(group_seed, 1),
+        minval=0,
+        maxval=tf.shape(table)[0],
+        dtype=tf.int32,
+    )
+    return {
+        "center_ids": ids[:, window : window + batch_size],
+        "context_ids": context_ids,
+        "context_weights": tf.cast(valid, tf.float32),
+        "negative_ids": tf.gather(table, draws),
+    }
+
+
+_SCALAR = tf.TensorSpec([], tf.int32)
+
+
+@functools.cache
+def _frames_function(window, batch_size):
+    vector = [tf.TensorSpec([None], dtype) for dtype in (tf.int32, tf.int32, tf.float32)]
+    return tf.function(
+        functools.partial(_epoch_frames, window=window, batch_size=batch_size),
+        input_signature=[*vector, _SCALAR, _SCALAR],
+    )
+
+
+@functools.cache
+def _group_function(window, batch_size, num_negatives, dynamic_window):
+    frames = tf.TensorSpec([None, batch_size + 2 * window], tf.int32)
+    element = {"token_ids": frames, "documents": frames, "epoch": _SCALAR, "group": _SCALAR}
+    return tf.function(
+        functools.partial(
+            _make_group,
+            window=window,
+            batch_size=batch_size,
+            num_negatives=num_negatives,
+            dynamic_window=dynamic_window,
+        ),
+        input_signature=[element, tf.TensorSpec([None], tf.int32), _SCALAR],
+    )
+
+
 class Word2VecData:
     """A tokenized corpus as step-indexed Word2Vec training batches.
 
@@ -284,78 +375,31 @@ class Word2VecData:
         self._stream_documents = tf.constant(documents, tf.int32)
         self._keep = tf.constant(self.keep_probabilities, tf.float32)
         kept = [int(tf.reduce_sum(tf.cast(self._kept(e), tf.int32))) for e in range(self.epochs)]
-        # Traced once, reused by every dataset() call (a run builds one per epoch).
-        self._frames = tf.function(self._epoch_frames)
-        self._batches = tf.function(self._make_group)
         self.epoch_steps = [max(1, -(-k // self.batch_size)) for k in kept]
         self.total_steps = int(sum(self.epoch_steps))
 
     def _kept(self, epoch):
         """Which stream positions epoch `epoch` keeps (its subsampling draw)."""
-        epoch = tf.cast(epoch, tf.int32)
-        seed = tf.stack([tf.constant(self.seed, tf.int32), epoch * 2 + 1])
-        draw = tf.random.stateless_uniform(tf.shape(self._stream_ids), seed=seed)
-        return draw < tf.gather(self._keep, self._stream_ids)
-
-    def _epoch_frames(self, epoch):
-        """One epoch's steps: `(steps, batch_size + 2 * window)` token ids and document
-        numbers, `batch_size` centers with `window` tokens on each side."""
-        window, batch_size = self.window, self.batch_size
-        kept = self._kept(epoch)
-        ids = tf.boolean_mask(self._stream_ids, kept)
-        docs = tf.boolean_mask(self._stream_documents, kept)
-        num_steps = tf.maximum((tf.shape(ids)[0] + batch_size - 1) // batch_size, 1)
-        tail = num_steps * batch_size - tf.shape(ids)[0] + window
-        ids = tf.concat([tf.zeros([window], tf.int32), ids, tf.zeros([tail], tf.int32)], 0)
-        docs = tf.concat([-tf.ones([window], tf.int32), docs, -tf.ones([tail], tf.int32)], 0)
-        span = batch_size + 2 * window
-        return {
-            "token_ids": tf.signal.frame(ids, span, batch_size),
-            "documents": tf.signal.frame(docs, span, batch_size),
-        }
+        return _kept(self._stream_ids, self._keep, self.seed, tf.cast(epoch, tf.int32))
 
     def _epoch_groups(self, epoch, first_group):
         """One epoch's steps in groups of `_GROUP`, from group `first_group` on."""
         epoch = tf.cast(epoch, tf.int32)
-        groups = tf.data.Dataset.from_tensor_slices(self._frames(epoch))
+        frames = _frames_function(self.window, self.batch_size)
+        groups = tf.data.Dataset.from_tensor_slices(
+            frames(self._stream_ids, self._stream_documents, self._keep, self.seed, epoch)
+        )
         groups = groups.batch(_GROUP).enumerate().skip(tf.cast(first_group, tf.int64))
         return groups.map(
             lambda group, element: {**element, "epoch": epoch, "group": tf.cast(group, tf.int32)}
         )
 
-    def _make_group(self, element):
+    def _batches(self, element):
         """The batches of a group of steps, `(steps, batch_size, ...)`, from its frames."""
-        window, batch_size, offsets = self.window, self.batch_size, window_offsets(self.window)
-        ids, docs = element["token_ids"], element["documents"]  # (steps, span)
-        num_steps = tf.shape(ids)[0]
-        center_docs = docs[:, window : window + batch_size]
-        context_ids = tf.stack([ids[:, window + o : window + o + batch_size] for o in offsets], 2)
-        context_docs = tf.stack([docs[:, window + o : window + o + batch_size] for o in offsets], 2)
-        valid = tf.logical_and(
-            tf.equal(context_docs, center_docs[:, :, None]), center_docs[:, :, None] >= 0
+        make = _group_function(
+            self.window, self.batch_size, self.num_negatives, self.dynamic_window
         )
-        group_seed = tf.stack([self.seed, element["epoch"] * 2 + 2])
-        group_seed = tf.random.experimental.stateless_fold_in(group_seed, element["group"])
-        if self.dynamic_window:
-            reach = tf.random.stateless_uniform(
-                [num_steps, batch_size], seed=group_seed, minval=1, maxval=window + 1,
-                dtype=tf.int32,
-            )  # fmt: skip
-            distance = tf.constant([abs(o) for o in offsets], tf.int32)
-            valid = tf.logical_and(valid, distance <= reach[:, :, None])
-        draws = tf.random.stateless_uniform(
-            [num_steps, batch_size, self.num_negatives],
-            seed=tf.random.experimental.stateless_fold_in(group_seed, 1),
-            minval=0,
-            maxval=self._table.shape[0],
-            dtype=tf.int32,
-        )
-        return {
-            "center_ids": ids[:, window : window + batch_size],
-            "context_ids": context_ids,
-            "context_weights": tf.cast(valid, tf.float32),
-            "negative_ids": tf.gather(self._table, draws),
-        }
+        return make(element, self._table, self.seed)
 
     def dataset(self, start_step=0, end_step=None, shard=None):
         """The batches of steps `start_step` .. `end_step - 1` (default: to the end).
@@ -393,7 +437,7 @@ class Word2VecData:
             lambda e: self._epoch_groups(e, tf.where(e == epoch, offset // _GROUP, 0))
         )
         dataset = (
-            dataset.map(self._batches, num_parallel_calls=tf.data.AUTOTUNE)
+            dataset.map(self._batches, num_parallel_calls=_PARALLEL_GROUPS)
             .unbatch()
             .skip(offset % _GROUP)
             .take(end_step - start_step)
@@ -402,7 +446,13 @@ class Word2VecData:
             dataset = dataset.map(
                 lambda batch: {k: v[first : first + rows] for k, v in batch.items()}
             )
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        # No autotuning: with TensorFlow 2.21, deleting an exhausted iterator of this
+        # pipeline (the end of every `Word2Vec.train`) waited for the autotuner's thread to
+        # wake, up to half the iterator's life (2.3 s of a 3 s run, in 6 of 8 runs
+        # measured). The map builds up to one group of steps per core (8 at most).
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return dataset.prefetch(2).with_options(options)
 
     @property
     def trained_counts(self):
