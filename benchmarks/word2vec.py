@@ -9,9 +9,9 @@ dropped); zoo trains on the ids, gensim on the same tokens as strings.
 Timed: zoo `Word2Vec.train()` (counting, tf.data pipeline, XLA compile, Keras `fit`:
 SGD steps of `--batch-size` centers, `--steps-per-execution` of them per host call) and
 gensim `build_vocab()` + `train()`. Runs alternate (zoo, gensim, zoo, gensim); the first
-zoo run also pays TensorFlow's start-up in the process ("cold"), the second is a new model
-in a warm process ("warm": it still traces and compiles its own training step); gensim's
-best run is the reference. words/s = corpus tokens x epochs / seconds, for both.
+zoo run also pays TensorFlow's start-up and the step's XLA compile in the process
+("cold"), the later ones are new models in a warm process ("warm": the best of them; with
+word2vec's SGD they reuse the compiled step); gensim's best run is the reference. words/s = corpus tokens x epochs / seconds, for both.
 
 Similarity: Spearman correlation between zoo's and gensim's cosine similarities over
 all pairs of the 200 most frequent words that are not stop words (stopwordsiso en + ru)

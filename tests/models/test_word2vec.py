@@ -257,6 +257,73 @@ def test_keras_train_step_matches_word2vec_updates(mode):
     assert float(loss) == pytest.approx(expected_loss, rel=1e-5) and expected_loss > 0
 
 
+def _fused_fit(model, batch, optimizer):
+    """One `fit` step through the fused execution (TensorFlow with XLA, 2 steps per call)."""
+    from zoo.models.word2vec_steps import FusedExecution
+
+    model.compile(optimizer=optimizer, jit_compile=True, steps_per_execution=2)
+    dataset = tf.data.Dataset.from_tensors({k: tf.constant(v) for k, v in batch.items()})
+    history = model.fit(dataset, steps_per_epoch=1, shuffle=False, verbose=0)
+    assert isinstance(model.train_function, FusedExecution)
+    return model.train_function, history.history["loss"][-1]
+
+
+@pytest.mark.parametrize("mode", ["skipgram", "cbow"])
+def test_sgd_kernel_matches_word2vec_updates_and_is_shared(mode):
+    """With plain SGD the fused execution runs the closed-form kernel: word2vec's update
+    and loss, Keras' iterations; a second model of the same shapes reuses its trace."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the fused execution is the TensorFlow backend's")
+    from zoo.models.word2vec_steps import _sgd_execution
+
+    embeddings, contexts, batch = sgd_step_case()
+    expected_e, expected_c, expected_loss = reference_sgd_step(
+        mode, embeddings, contexts, batch, 0.1
+    )
+    traces = []
+    for _ in range(2):
+        model = Word2Vec(vocabulary_size=12, hidden_dim=6, window=2, num_negatives=3, mode=mode)
+        model.token_embedding.embeddings.assign(embeddings)
+        model.context_embedding.embeddings.assign(contexts)
+        execution, loss = _fused_fit(model, batch, keras.optimizers.SGD(0.1))
+        assert execution.uses_kernel
+        traces.append(_sgd_execution(mode, 2).experimental_get_tracing_count())
+        np.testing.assert_allclose(model.embeddings, expected_e, atol=1e-5)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(model.context_embedding.embeddings), expected_c, atol=1e-5
+        )
+        assert loss == pytest.approx(expected_loss, rel=1e-5)
+        assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 1
+    assert traces[1] == traces[0] >= 1  # the second model traced (and compiled) nothing
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["adam", "momentum", "clipnorm", "frozen", "schedule"],
+)
+def test_other_optimizers_take_keras_train_step(change):
+    """Anything but plain SGD at a constant or linear rate runs Keras' own train_step
+    inside the fused execution, and still trains."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the fused execution is the TensorFlow backend's")
+    embeddings, contexts, batch = sgd_step_case()
+    model = Word2Vec(vocabulary_size=12, hidden_dim=6, window=2, num_negatives=3)
+    model.token_embedding.embeddings.assign(embeddings)
+    model.context_embedding.embeddings.assign(contexts)
+    optimizer = {
+        "adam": keras.optimizers.Adam(0.01),
+        "momentum": keras.optimizers.SGD(0.1, momentum=0.9),
+        "clipnorm": keras.optimizers.SGD(0.1, clipnorm=1.0),
+        "schedule": keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
+    }.get(change, keras.optimizers.SGD(0.1))
+    if change == "frozen":
+        model.context_embedding.trainable = False
+    execution, loss = _fused_fit(model, batch, optimizer)
+    assert not execution.uses_kernel
+    assert np.isfinite(loss)
+    assert not np.allclose(model.embeddings, embeddings)
+
+
 def test_optimizer_decays_linearly():
     optimizer = word2vec_optimizer(0.025, 1e-4, total_steps=100)
     rates = []
@@ -300,7 +367,7 @@ def test_fused_executions_match_keras_steps():
     ends, with a short last execution and epochs that end inside an execution."""
     if keras.backend.backend() != "tensorflow":
         pytest.skip("the fused execution is the TensorFlow backend's")
-    from zoo.models.word2vec import _FusedExecution
+    from zoo.models.word2vec_steps import FusedExecution
 
     texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 30
     tokenizer = WordTokenizer.train(texts, vocabulary_size=20, verbose=False)
@@ -315,8 +382,8 @@ def test_fused_executions_match_keras_steps():
     fused, keras_steps = models
     data = fused.training_data(texts, epochs=3, batch_size=16, seed=4)
     assert data.total_steps % 5 and data.epoch_steps[0] % 5
-    assert isinstance(fused.train_function, _FusedExecution)
-    assert not isinstance(keras_steps.train_function, _FusedExecution)
+    assert isinstance(fused.train_function, FusedExecution)
+    assert not isinstance(keras_steps.train_function, FusedExecution)
     np.testing.assert_allclose(fused.embeddings, keras_steps.embeddings, atol=1e-6)
     for model in models:
         assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == data.total_steps

@@ -33,8 +33,10 @@ All updates of a batch are taken at the same point, so a frequent token's gradie
 up over the batch: batches of a few hundred centers keep plain SGD stable (one update
 from thousands overshoots where word2vec's sequential updates saturate), and
 `steps_per_execution` runs many of them per host call. Under TensorFlow with XLA,
-`Word2Vec.make_train_function` runs those steps (Keras' `train_step` each) in one
-compiled call rather than one call a step.
+`Word2Vec.make_train_function` runs those steps in one compiled call rather than one
+call a step (`zoo.models.word2vec_steps.FusedExecution`): with word2vec's SGD, through a
+closed-form kernel that every model of the same shapes shares, so a second model
+compiles nothing; with any other optimizer, through Keras' `train_step`.
 
 References:
 - Mikolov et al. 2013, "Efficient Estimation of Word Representations in Vector
@@ -47,13 +49,13 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from zoo._arguments import arguments_config, deserialize_entry, keep_arguments
 from zoo._checks import check_float, check_int
 from zoo.data.word2vec import Word2VecData, tokenize_corpus
 from zoo.models.word2vec_search import Word2VecSearch, reserved_ids
+from zoo.models.word2vec_steps import FusedExecution
 
 __all__ = ["Word2Vec", "word2vec_optimizer"]
 
@@ -98,82 +100,6 @@ def _process_shard():
     return (jax.process_index(), jax.process_count()) if jax.process_count() > 1 else None
 
 
-class _FusedExecution:
-    """A TensorFlow `train_function` that runs an execution's steps in one XLA call.
-
-    Keras' own runs `steps_per_execution` compiled steps in a graph loop, one XLA call
-    each; a word2vec step is so small (a few thousand rows gathered and scattered)
-    that the call costs about as much as the step. This one takes up to
-    `steps_per_execution` batches from the iterator (as Keras does: it stops early when
-    the data ends), stacks them, and runs the model's own `train_step` on each in a
-    loop inside one compiled function. The steps are Keras' steps: the optimizer's
-    `iterations`, the loss metric and the callbacks see what Keras' function gives.
-
-    After each call, `step_means` holds the loss metric's value after each step of the
-    execution (numpy `(steps,)`), from which `Word2Vec.train` reads per-epoch losses.
-    Iterators it cannot stack (no `tf.data` iterator, or shapes not fully known) go to
-    Keras' function.
-    """
-
-    def __init__(self, model, fallback):
-        self.model = model
-        self.fallback = fallback
-        self.step_means = np.zeros([0], np.float32)
-        self._execution = tf.function(self._execute, autograph=False, reduce_retracing=True)
-        self._steps = tf.function(self._run_steps, autograph=False, jit_compile=True)
-
-    def __call__(self, iterator):
-        if not isinstance(iterator, tf.data.Iterator) or not all(
-            spec.shape.is_fully_defined() for spec in tf.nest.flatten(iterator.element_spec)
-        ):
-            self.step_means = None
-            return self.fallback(iterator)
-        count, logs, means = self._execution(iterator)
-        count = int(count)
-        if count == 0:
-            raise StopIteration
-        self.step_means = means.numpy()[:count]
-        return logs
-
-    def _execute(self, iterator):
-        steps = self.model.steps_per_execution
-        specs = tf.nest.flatten(iterator.element_spec)
-        arrays = [tf.TensorArray(s.dtype, size=steps, element_shape=s.shape) for s in specs]
-
-        def more(step, optional, arrays):
-            return tf.logical_and(step < steps, optional.has_value())
-
-        def take(step, optional, arrays):
-            values = tf.nest.flatten(optional.get_value())
-            arrays = [array.write(step, value) for array, value in zip(arrays, values)]
-            following = tf.cond(step + 1 < steps, iterator.get_next_as_optional, lambda: optional)
-            return step + 1, following, arrays
-
-        count, _, arrays = tf.while_loop(
-            more, take, (tf.constant(0), iterator.get_next_as_optional(), arrays)
-        )
-        batches = tf.nest.pack_sequence_as(
-            iterator.element_spec, [array.stack() for array in arrays]
-        )
-        return (count, *self._steps(batches, count))
-
-    def _run_steps(self, batches, count):
-        model, steps = self.model, self.model.steps_per_execution
-        means = tf.TensorArray(tf.float32, size=steps)
-
-        def step(index, logs, means):
-            logs = model.train_step(tf.nest.map_structure(lambda value: value[index], batches))
-            return index + 1, logs, means.write(index, tf.cast(logs["loss"], tf.float32))
-
-        _, logs, means = tf.while_loop(
-            lambda index, logs, means: index < count,
-            step,
-            (tf.constant(0), model.get_metrics_result(), means),
-            maximum_iterations=steps,
-        )
-        return logs, means.stack()
-
-
 class _SyncEveryExecution(keras.callbacks.Callback):
     """Reads the loss after every execution, which makes Keras run its callbacks in step
     with training: no more than `steps_per_execution` steps are queued on the devices
@@ -188,7 +114,7 @@ class _EpochLosses(keras.callbacks.Callback):
     """The mean loss of each epoch of a run, and its line when `verbose`.
 
     With a `fused` execution (one `fit` for the run) it reads the loss metric's value
-    after every step (`_FusedExecution.step_means`): the mean of steps `a .. b - 1` is
+    after every step (`FusedExecution.step_means`): the mean of steps `a .. b - 1` is
     `(b * m_b - a * m_a) / (b - a)` with `m_k` the mean after `k` steps. Otherwise
     (`fused=None`) the caller fits one epoch at a time and passes each epoch's loss to
     `end_epoch`.
@@ -401,7 +327,7 @@ class Word2Vec(Word2VecSearch, keras.Model):
 
     def make_train_function(self, force=False):
         """Keras' train function; under TensorFlow with XLA and `steps_per_execution`
-        above 1, one that runs each execution's steps in one XLA call (`_FusedExecution`)."""
+        above 1, one that runs each execution's steps in one XLA call (`FusedExecution`)."""
         if self.train_function is not None and not force:
             return self.train_function
         super().make_train_function(force=True)
@@ -412,7 +338,7 @@ class Word2Vec(Word2VecSearch, keras.Model):
             and self.steps_per_execution > 1
             and self.distribute_strategy.num_replicas_in_sync == 1
         ):
-            self.train_function = _FusedExecution(self, self.train_function)
+            self.train_function = FusedExecution(self, self.train_function)
         return self.train_function
 
     def compute_output_shape(self, input_shape):
@@ -580,7 +506,7 @@ class Word2Vec(Word2VecSearch, keras.Model):
         # One `fit` for the run where each step's loss can be read back (the fused
         # execution), else one per epoch (its loss is the epoch's mean).
         fused = self.make_train_function()
-        fused = fused if isinstance(fused, _FusedExecution) else None
+        fused = fused if isinstance(fused, FusedExecution) else None
         epochs_seen = _EpochLosses(corpus.epoch_steps, verbose, fused)
         shard, step, start = _process_shard(), 0, time.perf_counter()
         for steps in corpus.epoch_steps if fused is None else [corpus.total_steps]:
