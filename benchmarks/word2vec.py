@@ -11,7 +11,8 @@ SGD steps of `--batch-size` centers, `--steps-per-execution` of them per host ca
 gensim `build_vocab()` + `train()`. Runs alternate (zoo, gensim, zoo, gensim); the first
 zoo run also pays TensorFlow's start-up and the step's XLA compile in the process
 ("cold"), the later ones are new models in a warm process ("warm": the best of them; with
-word2vec's SGD they reuse the compiled step); gensim's best run is the reference. words/s = corpus tokens x epochs / seconds, for both.
+word2vec's SGD they reuse the compiled step); gensim's best run is the reference.
+words/s = corpus tokens x epochs / seconds, for both.
 
 Similarity: Spearman correlation between zoo's and gensim's cosine similarities over
 all pairs of the 200 most frequent words that are not stop words (stopwordsiso en + ru)
