@@ -163,6 +163,33 @@ def test_batches_are_a_function_of_the_step():
     assert data.dataset().options().autotune.enabled is False
 
 
+def test_steps_per_element_stacks_whole_steps():
+    """`steps_per_element=k` gives the same steps, k an element, zero-padded past the
+    last, with their count; its cardinality is unknown (Keras then counts steps)."""
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 40, 1500).astype(np.int32)
+    data = Word2VecData(ids, [0, 600, 1500], 40, window=2, batch_size=64, epochs=2, seed=1)
+    every = _numpy_batches(data.dataset())
+    start = 3
+    grouped = _numpy_batches(data.dataset(start, steps_per_element=4))
+    assert data.dataset(steps_per_element=4).cardinality() == tf.data.UNKNOWN_CARDINALITY
+    counts = [int(g["steps"]) for g in grouped]
+    assert counts[:-1] == [4] * (len(counts) - 1) and sum(counts) == data.total_steps - start
+    assert 0 < counts[-1] <= 4 and (data.total_steps - start) % 4 == counts[-1] % 4
+    for number, group in enumerate(grouped):
+        assert group["center_ids"].shape == (4, 64)
+        assert group["context_ids"].shape == group["context_weights"].shape == (4, 64, 4)
+        for k in range(4):
+            step = start + 4 * number + k
+            for key in every[0]:
+                if k < counts[number]:
+                    np.testing.assert_array_equal(group[key][k], every[step][key])
+                else:  # padding: no pair, never run
+                    assert not group[key][k].any()
+    with pytest.raises(ValueError, match="steps_per_element"):
+        data.dataset(steps_per_element=0)
+
+
 def test_pipeline_errors():
     ids, splits = tokenize_corpus([[1, 2, 3]])
     with pytest.raises(ValueError, match=r"token ids in \[1, 3\].*vocabulary_size=3"):

@@ -248,6 +248,20 @@ def _make_group(element, table, seed, window, batch_size, num_negatives, dynamic
 
 
 _SCALAR = tf.TensorSpec([], tf.int32)
+# The pipeline's functions have no Python control flow on tensors: autograph, whose
+# first conversion in a process took 0.6 s of the first dataset() call, is left out.
+_plain = tf.autograph.experimental.do_not_convert
+
+
+def _pad_steps(element, steps):
+    """Up to `steps` stacked steps, zero-padded to `steps`, and "steps": how many are real."""
+    count = tf.shape(element["center_ids"])[0]
+
+    def pad(value):
+        padded = tf.pad(value, [[0, steps - count]] + [[0, 0]] * (value.shape.rank - 1))
+        return tf.ensure_shape(padded, [steps, *value.shape[1:]])
+
+    return {**{key: pad(value) for key, value in element.items()}, "steps": count}
 
 
 @functools.cache
@@ -255,6 +269,7 @@ def _frames_function(window, batch_size):
     vector = [tf.TensorSpec([None], dtype) for dtype in (tf.int32, tf.int32, tf.float32)]
     return tf.function(
         functools.partial(_epoch_frames, window=window, batch_size=batch_size),
+        autograph=False,
         input_signature=[*vector, _SCALAR, _SCALAR],
     )
 
@@ -272,6 +287,7 @@ def _group_function(window, batch_size, num_negatives, dynamic_window):
             dynamic_window=dynamic_window,
         ),
         input_signature=[element, tf.TensorSpec([None], tf.int32), _SCALAR],
+        autograph=False,
     )
 
 
@@ -391,7 +407,13 @@ class Word2VecData:
         )
         groups = groups.batch(_GROUP).enumerate().skip(tf.cast(first_group, tf.int64))
         return groups.map(
-            lambda group, element: {**element, "epoch": epoch, "group": tf.cast(group, tf.int32)}
+            _plain(
+                lambda group, element: {
+                    **element,
+                    "epoch": epoch,
+                    "group": tf.cast(group, tf.int32),
+                }
+            )
         )
 
     def _batches(self, element):
@@ -401,7 +423,7 @@ class Word2VecData:
         )
         return make(element, self._table, self.seed)
 
-    def dataset(self, start_step=0, end_step=None, shard=None):
+    def dataset(self, start_step=0, end_step=None, shard=None, steps_per_element=1):
         """The batches of steps `start_step` .. `end_step - 1` (default: to the end).
 
         Args:
@@ -410,6 +432,14 @@ class Word2VecData:
             shard: `(process index, process count)`: give only that process's rows of
                 each global batch (the `index`-th of `count` equal slices), as a
                 multi-host run feeds it. Default: the whole batch.
+            steps_per_element: 1 gives one step per element. k > 1 gives k steps per
+                element, each value stacked `(k, batch_size, ...)` and zero-padded past
+                the last step, with "steps" (int32) the number of real ones: one element
+                per execution of a model compiled with `steps_per_execution=k` whose
+                train function takes whole executions (`Word2Vec.fit_dataset` picks).
+                Pulling an element costs tens of microseconds of TensorFlow runtime,
+                as much as a third of a step. Its cardinality is left unknown, so that
+                Keras counts steps, not elements.
 
         Returns:
             A `tf.data.Dataset` of the dicts described in the class docstring.
@@ -418,6 +448,7 @@ class Word2VecData:
         end_step = self.total_steps if end_step is None else end_step
         start_step = check_int(start_step, "start_step", owner, minimum=0)
         end_step = check_int(end_step, "end_step", owner, minimum=0)
+        steps_per_element = check_int(steps_per_element, "steps_per_element", owner)
         if not start_step <= end_step <= self.total_steps:
             raise ValueError(
                 f"{owner} received steps {start_step} .. {end_step}. Expected "
@@ -434,17 +465,23 @@ class Word2VecData:
         epoch = min(int(np.searchsorted(starts, start_step, side="right") - 1), self.epochs - 1)
         offset = start_step - int(starts[epoch])  # the first step within its epoch
         dataset = tf.data.Dataset.range(epoch, self.epochs).flat_map(
-            lambda e: self._epoch_groups(e, tf.where(e == epoch, offset // _GROUP, 0))
+            _plain(lambda e: self._epoch_groups(e, tf.where(e == epoch, offset // _GROUP, 0)))
         )
         dataset = (
-            dataset.map(self._batches, num_parallel_calls=_PARALLEL_GROUPS)
+            dataset.map(_plain(self._batches), num_parallel_calls=_PARALLEL_GROUPS)
             .unbatch()
             .skip(offset % _GROUP)
             .take(end_step - start_step)
         )
         if count > 1:
             dataset = dataset.map(
-                lambda batch: {k: v[first : first + rows] for k, v in batch.items()}
+                _plain(lambda batch: {k: v[first : first + rows] for k, v in batch.items()})
+            )
+        if steps_per_element > 1:
+            dataset = (
+                dataset.batch(steps_per_element)
+                .map(_plain(functools.partial(_pad_steps, steps=steps_per_element)))
+                .filter(_plain(lambda element: True))  # unknown cardinality: Keras counts steps
             )
         # No autotuning: with TensorFlow 2.21, deleting an exhausted iterator of this
         # pipeline (the end of every `Word2Vec.train`) waited for the autotuner's thread to
@@ -452,7 +489,7 @@ class Word2VecData:
         # measured). The map builds up to one group of steps per core (8 at most).
         options = tf.data.Options()
         options.autotune.enabled = False
-        return dataset.prefetch(2).with_options(options)
+        return dataset.prefetch(2 * _GROUP).with_options(options)
 
     @property
     def trained_counts(self):
