@@ -16,6 +16,7 @@ a 2-D PCA picture of chosen words (`pca.png`). Writes `config.json`, `checkpoint
 """
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -276,7 +277,7 @@ def main(argv=None):
     trained = time.perf_counter()
     _, start_step, final_loss = train(
         model,
-        corpus.dataset,  # each process feeds its own rows of every step
+        functools.partial(model.fit_dataset, corpus),  # each process: its rows of each step
         batch_size=config.batch_size,
         total_steps=corpus.total_steps,
         out_dir=config.out,

@@ -313,8 +313,9 @@ def test_sgd_kernel_matches_word2vec_updates_and_is_shared(mode):
         model.token_embedding.embeddings.assign(embeddings)
         model.context_embedding.embeddings.assign(contexts)
         execution, loss = _fused_fit(model, batch, keras.optimizers.SGD(0.1))
-        assert execution.uses_kernel
-        traces.append(_sgd_execution(mode, 2).experimental_get_tracing_count())
+        assert execution.uses_kernel and not execution.framed  # random contexts: pairs
+        functions = _sgd_execution(mode, 2).functions
+        traces.append(sum(f.experimental_get_tracing_count() for f in functions))
         np.testing.assert_allclose(model.embeddings, expected_e, atol=1e-5)
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(model.context_embedding.embeddings), expected_c, atol=1e-5
@@ -322,6 +323,32 @@ def test_sgd_kernel_matches_word2vec_updates_and_is_shared(mode):
         assert loss == pytest.approx(expected_loss, rel=1e-5)
         assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 1
     assert traces[1] == traces[0] >= 1  # the second model traced (and compiled) nothing
+
+
+def test_fit_dataset_follows_the_train_function():
+    """`fit_dataset` gives whole executions to the fused execution and single steps to
+    Keras' function; a dataset grouped for another `steps_per_execution` is refused."""
+    texts = ["the cat sat on the mat", "the dog sat on the log"] * 20
+    tokenizer = WordTokenizer.train(texts, vocabulary_size=20, verbose=False)
+    model = Word2Vec(hidden_dim=8, window=2, tokenizer=tokenizer)
+    data = model.training_data(texts, epochs=1, batch_size=16, seed=0)
+    with pytest.raises(ValueError, match="compile"):
+        model.fit_dataset(data)
+    fused = keras.backend.backend() == "tensorflow"
+    for steps_per_execution in (4, 1):
+        model.compile(
+            optimizer=word2vec_optimizer(total_steps=data.total_steps),
+            jit_compile=True,
+            steps_per_execution=steps_per_execution,
+        )
+        spec = model.fit_dataset(data).element_spec
+        assert ("steps" in spec) == (fused and steps_per_execution > 1)
+    if fused:
+        model.compile(optimizer=word2vec_optimizer(), jit_compile=True, steps_per_execution=2)
+        with pytest.raises(ValueError, match="steps_per_execution=2"):
+            model.fit(
+                data.dataset(steps_per_element=4), steps_per_epoch=4, shuffle=False, verbose=0
+            )
 
 
 @pytest.mark.parametrize(
@@ -387,11 +414,13 @@ def test_train_is_fit_on_the_step_batches():
     np.testing.assert_array_equal(np.asarray(trained.token_counts), data.trained_counts)
 
 
-def test_fused_executions_match_keras_steps():
+@pytest.mark.parametrize("mode", ["skipgram", "cbow"])
+def test_fused_executions_match_keras_steps(mode):
     """One XLA call per execution (TensorFlow) takes the steps Keras' own function takes:
-    `train()` with `steps_per_execution=5` (one `fit`, each epoch's loss read from its
-    steps) ends where `steps_per_execution=1` (Keras' function, one `fit` per epoch)
-    ends, with a short last execution and epochs that end inside an execution."""
+    `train()` with `steps_per_execution=5` (one `fit`, one element of 5 stacked steps a
+    call, the SGD kernel's frame path, each epoch's loss read from its steps) ends where
+    `steps_per_execution=1` (Keras' function, one `fit` per epoch) ends, with a short
+    last execution and epochs that end inside an execution."""
     if keras.backend.backend() != "tensorflow":
         pytest.skip("the fused execution is the TensorFlow backend's")
     from zoo.models.word2vec_steps import FusedExecution
@@ -402,7 +431,7 @@ def test_fused_executions_match_keras_steps():
     models, histories = [], []
     for steps_per_execution in (5, 1):
         keras.utils.set_random_seed(3)
-        models.append(Word2Vec(hidden_dim=8, window=2, tokenizer=tokenizer))
+        models.append(Word2Vec(hidden_dim=8, window=2, tokenizer=tokenizer, mode=mode))
         histories.append(
             models[-1].train(texts, steps_per_execution=steps_per_execution, **options)
         )
@@ -410,6 +439,7 @@ def test_fused_executions_match_keras_steps():
     data = fused.training_data(texts, epochs=3, batch_size=16, seed=4)
     assert data.total_steps % 5 and data.epoch_steps[0] % 5
     assert isinstance(fused.train_function, FusedExecution)
+    assert fused.train_function.uses_kernel and fused.train_function.framed
     assert not isinstance(keras_steps.train_function, FusedExecution)
     np.testing.assert_allclose(fused.embeddings, keras_steps.embeddings, atol=1e-6)
     for model in models:

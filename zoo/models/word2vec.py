@@ -34,9 +34,10 @@ up over the batch: batches of a few hundred centers keep plain SGD stable (one u
 from thousands overshoots where word2vec's sequential updates saturate), and
 `steps_per_execution` runs many of them per host call. Under TensorFlow with XLA,
 `Word2Vec.make_train_function` runs those steps in one compiled call rather than one
-call a step (`zoo.models.word2vec_steps.FusedExecution`): with word2vec's SGD, through a
-closed-form kernel that every model of the same shapes shares, so a second model
-compiles nothing; with any other optimizer, through Keras' `train_step`.
+call a step (`zoo.models.word2vec_steps.FusedExecution`), fed one element of stacked
+steps per call (`Word2Vec.fit_dataset`): with word2vec's SGD, through a closed-form
+kernel that every model of the same shapes shares, so a second model compiles nothing;
+with any other optimizer, through Keras' `train_step`.
 
 References:
 - Mikolov et al. 2013, "Efficient Estimation of Word Representations in Vector
@@ -423,6 +424,27 @@ class Word2Vec(Word2VecSearch, keras.Model):
             seed=seed,
         )
 
+    def fit_dataset(self, data, start_step=0, end_step=None, shard=None):
+        """The batches of a `Word2VecData` as this compiled model's `fit` takes them best.
+
+        Under TensorFlow with XLA and `steps_per_execution` above 1 (`FusedExecution`),
+        one element per execution (`data.dataset(..., steps_per_element=
+        steps_per_execution)`); otherwise one step per element. Pass the result to `fit`
+        with `steps_per_epoch=end_step - start_step`.
+
+        Args:
+            data: the `Word2VecData` (from `training_data`).
+            start_step, end_step, shard: as in `Word2VecData.dataset`.
+        """
+        if not self.compiled:
+            raise ValueError(
+                "Word2Vec.fit_dataset() needs a compiled model. Call compile() first, "
+                "e.g. with optimizer=word2vec_optimizer(...)."
+            )
+        fused = isinstance(self.make_train_function(), FusedExecution)
+        steps = int(self.steps_per_execution) if fused else 1
+        return data.dataset(start_step, end_step, shard=shard, steps_per_element=steps)
+
     def add_token_counts(self, data):
         """Add the token counts of a `Word2VecData` to `token_counts` (what was trained)."""
         counts = np.asarray(data.trained_counts, np.float32)
@@ -511,7 +533,7 @@ class Word2Vec(Word2VecSearch, keras.Model):
         shard, step, start = _process_shard(), 0, time.perf_counter()
         for steps in corpus.epoch_steps if fused is None else [corpus.total_steps]:
             history = self.fit(
-                corpus.dataset(step, step + steps, shard=shard),
+                self.fit_dataset(corpus, step, step + steps, shard=shard),
                 steps_per_epoch=steps,
                 shuffle=False,
                 callbacks=[_SyncEveryExecution(), epochs_seen],
