@@ -235,6 +235,11 @@ def start_mesh(config):
 # ------------------------------------------------------------------------------ main
 def main(argv=None):
     config = parse_config(Config, argv)
+    if config.steps_per_execution < 1:  # other recipes read 0 as their strategy's default
+        raise ValueError(
+            f"--steps-per-execution {config.steps_per_execution} is out of range: it takes "
+            "a number >= 1 (default 32)."
+        )
     if len(config.analogy) not in (0, 3):
         raise SystemExit(f"--analogy takes three words a b c, received {config.analogy}")
     if len(config.direction) % 2:

@@ -62,6 +62,8 @@ def test_recipe_on_a_text_file_with_subwords(tmp_path):
 def test_recipe_rejects_bad_text(tmp_path):
     with pytest.raises(ValueError, match="not a file"):
         word2vec.main(["--text", os.path.join(tmp_path, "missing.txt"), "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="--steps-per-execution 0 is out of range"):
+        word2vec.main(["--steps-per-execution", "0", "--out", str(tmp_path)])
 
 
 def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
