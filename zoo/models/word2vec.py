@@ -435,6 +435,18 @@ class Word2Vec(Word2VecSearch, keras.Model):
         Args:
             data: the `Word2VecData` (from `training_data`).
             start_step, end_step, shard: as in `Word2VecData.dataset`.
+
+        Example (what `train()` does, in your own `fit`):
+
+        >>> data = model.training_data(texts, epochs=2, batch_size=64, seed=0)
+        >>> model.compile(
+        ...     optimizer=word2vec_optimizer(total_steps=data.total_steps),
+        ...     jit_compile=True,
+        ...     steps_per_execution=32,
+        ... )
+        >>> history = model.fit(
+        ...     model.fit_dataset(data), steps_per_epoch=data.total_steps, shuffle=False
+        ... )
         """
         if not self.compiled:
             raise ValueError(
