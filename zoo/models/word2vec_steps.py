@@ -138,40 +138,62 @@ def _grouped(element_spec):
     return isinstance(element_spec, dict) and "steps" in element_spec
 
 
+def _slots(weights, num_negatives, mode):
+    """`(slot_weights, signs, count)` of a step's (center, slot) scores: skip-gram's slots
+    are the contexts (weight 1 each) then the negatives (weight = the center's pairs),
+    CBOW's the center then the negatives (weight 1 for a center with a context); `count`
+    is what the loss is averaged over (pairs, or centers)."""
+    pairs = tf.reduce_sum(weights, -1, keepdims=True)  # (batch, 1)
+    if mode == "skipgram":
+        slot_weights = tf.concat([weights, tf.repeat(pairs, num_negatives, 1)], 1)
+        signs = [1.0] * weights.shape[-1] + [-1.0] * num_negatives
+        return slot_weights, tf.constant(signs, tf.float32), tf.reduce_sum(pairs)
+    active = tf.cast(pairs > 0, tf.float32)
+    slot_weights = tf.repeat(active, 1 + num_negatives, 1)
+    signs = [1.0] + [-1.0] * num_negatives
+    return slot_weights, tf.constant(signs, tf.float32), tf.reduce_sum(active)
+
+
+def _negative_sampling(inputs, targets, slot_weights, signs, rate):
+    """The summed loss of a step's scores and its SGD steps, in closed form: the score s
+    of a slot with sign +1 (true pair) or -1 (negative) and weight w adds
+    `-w log sigmoid(sign s)` to the sum, whose gradient with respect to s is
+    `-w sign sigmoid(-sign s)`.
+
+    Returns `(total, scale, step_inputs)`: `scale` is rate x the negative gradient of
+    each score, `(batch, slots)`; `step_inputs` the inputs' steps, `(batch, dim)` (a
+    target's step is `scale * input`).
+    """
+    scores = tf.einsum("bd,bsd->bs", inputs, targets)
+    total = -tf.reduce_sum(slot_weights * tf.math.log_sigmoid(signs * scores))
+    scale = rate * slot_weights * signs * tf.sigmoid(-signs * scores)
+    return total, scale, tf.einsum("bs,bsd->bd", scale, targets)
+
+
+def _cbow_inputs(weights, contexts):
+    """CBOW's input: the mean of a center's context vectors, `(batch, dim)`."""
+    pairs = tf.reduce_sum(weights, -1, keepdims=True)
+    return tf.reduce_sum(weights[:, :, None] * contexts, 1) / tf.maximum(pairs, 1.0)
+
+
 def _sgd_step(batch, token, context, rate, mode):
     """One SGD step of word2vec's negative-sampling loss on a batch; returns the loss.
 
     The loss and gradients are those of `Word2Vec.compute_loss` (its gradient is the
-    sum's, its value the mean per pair, or per center for CBOW), in closed form: the
-    score s of a slot with sign +1 (true pair) or -1 (negative) and weight w adds
-    `-w log sigmoid(sign s)` to the sum, whose gradient with respect to s is
-    `-w sign sigmoid(-sign s)`. Both matrices' steps are taken at the same point.
+    sum's, its value the mean per pair, or per center for CBOW), in closed form
+    (`_negative_sampling`). Both matrices' steps are taken at the same point.
     """
     weights = tf.cast(batch["context_weights"], tf.float32)  # (batch, 2w)
     negatives = batch["negative_ids"]  # (batch, k)
-    num_negatives = negatives.shape[-1]
-    pairs = tf.reduce_sum(weights, -1, keepdims=True)  # (batch, 1)
+    slot_weights, signs, count = _slots(weights, negatives.shape[-1], mode)
     if mode == "skipgram":
         inputs = tf.gather(token, batch["center_ids"])  # (batch, dim)
         output_ids = tf.concat([batch["context_ids"], negatives], 1)
-        slot_weights = tf.concat([weights, tf.repeat(pairs, num_negatives, 1)], 1)
-        signs = [1.0] * weights.shape[-1] + [-1.0] * num_negatives
-        count = tf.reduce_sum(pairs)
     else:
-        contexts = tf.gather(token, batch["context_ids"])  # (batch, 2w, dim)
-        inputs = tf.reduce_sum(weights[:, :, None] * contexts, 1) / tf.maximum(pairs, 1.0)
+        inputs = _cbow_inputs(weights, tf.gather(token, batch["context_ids"]))
         output_ids = tf.concat([batch["center_ids"][:, None], negatives], 1)
-        active = tf.cast(pairs > 0, tf.float32)
-        slot_weights = tf.repeat(active, 1 + num_negatives, 1)
-        signs = [1.0] + [-1.0] * num_negatives
-        count = tf.reduce_sum(active)
-    signs = tf.constant(signs, tf.float32)
     targets = tf.gather(context, output_ids)  # (batch, slots, dim)
-    scores = tf.einsum("bd,bsd->bs", inputs, targets)
-    total = -tf.reduce_sum(slot_weights * tf.math.log_sigmoid(signs * scores))
-    # rate x the negative gradient of the sum with respect to each score
-    scale = rate * slot_weights * signs * tf.sigmoid(-signs * scores)
-    step_inputs = tf.einsum("bs,bsd->bd", scale, targets)
+    total, scale, step_inputs = _negative_sampling(inputs, targets, slot_weights, signs, rate)
     step_targets = scale[:, :, None] * inputs[:, None, :]
     dim = targets.shape[-1]
     if mode == "skipgram":
@@ -241,31 +263,18 @@ def _sgd_step_frames(batch, frame, token, context, rate, mode):
     batch_size, slots = weights.shape
     index = _frame_index(batch_size, slots // 2)
     pairs_index = tf.constant(index[0])
-    num_negatives = negatives.shape[-1]
-    pairs = tf.reduce_sum(weights, -1, keepdims=True)  # (batch, 1)
+    slot_weights, signs, count = _slots(weights, negatives.shape[-1], mode)
     if mode == "skipgram":
         inputs = tf.gather(token, center_ids)  # (batch, dim)
         frame_rows = tf.gather(context, frame)  # (batch + 2w, dim)
         noise = tf.gather(context, negatives)  # (batch, k, dim)
         targets = tf.concat([tf.gather(frame_rows, pairs_index), noise], 1)
-        slot_weights = tf.concat([weights, tf.repeat(pairs, num_negatives, 1)], 1)
-        signs = [1.0] * slots + [-1.0] * num_negatives
-        count = tf.reduce_sum(pairs)
     else:
         frame_rows = tf.gather(token, frame)  # (batch + 2w, dim)
-        contexts = tf.gather(frame_rows, pairs_index)  # (batch, 2w, dim)
-        inputs = tf.reduce_sum(weights[:, :, None] * contexts, 1) / tf.maximum(pairs, 1.0)
+        inputs = _cbow_inputs(weights, tf.gather(frame_rows, pairs_index))
         output_ids = tf.concat([center_ids[:, None], negatives], 1)
         targets = tf.gather(context, output_ids)  # (batch, 1 + k, dim)
-        active = tf.cast(pairs > 0, tf.float32)
-        slot_weights = tf.repeat(active, 1 + num_negatives, 1)
-        signs = [1.0] + [-1.0] * num_negatives
-        count = tf.reduce_sum(active)
-    signs = tf.constant(signs, tf.float32)
-    scores = tf.einsum("bd,bsd->bs", inputs, targets)
-    total = -tf.reduce_sum(slot_weights * tf.math.log_sigmoid(signs * scores))
-    scale = rate * slot_weights * signs * tf.sigmoid(-signs * scores)
-    step_inputs = tf.einsum("bs,bsd->bd", scale, targets)
+    total, scale, step_inputs = _negative_sampling(inputs, targets, slot_weights, signs, rate)
     dim = targets.shape[-1]
     if mode == "skipgram":
         token.scatter_add(tf.IndexedSlices(step_inputs, center_ids))
@@ -325,9 +334,9 @@ def _sgd_execution(mode, steps):
     the traces and their XLA executables. Steps whose contexts are frame rows (every
     `Word2VecData` step) run `_sgd_step_frames`, others `_sgd_step`: the check runs with
     the take, and only the kernel it picks is traced and compiled."""
-    options = {"autograph": False, "jit_compile": True}
-    pairs = tf.function(functools.partial(_sgd_steps, mode=mode, steps=steps), **options)
-    framed = tf.function(functools.partial(_sgd_steps, mode=mode, steps=steps), **options)
+    kernel = tf.function(
+        functools.partial(_sgd_steps, mode=mode, steps=steps), autograph=False, jit_compile=True
+    )  # one trace (and executable) with frames, one without
 
     def take(iterator):
         count, batches = _take(iterator, steps)
@@ -338,10 +347,10 @@ def _sgd_execution(mode, steps):
     def execute(iterator, variables, schedule):
         count, batches, frames, is_framed = take(iterator)
         if bool(is_framed):
-            return count, framed(batches, count, variables, schedule, frames=frames), True
-        return count, pairs(batches, count, variables, schedule), False
+            return count, kernel(batches, count, variables, schedule, frames=frames), True
+        return count, kernel(batches, count, variables, schedule), False
 
-    execute.functions = (take, framed, pairs)  # for their tracing counts
+    execute.functions = (take, kernel)  # for their tracing counts
     return execute
 
 
