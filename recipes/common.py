@@ -180,14 +180,19 @@ MINIMUM = {
 FRACTIONS = ("dropout", "label_smoothing", "ema_momentum")
 
 
-def option(default, help, choices=None):
+def option(default, help, choices=None, minimum=None):
     """A config field: its `default`, the flag's `help` text and, where given, its
-    `choices` (the field's metadata that `parse_config` reads).
+    `choices` and its least value (the field's metadata that `parse_config` and
+    `check_config` read; `minimum` overrides `MINIMUM` for this recipe's field).
 
     `steps: int = option(800, "pretraining steps")` is
     `dataclasses.field(default=800, metadata={"help": "pretraining steps"})`.
     """
-    metadata = {"help": help} if choices is None else {"help": help, "choices": choices}
+    metadata = {"help": help}
+    if choices is not None:
+        metadata["choices"] = choices
+    if minimum is not None:
+        metadata["minimum"] = minimum
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -210,7 +215,7 @@ def check_config(config):
         value = getattr(config, field.name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        least = MINIMUM.get(field.name)
+        least = field.metadata.get("minimum", MINIMUM.get(field.name))
         if least is not None and value < least:
             raise ValueError(
                 f"{_flag(field.name)} {value} is out of range: it takes a number >= {least}"

@@ -59,7 +59,7 @@ class Config(ScaleOut):
     mode: str = option("skipgram", "training objective", choices=("skipgram", "cbow"))
     epochs: int = option(5, "passes over the text")
     batch_size: int = option(256, "center tokens per SGD step (global)")
-    steps_per_execution: int = option(32, "SGD steps per host call")
+    steps_per_execution: int = option(32, "SGD steps per host call", minimum=1)  # no 0 default
     learning_rate: float = option(0.025, "SGD step size, decays linearly to 1e-4")
     min_count: int = option(3, "tokens seen fewer times are not trained")
     sample: float = option(1e-3, "subsampling threshold of frequent tokens (0: off)")
@@ -235,11 +235,6 @@ def start_mesh(config):
 # ------------------------------------------------------------------------------ main
 def main(argv=None):
     config = parse_config(Config, argv)
-    if config.steps_per_execution < 1:  # other recipes read 0 as their strategy's default
-        raise ValueError(
-            f"--steps-per-execution {config.steps_per_execution} is out of range: it takes "
-            "a number >= 1 (default 32)."
-        )
     if len(config.analogy) not in (0, 3):
         raise SystemExit(f"--analogy takes three words a b c, received {config.analogy}")
     if len(config.direction) % 2:
